@@ -1,0 +1,35 @@
+"""create_app(settings): the middlewares, routes and app state of one mock server."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from mockserver.contract import Contract
+from mockserver.cors import add_cors_headers, preflight_middleware
+from mockserver.errors import error_middleware
+from mockserver.generated import TextGenerator
+from mockserver.routes import admin, chat, models
+from mockserver.settings import Settings
+from mockserver.state import CONTRACT, SETTINGS, STARTED, TEXT
+from mockserver.tracing import add_trace_headers, tracing_middleware
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Everything is loaded and compiled here, once; the request path only reads it."""
+    app = web.Application(
+        middlewares=[tracing_middleware, preflight_middleware, error_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[SETTINGS] = settings
+    app[CONTRACT] = Contract.load(strict_spec=settings.strict_spec)
+    app[TEXT] = TextGenerator()
+    app[STARTED] = time.monotonic()
+    app.on_response_prepare.append(add_trace_headers)
+    app.on_response_prepare.append(add_cors_headers)
+    app.router.add_post("/v1/chat/completions", chat.create_chat_completion)
+    app.router.add_get("/v1/models", models.list_models)
+    app.router.add_get("/v1/models/{model}", models.get_model)
+    app.router.add_get("/__admin/health", admin.health)
+    return app

@@ -1,0 +1,131 @@
+"""The reply as plain data (Completion, Choice, ToolCall, Usage) and its chat.completion JSON.
+
+Scripted and generated replies both end here; chunks.py turns the same object into a stream, so
+a streamed and a plain reply to one request carry the same content and usage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+import time
+from dataclasses import dataclass, field
+from random import Random
+from typing import Any
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_id(prefix: str, length: int = 29) -> str:
+    """An id shaped like OpenAI's (`chatcmpl-` + 29 alphanumerics, `call_` + 24)."""
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def fingerprint(model: str) -> str:
+    """A stable `system_fingerprint` per model, as one deployment would report."""
+    return "fp_" + hashlib.sha256(model.encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # a JSON object as a string, exactly as OpenAI sends it
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "function",
+                "function": {"name": self.name, "arguments": self.arguments}}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Choice:
+    index: int
+    content: str | None
+    finish_reason: str
+    reasoning_content: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    annotations: tuple[dict[str, Any], ...] = ()
+
+    def message_json(self) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": self.content, "refusal": None,
+                                   "annotations": list(self.annotations)}
+        if self.reasoning_content is not None:
+            message["reasoning_content"] = self.reasoning_content
+        if self.tool_calls:
+            message["tool_calls"] = [call.to_json() for call in self.tool_calls]
+        return message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+    latency_checkpoint: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": self.cached_tokens, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": self.reasoning_tokens,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+            "latency_checkpoint": self.latency_checkpoint,
+        }
+
+
+def latency_checkpoint(rng: Random, completion_tokens: int) -> dict[str, int]:
+    """Plausible gateway timings (keys sorted, all ints) consistent with the token count."""
+    pre = rng.randint(20, 90)
+    engine_ttft = rng.randint(80, 320)
+    tbt = rng.randint(15, 45)
+    engine_ttlt = engine_ttft + tbt * max(completion_tokens - 1, 0)
+    overhead = rng.randint(120, 260)
+    return {
+        "engine_tbt_ms": tbt,
+        "engine_ttft_ms": engine_ttft,
+        "engine_ttlt_ms": engine_ttlt,
+        "pre_inference_ms": pre,
+        "service_tbt_ms": tbt,
+        "service_ttft_ms": engine_ttft + overhead,
+        "service_ttlt_ms": engine_ttlt + overhead,
+        "total_duration_ms": engine_ttlt + pre + overhead // 2,
+        "user_visible_ttft_ms": engine_ttft + pre + overhead // 2,
+    }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Completion:
+    model: str
+    choices: tuple[Choice, ...]
+    usage: Usage
+    id: str = field(default_factory=lambda: new_id("chatcmpl-"))
+    created: int = field(default_factory=lambda: int(time.time()))
+    service_tier: str = "default"
+
+    @property
+    def system_fingerprint(self) -> str:
+        return fingerprint(self.model)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {"index": c.index, "message": c.message_json(), "logprobs": None,
+                 "finish_reason": c.finish_reason}
+                for c in self.choices
+            ],
+            "usage": self.usage.to_json(),
+            "system_fingerprint": self.system_fingerprint,
+            "service_tier": self.service_tier,
+        }

@@ -1,0 +1,114 @@
+"""The contract: the spec's schemas from schemas/, their documented overlays, compiled once.
+
+The spec's files stay verbatim; each overlay is a list of named JSON Patches with a reason. The
+request schema is compiled twice: fastjsonschema answers "valid?" on the hot path, and jsonschema
+only runs on a failing body, to list every violation with its path.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+import jsonpatch
+import jsonschema
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
+
+REQUEST_SCHEMA = "chat_completion_request.schema.json"
+RESPONSE_SCHEMA = "chat_completion_response.schema.json"
+CHUNK_SCHEMA = "chat_completion_chunk.schema.json"
+SPEC_SOURCE = "shared/seeds/000_197fde85536ad122.txt"
+
+
+def schema_dir() -> Path:
+    """schemas/ of a source checkout, or the copy bundled in the wheel."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package.parent / "schemas", package / "_bundled" / "schemas"):
+        if (candidate / REQUEST_SCHEMA).is_file():
+            return candidate
+    raise FileNotFoundError("schemas/ not found next to the mockserver package")
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    with (schema_dir() / name).open(encoding="utf-8") as f:
+        loaded: dict[str, Any] = json.load(f)
+    return loaded
+
+
+@dataclass(frozen=True, slots=True)
+class Relaxation:
+    """One documented deviation from the spec's schema."""
+
+    name: str
+    reason: str
+    clients: tuple[str, ...]
+    patch: tuple[dict[str, Any], ...]
+
+
+def load_overlay(kind: str) -> tuple[Relaxation, ...]:
+    doc = load_schema(f"overlays/{kind}.overlay.json")
+    return tuple(
+        Relaxation(r["name"], r["reason"], tuple(r["clients"]), tuple(r["patch"]))
+        for r in doc["relaxations"]
+    )
+
+
+def patched(schema: dict[str, Any], overlay: tuple[Relaxation, ...]) -> dict[str, Any]:
+    result = copy.deepcopy(schema)
+    for relaxation in overlay:
+        result = jsonpatch.apply_patch(result, list(relaxation.patch))
+    return result
+
+
+def schema_registry() -> Registry[Any]:
+    """Every file of schemas/ by name, so "chat_completion_chunk.schema.json#/..." resolves."""
+    names = (REQUEST_SCHEMA, RESPONSE_SCHEMA, CHUNK_SCHEMA)
+    resources = [(n, Resource.from_contents(load_schema(n), default_specification=DRAFT7))
+                 for n in names]
+    return Registry().with_resources(resources)
+
+
+def response_validator(kind: str) -> jsonschema.Draft7Validator:
+    """A validator for what the mock emits: `response` (with its overlay) or `chunk`."""
+    if kind == "chunk":
+        schema = load_schema(CHUNK_SCHEMA)
+    else:
+        schema = patched(load_schema(RESPONSE_SCHEMA), load_overlay("response"))
+    return jsonschema.Draft7Validator(schema, registry=schema_registry())
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """The request schema in force, compiled for the hot path and for explaining failures."""
+
+    schema: dict[str, Any]
+    overlay: tuple[Relaxation, ...]
+    is_valid: Callable[[Any], bool]
+    explainer: jsonschema.Draft7Validator
+
+    @classmethod
+    def load(cls, *, strict_spec: bool) -> Contract:
+        overlay = () if strict_spec else load_overlay("request")
+        schema = patched(load_schema(REQUEST_SCHEMA), overlay)
+        fast = fastjsonschema.compile(schema)
+
+        def is_valid(body: Any) -> bool:
+            try:
+                fast(body)
+            except fastjsonschema.JsonSchemaException:
+                return False
+            return True
+
+        return cls(schema, overlay, is_valid, jsonschema.Draft7Validator(schema))
+
+    def describe(self) -> str:
+        relaxed = ", ".join(r.name for r in self.overlay) or "none (--strict-spec)"
+        return f"{SPEC_SOURCE} (request overlay: {relaxed})"

@@ -1,0 +1,1 @@
+"""HTTP handlers: each one strings the pipeline stages together and nothing more."""

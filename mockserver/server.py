@@ -1,0 +1,56 @@
+"""Running the app on a socket: banner, readiness line, graceful shutdown on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from mockserver import __version__
+from mockserver.app import create_app
+from mockserver.settings import Settings
+from mockserver.state import CONTRACT
+
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs request_id=%{x-request-id}o'
+
+
+def banner(settings: Settings, app: web.Application, url: str) -> str:
+    keys = f"{len(settings.api_keys)} accepted key(s)" if settings.api_keys else "any Bearer key"
+    return "\n".join([
+        f"mockserver {__version__}: OpenAI-compatible mock of POST /v1/chat/completions",
+        f"  listening  {url}/v1   (health: {url}/__admin/health)",
+        "  fixtures   none: every reply is generated",
+        f"  contract   {app[CONTRACT].describe()}",
+        f"  auth       {keys}",
+    ])
+
+
+async def serve(settings: Settings) -> None:
+    """Serve until SIGINT/SIGTERM, then stop accepting and let in-flight replies finish."""
+    app = create_app(settings)
+    runner = web.AppRunner(
+        app,
+        access_log_format=ACCESS_LOG_FORMAT,
+        access_log=logging.getLogger("mockserver.access") if settings.access_log else None,
+        shutdown_timeout=settings.shutdown_timeout,
+        handle_signals=False,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+    print(banner(settings, app, url), flush=True)
+    # One machine-readable line, so a CI script using --port 0 can learn the port.
+    print("MOCKSERVER_READY " + json.dumps({"url": url, "port": port}), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("mockserver: shutting down, finishing in-flight replies", file=sys.stderr, flush=True)
+    await runner.cleanup()

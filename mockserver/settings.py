@@ -1,0 +1,25 @@
+"""Settings: everything the command line decides, frozen before the app is built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """One server's configuration. Tests build it directly; the CLI builds it from flags."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    fixture_paths: tuple[Path, ...] = ()
+    seed: int | None = None
+    api_keys: frozenset[str] = frozenset()
+    strict_spec: bool = False
+    disabled_rules: frozenset[str] = frozenset()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    shutdown_timeout: float = 30.0
+    access_log: bool = True
+    extra_models: tuple[str, ...] = field(default=())

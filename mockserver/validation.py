@@ -1,0 +1,106 @@
+"""Validation of a request body: the schema, then the semantic rules. Never raises on bad input.
+
+Messages copy OpenAI's wording ("Invalid type for 'temperature': expected a number, but got a
+string instead.") and `param` uses OpenAI's path style (`messages[0].content`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from jsonschema import ValidationError
+from jsonschema.exceptions import best_match
+
+from mockserver.contract import Contract
+from mockserver.errors import InvalidRequest
+from mockserver.rules import RULES, Violation, json_type, param_path
+
+MAX_SHOWN = 60
+
+
+class ValidationFailed(InvalidRequest):
+    """400 with every violation: `message` lists them, `param`/`code` are the first one's."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        first = violations[0]
+        if len(violations) == 1:
+            message = first.message
+        else:
+            listed = " ".join(f"({i}) {v.message}" for i, v in enumerate(violations, 1))
+            message = f"{len(violations)} problems with the request body: {listed}"
+        super().__init__(message, param=first.param, code=first.code)
+        self.violations = tuple(violations)
+
+    def error_object(self) -> dict[str, Any]:
+        return {**super().error_object(),
+                "violations": [v.to_json() for v in self.violations]}
+
+
+def validate(body: Any, contract: Contract, disabled_rules: frozenset[str]) -> list[Violation]:
+    """Every schema violation; when the schema holds, every broken semantic rule."""
+    if not contract.is_valid(body):
+        errors = contract.explainer.iter_errors(body)
+        return sorted((_describe(e) for e in errors), key=lambda v: v.param or "")
+    return [v for name, rule in RULES.items() if name not in disabled_rules for v in rule(body)]
+
+
+def _shown(value: Any, limit: int = MAX_SHOWN) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _expected(schema_type: Any) -> str:
+    types = schema_type if isinstance(schema_type, list) else [schema_type]
+    return " or ".join(f"{'an' if t[0] in 'aeiou' else 'a'} {t}" for t in types)
+
+
+def _describe(error: ValidationError) -> Violation:
+    """Turn one jsonschema error into OpenAI's wording, descending into oneOf to the real cause."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        deeper = [e for e in error.context if e.relative_path]
+        if deeper:
+            cause = best_match(deeper)
+            assert cause is not None  # best_match of a non-empty list
+            return _describe_at(cause, [*error.absolute_path, *cause.relative_path])
+        missing = [e for e in error.context if e.validator == "required"]
+        if missing:
+            return _describe_at(missing[0], list(error.absolute_path))
+        types = [e.validator_value for e in error.context if e.validator == "type"]
+        if types:
+            param = param_path(error.absolute_path)
+            return Violation(param, f"Invalid type for '{param}': expected {_expected(types)}, "
+                             f"but got {json_type(error.instance)} instead.", "invalid_type")
+    return _describe_at(error, list(error.absolute_path))
+
+
+def _describe_at(error: ValidationError, path: Iterable[str | int]) -> Violation:
+    param = param_path(path)
+    kind, value, instance = error.validator, error.validator_value, error.instance
+    if kind == "required":
+        missing = error.message.split("'")[1]
+        full = f"{param}.{missing}" if param else missing
+        return Violation(full, f"Missing required parameter: '{full}'.",
+                         "missing_required_parameter")
+    if kind == "type":
+        return Violation(param, f"Invalid type for '{param}': expected {_expected(value)}, "
+                         f"but got {json_type(instance)} instead.", "invalid_type")
+    if kind in ("enum", "const"):
+        allowed = ", ".join(f"'{v}'" for v in (value if kind == "enum" else [value]))
+        return Violation(param, f"Invalid value for '{param}': '{_shown(instance)}'. "
+                         f"Supported values are: {allowed}.", "invalid_value")
+    if kind == "minItems" and instance == []:
+        return Violation(param, f"Invalid '{param}': empty array. Expected an array with minimum "
+                         f"length {value}, but got an empty array instead.", "empty_array")
+    if kind == "maxItems":
+        return Violation(param, f"Invalid '{param}': array too long. Expected an array with "
+                         f"maximum length {value}, but got an array with length {len(instance)} "
+                         "instead.", "array_above_max_length")
+    if kind == "minimum":
+        return Violation(param, f"Invalid '{param}': value below minimum. Expected a value >= "
+                         f"{value}, but got {_shown(instance)} instead.", "value_below_min_value")
+    if kind == "not":
+        return Violation(param, f"Invalid value for '{param}': {json_type(instance)} is not "
+                         "allowed here.", "invalid_value")
+    return Violation(param, f"Invalid '{param or 'body'}': {_shown(error.message, 300)}",
+                     "invalid_value")
