@@ -28,9 +28,12 @@ def authenticate(headers: Mapping[str, str], accepted: frozenset[str]) -> str:
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
         raise AuthenticationFailed(
-            "Malformed Authorization header: expected 'Bearer YOUR_KEY'.", code="invalid_api_key")
+            "Malformed Authorization header: expected 'Bearer YOUR_KEY'.", code="invalid_api_key"
+        )
     if accepted and key not in accepted:
         raise AuthenticationFailed(
             f"Incorrect API key provided: {redact(key)}. This mock server accepts only the keys "
-            "given with --api-key (MOCKSERVER_API_KEY).", code="invalid_api_key")
+            "given with --api-key (MOCKSERVER_API_KEY).",
+            code="invalid_api_key",
+        )
     return key

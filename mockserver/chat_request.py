@@ -31,7 +31,9 @@ async def read_json_body(request: web.Request) -> dict[str, Any]:
     if media not in JSON_TYPES and not media.endswith("+json"):
         raise UnsupportedMediaType(
             f"Unsupported Content-Type '{media or '(none)'}': send the body as JSON with "
-            "'Content-Type: application/json'.", code="unsupported_content_type")
+            "'Content-Type: application/json'.",
+            code="unsupported_content_type",
+        )
     raw = await request.read()  # aiohttp enforces client_max_size (413) here
     return parse_json_object(raw)
 
@@ -40,21 +42,27 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidRequest(f"The request body is not valid UTF-8 (byte {exc.start}).",
-                             code="invalid_encoding") from exc
+        raise InvalidRequest(
+            f"The request body is not valid UTF-8 (byte {exc.start}).", code="invalid_encoding"
+        ) from exc
     if not text.strip():
-        raise InvalidRequest("The request body is empty: expected a JSON object.",
-                             code="invalid_json")
+        raise InvalidRequest(
+            "The request body is empty: expected a JSON object.", code="invalid_json"
+        )
     try:
         body = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise InvalidRequest(
             f"We could not parse the JSON body of your request. ({_reason(exc)}) The OpenAI API "
-            "expects a JSON payload.", code="invalid_json") from exc
+            "expects a JSON payload.",
+            code="invalid_json",
+        ) from exc
     if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object, not "
-                             f"{type(body).__name__ if body is not None else 'null'}.",
-                             code="invalid_json")
+        raise InvalidRequest(
+            "The request body must be a JSON object, not "
+            f"{type(body).__name__ if body is not None else 'null'}.",
+            code="invalid_json",
+        )
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
         _check_depth(body)
     if _SURROGATE_ESCAPE.search(raw):
@@ -74,7 +82,8 @@ def _walk(value: Any) -> list[tuple[Any, int]]:
         seen.append((node, depth))
         if depth > MAX_DEPTH:
             break
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        children = node.values() if isinstance(node, dict) else node
+        children = children if isinstance(node, (dict, list)) else ()
         stack.extend((child, depth + 1) for child in children)
         if isinstance(node, dict):
             stack.extend((key, depth + 1) for key in node)
@@ -83,8 +92,9 @@ def _walk(value: Any) -> list[tuple[Any, int]]:
 
 def _check_depth(body: dict[str, Any]) -> None:
     if any(depth > MAX_DEPTH for _, depth in _walk(body)):
-        raise InvalidRequest(f"The JSON body is nested more than {MAX_DEPTH} levels deep.",
-                             code="invalid_json")
+        raise InvalidRequest(
+            f"The JSON body is nested more than {MAX_DEPTH} levels deep.", code="invalid_json"
+        )
 
 
 def _check_strings(body: dict[str, Any]) -> None:
@@ -93,9 +103,11 @@ def _check_strings(body: dict[str, Any]) -> None:
             try:
                 node.encode("utf-8")
             except UnicodeEncodeError as exc:
-                raise InvalidRequest("The JSON body contains a lone UTF-16 surrogate escape "
-                                     "(\\ud800-\\udfff), which is not valid Unicode.",
-                                     code="invalid_encoding") from exc
+                raise InvalidRequest(
+                    "The JSON body contains a lone UTF-16 surrogate escape "
+                    "(\\ud800-\\udfff), which is not valid Unicode.",
+                    code="invalid_encoding",
+                ) from exc
 
 
 def text_of(content: Any) -> str:

@@ -33,8 +33,12 @@ def choice_deltas(choice: Choice) -> Iterator[Delta]:
     for piece in _pieces(choice.content or ""):
         yield {"content": piece}, None
     for index, call in enumerate(choice.tool_calls):
-        header = {"index": index, "id": call.id, "type": "function",
-                  "function": {"name": call.name, "arguments": ""}}
+        header = {
+            "index": index,
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
         yield {"tool_calls": [header]}, None
         for piece in _pieces(call.arguments):
             yield {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}, None

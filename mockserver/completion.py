@@ -34,8 +34,11 @@ class ToolCall:
     arguments: str  # a JSON object as a string, exactly as OpenAI sends it
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "type": "function",
-                "function": {"name": self.name, "arguments": self.arguments}}
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,8 +51,12 @@ class Choice:
     annotations: tuple[dict[str, Any], ...] = ()
 
     def message_json(self) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": self.content, "refusal": None,
-                                   "annotations": list(self.annotations)}
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": self.content,
+            "refusal": None,
+            "annotations": list(self.annotations),
+        }
         if self.reasoning_content is not None:
             message["reasoning_content"] = self.reasoning_content
         if self.tool_calls:
@@ -121,8 +128,12 @@ class Completion:
             "created": self.created,
             "model": self.model,
             "choices": [
-                {"index": c.index, "message": c.message_json(), "logprobs": None,
-                 "finish_reason": c.finish_reason}
+                {
+                    "index": c.index,
+                    "message": c.message_json(),
+                    "logprobs": None,
+                    "finish_reason": c.finish_reason,
+                }
                 for c in self.choices
             ],
             "usage": self.usage.to_json(),

@@ -71,8 +71,9 @@ def patched(schema: dict[str, Any], overlay: tuple[Relaxation, ...]) -> dict[str
 def schema_registry() -> Registry[Any]:
     """Every file of schemas/ by name, so "chat_completion_chunk.schema.json#/..." resolves."""
     names = (REQUEST_SCHEMA, RESPONSE_SCHEMA, CHUNK_SCHEMA)
-    resources = [(n, Resource.from_contents(load_schema(n), default_specification=DRAFT7))
-                 for n in names]
+    resources = [
+        (n, Resource.from_contents(load_schema(n), default_specification=DRAFT7)) for n in names
+    ]
     return Registry().with_resources(resources)
 
 

@@ -33,8 +33,9 @@ def send_json(body: Mapping[str, Any], headers: Mapping[str, str]) -> web.Respon
     )
 
 
-async def send_stream(request: web.Request, events: Iterable[Mapping[str, Any]],
-                      headers: Mapping[str, str]) -> web.StreamResponse:
+async def send_stream(
+    request: web.Request, events: Iterable[Mapping[str, Any]], headers: Mapping[str, str]
+) -> web.StreamResponse:
     """Stream `events` as SSE frames, then [DONE], then end the body (clients wait for EOF)."""
     response = web.StreamResponse(headers={**STREAM_HEADERS, **headers})
     await response.prepare(request)

@@ -35,7 +35,7 @@ class TextGenerator:
         """A short Markdown answer: an opening line, a few numbered points, a closing line."""
         chinese = bool(_CJK.search(prompt))
         fake = self._zh if chinese else self._en
-        fake.random = rng
+        fake.random = rng  # type: ignore[attr-defined]  # Faker's proxy forwards the setter
         sentence = self._zh_sentence if chinese else self._en_sentence
         opener = rng.choice(_ZH_OPENERS if chinese else _EN_OPENERS)
         colon = "：" if chinese else ": "
@@ -44,8 +44,11 @@ class TextGenerator:
             for i in range(1, rng.randint(2, 4) + 1)
         ]
         space = "" if chinese else " "
-        return f"{opener}{space}{sentence(fake, rng)}\n\n" + "\n".join(points) + (
-            f"\n\n{sentence(fake, rng)}")
+        return (
+            f"{opener}{space}{sentence(fake, rng)}\n\n"
+            + "\n".join(points)
+            + (f"\n\n{sentence(fake, rng)}")
+        )
 
     @staticmethod
     def _title(fake: Faker, chinese: bool) -> str:
@@ -68,7 +71,8 @@ def seed_key(request: ChatRequest, server_seed: int | None) -> str:
     """What the reply's randomness is keyed by: the seed in force, and the body."""
     body = {k: v for k, v in request.body.items() if k not in ("stream", "stream_options")}
     digest = hashlib.sha256(
-        json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
     if request.seed is not None:
         return f"request-seed:{request.seed}:{digest}"
     if server_seed is not None:

@@ -59,11 +59,19 @@ def _range(field: str, low: float, high: float) -> Rule:
         if value is None:
             return
         if value < low:
-            yield Violation(field, f"Invalid '{field}': value below minimum. Expected a value >= "
-                            f"{low}, but got {value} instead.", "value_below_min_value")
+            yield Violation(
+                field,
+                f"Invalid '{field}': value below minimum. Expected a value >= "
+                f"{low}, but got {value} instead.",
+                "value_below_min_value",
+            )
         elif value > high:
-            yield Violation(field, f"Invalid '{field}': value above maximum. Expected a value <= "
-                            f"{high}, but got {value} instead.", "value_above_max_value")
+            yield Violation(
+                field,
+                f"Invalid '{field}': value above maximum. Expected a value <= "
+                f"{high}, but got {value} instead.",
+                "value_above_max_value",
+            )
 
     return rule
 
@@ -77,11 +85,18 @@ def _logit_bias(body: dict[str, Any]) -> Iterator[Violation]:
     for token, bias in (body.get("logit_bias") or {}).items():
         param = f"logit_bias.{token}"
         if not token.isdigit():
-            yield Violation(param, f"Invalid key in 'logit_bias': '{token}'. Keys must be token "
-                            "ids (integers written as strings).", "invalid_value")
+            yield Violation(
+                param,
+                f"Invalid key in 'logit_bias': '{token}'. Keys must be token "
+                "ids (integers written as strings).",
+                "invalid_value",
+            )
         elif not -100 <= bias <= 100:
-            yield Violation(param, f"Invalid value for '{param}': {bias}. Bias values must be "
-                            "between -100 and 100.", "invalid_value")
+            yield Violation(
+                param,
+                f"Invalid value for '{param}': {bias}. Bias values must be between -100 and 100.",
+                "invalid_value",
+            )
 
 
 def _json_word(body: dict[str, Any]) -> Iterator[Violation]:
@@ -89,8 +104,12 @@ def _json_word(body: dict[str, Any]) -> Iterator[Violation]:
         return
     if not any("json" in text_of(m.get("content")).lower() for m in body["messages"]):
         # OpenAI's own message, word for word.
-        yield Violation("messages", "'messages' must contain the word 'json' in some form, to use "
-                        "'response_format' of type 'json_object'.", None)
+        yield Violation(
+            "messages",
+            "'messages' must contain the word 'json' in some form, to use "
+            "'response_format' of type 'json_object'.",
+            None,
+        )
 
 
 def _tool_call_ids(body: dict[str, Any]) -> Iterator[Violation]:
@@ -101,12 +120,19 @@ def _tool_call_ids(body: dict[str, Any]) -> Iterator[Violation]:
         elif message["role"] == "tool":
             call_id = message.get("tool_call_id")
             if not call_id:
-                yield Violation(f"messages[{i}].tool_call_id", "Missing required parameter: "
-                                f"'messages[{i}].tool_call_id'.", "missing_required_parameter")
+                yield Violation(
+                    f"messages[{i}].tool_call_id",
+                    f"Missing required parameter: 'messages[{i}].tool_call_id'.",
+                    "missing_required_parameter",
+                )
             elif call_id not in offered:
-                yield Violation(f"messages[{i}].tool_call_id", f"Invalid parameter: 'tool_call_id' "
-                                f"'{call_id}' of messages[{i}] does not answer any tool call of an "
-                                "earlier assistant message.", "invalid_tool_call_id")
+                yield Violation(
+                    f"messages[{i}].tool_call_id",
+                    f"Invalid parameter: 'tool_call_id' "
+                    f"'{call_id}' of messages[{i}] does not answer any tool call of an "
+                    "earlier assistant message.",
+                    "invalid_tool_call_id",
+                )
 
 
 def _choices(body: dict[str, Any]) -> Iterator[Violation]:

@@ -20,13 +20,15 @@ ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs request_id=%{x-request-id}o'
 
 def banner(settings: Settings, app: web.Application, url: str) -> str:
     keys = f"{len(settings.api_keys)} accepted key(s)" if settings.api_keys else "any Bearer key"
-    return "\n".join([
-        f"mockserver {__version__}: OpenAI-compatible mock of POST /v1/chat/completions",
-        f"  listening  {url}/v1   (health: {url}/__admin/health)",
-        "  fixtures   none: every reply is generated",
-        f"  contract   {app[CONTRACT].describe()}",
-        f"  auth       {keys}",
-    ])
+    return "\n".join(
+        [
+            f"mockserver {__version__}: OpenAI-compatible mock of POST /v1/chat/completions",
+            f"  listening  {url}/v1   (health: {url}/__admin/health)",
+            "  fixtures   none: every reply is generated",
+            f"  contract   {app[CONTRACT].describe()}",
+            f"  auth       {keys}",
+        ]
+    )
 
 
 async def serve(settings: Settings) -> None:

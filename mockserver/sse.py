@@ -13,5 +13,8 @@ DONE = b"data: [DONE]\n\n"
 
 
 def frame(event: Any) -> bytes:
-    return b"data: " + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + (
-        b"\n\n")
+    return (
+        b"data: "
+        + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        + (b"\n\n")
+    )

@@ -33,8 +33,7 @@ class ValidationFailed(InvalidRequest):
         self.violations = tuple(violations)
 
     def error_object(self) -> dict[str, Any]:
-        return {**super().error_object(),
-                "violations": [v.to_json() for v in self.violations]}
+        return {**super().error_object(), "violations": [v.to_json() for v in self.violations]}
 
 
 def validate(body: Any, contract: Contract, disabled_rules: frozenset[str]) -> list[Violation]:
@@ -69,38 +68,68 @@ def _describe(error: ValidationError) -> Violation:
         types = [e.validator_value for e in error.context if e.validator == "type"]
         if types:
             param = param_path(error.absolute_path)
-            return Violation(param, f"Invalid type for '{param}': expected {_expected(types)}, "
-                             f"but got {json_type(error.instance)} instead.", "invalid_type")
+            return Violation(
+                param,
+                f"Invalid type for '{param}': expected {_expected(types)}, "
+                f"but got {json_type(error.instance)} instead.",
+                "invalid_type",
+            )
     return _describe_at(error, list(error.absolute_path))
 
 
 def _describe_at(error: ValidationError, path: Iterable[str | int]) -> Violation:
     param = param_path(path)
-    kind, value, instance = error.validator, error.validator_value, error.instance
+    kind = error.validator
+    instance: Any = error.instance
+    value: Any = error.validator_value
     if kind == "required":
         missing = error.message.split("'")[1]
         full = f"{param}.{missing}" if param else missing
-        return Violation(full, f"Missing required parameter: '{full}'.",
-                         "missing_required_parameter")
+        return Violation(
+            full, f"Missing required parameter: '{full}'.", "missing_required_parameter"
+        )
     if kind == "type":
-        return Violation(param, f"Invalid type for '{param}': expected {_expected(value)}, "
-                         f"but got {json_type(instance)} instead.", "invalid_type")
+        return Violation(
+            param,
+            f"Invalid type for '{param}': expected {_expected(value)}, "
+            f"but got {json_type(instance)} instead.",
+            "invalid_type",
+        )
     if kind in ("enum", "const"):
         allowed = ", ".join(f"'{v}'" for v in (value if kind == "enum" else [value]))
-        return Violation(param, f"Invalid value for '{param}': '{_shown(instance)}'. "
-                         f"Supported values are: {allowed}.", "invalid_value")
+        return Violation(
+            param,
+            f"Invalid value for '{param}': '{_shown(instance)}'. Supported values are: {allowed}.",
+            "invalid_value",
+        )
     if kind == "minItems" and instance == []:
-        return Violation(param, f"Invalid '{param}': empty array. Expected an array with minimum "
-                         f"length {value}, but got an empty array instead.", "empty_array")
+        return Violation(
+            param,
+            f"Invalid '{param}': empty array. Expected an array with minimum "
+            f"length {value}, but got an empty array instead.",
+            "empty_array",
+        )
     if kind == "maxItems":
-        return Violation(param, f"Invalid '{param}': array too long. Expected an array with "
-                         f"maximum length {value}, but got an array with length {len(instance)} "
-                         "instead.", "array_above_max_length")
+        return Violation(
+            param,
+            f"Invalid '{param}': array too long. Expected an array with "
+            f"maximum length {value}, but got an array with length {len(instance)} "
+            "instead.",
+            "array_above_max_length",
+        )
     if kind == "minimum":
-        return Violation(param, f"Invalid '{param}': value below minimum. Expected a value >= "
-                         f"{value}, but got {_shown(instance)} instead.", "value_below_min_value")
+        return Violation(
+            param,
+            f"Invalid '{param}': value below minimum. Expected a value >= "
+            f"{value}, but got {_shown(instance)} instead.",
+            "value_below_min_value",
+        )
     if kind == "not":
-        return Violation(param, f"Invalid value for '{param}': {json_type(instance)} is not "
-                         "allowed here.", "invalid_value")
-    return Violation(param, f"Invalid '{param or 'body'}': {_shown(error.message, 300)}",
-                     "invalid_value")
+        return Violation(
+            param,
+            f"Invalid value for '{param}': {json_type(instance)} is not allowed here.",
+            "invalid_value",
+        )
+    return Violation(
+        param, f"Invalid '{param or 'body'}': {_shown(error.message, 300)}", "invalid_value"
+    )

@@ -29,14 +29,19 @@ def extract(spec_text: str) -> dict[str, Any]:
     body = section(spec_text, "请求体")
     responses = section(spec_text, "响应")
     samples = section(spec_text, "响应示例")
-    examples = [{"name": f"schema example {i + 1}", "body": ex}
-                for i, ex in enumerate(body["jsonSchema"]["examples"])]
+    examples = [
+        {"name": f"schema example {i + 1}", "body": ex}
+        for i, ex in enumerate(body["jsonSchema"]["examples"])
+    ]
     examples += [{"name": ex["name"], "body": json.loads(ex["value"])} for ex in body["examples"]]
     return {
         "chat_completion_request.schema.json": body["jsonSchema"],
         "chat_completion_response.schema.json": responses[0]["jsonSchema"],
-        "spec_examples.json": {"source": SPEC_NAME, "requests": examples,
-                               "responses": [json.loads(s["data"]) for s in samples]},
+        "spec_examples.json": {
+            "source": SPEC_NAME,
+            "requests": examples,
+            "responses": [json.loads(s["data"]) for s in samples],
+        },
     }
 
 

@@ -12,9 +12,11 @@ from mockserver.state import CONTRACT, STARTED
 
 async def health(request: web.Request) -> web.Response:
     app = request.app
-    return web.json_response({
-        "status": "ok",
-        "version": __version__,
-        "uptime_s": round(time.monotonic() - app[STARTED], 3),
-        "contract": app[CONTRACT].describe(),
-    })
+    return web.json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "uptime_s": round(time.monotonic() - app[STARTED], 3),
+            "contract": app[CONTRACT].describe(),
+        }
+    )

@@ -12,8 +12,16 @@ from mockserver.state import SETTINGS
 
 # The models of the spec's examples, plus the usual OpenAI names; fixtures add theirs.
 DEFAULT_MODELS = (
-    "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o3-mini", "qwen-max", "qwen-mt-turbo",
-    "deepseek-chat", "deepseek-reasoner", "deepseek-ocr",
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "o3-mini",
+    "qwen-max",
+    "qwen-mt-turbo",
+    "deepseek-chat",
+    "deepseek-reasoner",
+    "deepseek-ocr",
 )
 CREATED = 1_715_367_049  # a fixed date keeps the list stable between runs
 
@@ -38,6 +46,9 @@ async def get_model(request: web.Request) -> web.Response:
     authenticate(request.headers, request.app[SETTINGS].api_keys)
     name = request.match_info["model"]
     if name not in model_names(request.app):
-        raise NotFound(f"The model '{name}' does not exist or you do not have access to it.",
-                       param="model", code="model_not_found")
+        raise NotFound(
+            f"The model '{name}' does not exist or you do not have access to it.",
+            param="model",
+            code="model_not_found",
+        )
     return web.json_response(_model(name))
