@@ -9,15 +9,20 @@ from aiohttp import web
 from mockserver.contract import Contract
 from mockserver.cors import add_cors_headers, preflight_middleware
 from mockserver.errors import error_middleware
+from mockserver.fixtures.fixture_set import FixtureSet
+from mockserver.fixtures.loader import load_paths
 from mockserver.generated import TextGenerator
 from mockserver.routes import admin, chat, models
 from mockserver.settings import Settings
-from mockserver.state import CONTRACT, SETTINGS, STARTED, TEXT
+from mockserver.state import CONTRACT, FIXTURES, SETTINGS, STARTED, TEXT
 from mockserver.tracing import add_trace_headers, tracing_middleware
 
 
 def create_app(settings: Settings) -> web.Application:
-    """Everything is loaded and compiled here, once; the request path only reads it."""
+    """Everything is loaded and compiled here, once; the request path only reads it.
+
+    Raises FixtureLoadError (every problem of every file) when a fixture is broken.
+    """
     app = web.Application(
         middlewares=[tracing_middleware, preflight_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
@@ -25,6 +30,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[CONTRACT] = Contract.load(strict_spec=settings.strict_spec)
     app[TEXT] = TextGenerator()
+    app[FIXTURES] = FixtureSet(load_paths(settings.fixture_paths))
     app[STARTED] = time.monotonic()
     app.on_response_prepare.append(add_trace_headers)
     app.on_response_prepare.append(add_cors_headers)

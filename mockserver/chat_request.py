@@ -6,6 +6,7 @@ This is the JSON boundary: `Any` stops here.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -147,8 +148,8 @@ class ChatRequest:
 
     @property
     def n(self) -> int:
-        n: int = self.body.get("n") or 1
-        return n
+        # JSON Schema's "integer" also matches 2.0: the schema-valid float must become an int.
+        return int(self.body.get("n") or 1)
 
     @property
     def stop(self) -> tuple[str, ...]:
@@ -163,14 +164,18 @@ class ChatRequest:
         for field in ("max_completion_tokens", "max_tokens"):
             value = self.body.get(field)
             if value is not None:
-                limit: int = value
-                return limit
+                return int(value)  # 5.0 is a schema-valid integer
         return None
 
     @property
     def seed(self) -> float | None:
         seed = self.body.get("seed")
-        return float(seed) if seed is not None else None
+        if seed is None:
+            return None
+        try:
+            return float(seed)
+        except OverflowError:  # an integer beyond float range, e.g. 1 followed by 400 zeros
+            return math.inf if seed > 0 else -math.inf
 
     @property
     def last_user_text(self) -> str:

@@ -9,6 +9,9 @@ from pathlib import Path
 import click
 
 from mockserver import __version__
+from mockserver.fixtures.loader import fixture_files, load_paths
+from mockserver.fixtures.model import FixtureLoadError, Problem
+from mockserver.resources import bundled
 from mockserver.rules import RULES
 from mockserver.server import serve as run_server
 from mockserver.settings import DEFAULT_MAX_BODY_BYTES, Settings
@@ -133,4 +136,29 @@ def serve(
         shutdown_timeout=shutdown_timeout,
         access_log=not quiet,
     )
-    asyncio.run(run_server(settings))
+    try:
+        asyncio.run(run_server(settings))
+    except FixtureLoadError as exc:
+        raise click.ClickException(report(exc.problems, "mockserver refuses to start")) from exc
+
+
+def report(problems: list[Problem], title: str) -> str:
+    lines = [f"{title}: {len(problems)} problem(s) in the fixtures"]
+    return "\n".join([*lines, *(f"  {p}" for p in problems)])
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def check(paths: tuple[Path, ...]) -> None:
+    """Check fixture files (default: the bundled ones) and report every problem.
+
+    Each problem is printed as FILE:LINE: /path/inside/the/fixture: message. Exits 1 when there
+    is any, so a CI job can run it before the tests.
+    """
+    files = fixture_files(paths or (bundled("fixtures"),))
+    try:
+        fixtures = load_paths(files)
+    except FixtureLoadError as exc:
+        click.echo(report(exc.problems, "mockserver check"), err=True)
+        raise SystemExit(1) from exc
+    click.echo(f"mockserver check: {len(fixtures)} fixture(s) in {len(files)} file(s), no problems")

@@ -21,6 +21,8 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
+from mockserver.resources import bundled
+
 REQUEST_SCHEMA = "chat_completion_request.schema.json"
 RESPONSE_SCHEMA = "chat_completion_response.schema.json"
 CHUNK_SCHEMA = "chat_completion_chunk.schema.json"
@@ -28,12 +30,7 @@ SPEC_SOURCE = "shared/seeds/000_197fde85536ad122.txt"
 
 
 def schema_dir() -> Path:
-    """schemas/ of a source checkout, or the copy bundled in the wheel."""
-    package = Path(__file__).resolve().parent
-    for candidate in (package.parent / "schemas", package / "_bundled" / "schemas"):
-        if (candidate / REQUEST_SCHEMA).is_file():
-            return candidate
-    raise FileNotFoundError("schemas/ not found next to the mockserver package")
+    return bundled("schemas")
 
 
 @cache
@@ -77,6 +74,7 @@ def schema_registry() -> Registry[Any]:
     return Registry().with_resources(resources)
 
 
+@cache
 def response_validator(kind: str) -> jsonschema.Draft7Validator:
     """A validator for what the mock emits: `response` (with its overlay) or `chunk`."""
     if kind == "chunk":

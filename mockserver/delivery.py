@@ -14,7 +14,10 @@ from typing import Any
 from aiohttp import web
 
 from mockserver import sse
+from mockserver.chunks import chunks
 from mockserver.errors import MockError
+from mockserver.http_headers import header_safe
+from mockserver.reply import Reply
 
 log = logging.getLogger("mockserver")
 
@@ -25,19 +28,54 @@ STREAM_HEADERS = {
 }
 
 
-def send_json(body: Mapping[str, Any], headers: Mapping[str, str]) -> web.Response:
+def send_json(body: Any, headers: Mapping[str, str], status: int = 200) -> web.Response:
     return web.Response(
+        status=status,
         body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
         content_type="application/json",
         headers=headers,
     )
 
 
+async def deliver(
+    request: web.Request, reply: Reply, *, stream: bool, include_usage: bool
+) -> web.StreamResponse:
+    """Send `reply` the way the request asked: JSON, or SSE for stream: true."""
+    headers = header_safe(reply.headers)
+    if reply.raw_events is not None:
+        return await send_raw_stream(request, reply.raw_events, headers, reply.status)
+    if reply.has_raw_body:
+        return send_json(reply.raw_body, headers, reply.status)
+    assert reply.completion is not None  # a Reply always carries one payload
+    if stream:
+        events = chunks(reply.completion, include_usage=include_usage)
+        return await send_stream(request, events, headers, reply.status)
+    return send_json(reply.completion.to_json(), headers, reply.status)
+
+
+async def send_raw_stream(
+    request: web.Request, events: Iterable[str], headers: Mapping[str, str], status: int
+) -> web.StreamResponse:
+    """A scripted stream, byte for byte: no framing, no [DONE] added."""
+    response = web.StreamResponse(status=status, headers={**STREAM_HEADERS, **headers})
+    await response.prepare(request)
+    try:
+        for event in events:
+            await response.write(event.encode())
+        await response.write_eof()
+    except ConnectionError:
+        log.info("client closed the stream early")
+    return response
+
+
 async def send_stream(
-    request: web.Request, events: Iterable[Mapping[str, Any]], headers: Mapping[str, str]
+    request: web.Request,
+    events: Iterable[Mapping[str, Any]],
+    headers: Mapping[str, str],
+    status: int = 200,
 ) -> web.StreamResponse:
     """Stream `events` as SSE frames, then [DONE], then end the body (clients wait for EOF)."""
-    response = web.StreamResponse(headers={**STREAM_HEADERS, **headers})
+    response = web.StreamResponse(status=status, headers={**STREAM_HEADERS, **headers})
     await response.prepare(request)
     try:
         for event in events:

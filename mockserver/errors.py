@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from mockserver.http_headers import header_safe
+
 log = logging.getLogger("mockserver")
 
 
@@ -30,7 +32,7 @@ class MockError(Exception):
     """A failure with an HTTP status, rendered as OpenAI's error body."""
 
     default_status: ClassVar[int] = 500
-    type: ClassVar[str] = "server_error"
+    default_type: ClassVar[str] = "server_error"
 
     def __init__(
         self,
@@ -40,9 +42,11 @@ class MockError(Exception):
         code: str | None = None,
         headers: Mapping[str, str] | None = None,
         status: int | None = None,
+        error_type: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status or self.default_status
+        self.type = error_type or self.default_type
         self.message = message
         self.param = param
         self.code = code
@@ -56,13 +60,13 @@ class MockError(Exception):
             status=self.status,
             text=json.dumps({"error": self.error_object()}, ensure_ascii=False),
             content_type="application/json",
-            headers=self.headers,
+            headers=header_safe(self.headers),
         )
 
 
 class InvalidRequest(MockError):
     default_status = 400
-    type = "invalid_request_error"
+    default_type = "invalid_request_error"
 
 
 class AuthenticationFailed(InvalidRequest):

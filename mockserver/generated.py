@@ -28,13 +28,13 @@ class TextGenerator:
     """Faker instances per language, built once: creating one costs tens of milliseconds."""
 
     def __init__(self) -> None:
-        self._en = Faker("en_US")
-        self._zh = Faker("zh_CN")
+        self.en = Faker("en_US")
+        self.zh = Faker("zh_CN")
 
     def answer(self, prompt: str, rng: Random) -> str:
         """A short Markdown answer: an opening line, a few numbered points, a closing line."""
         chinese = bool(_CJK.search(prompt))
-        fake = self._zh if chinese else self._en
+        fake = self.zh if chinese else self.en
         fake.random = rng  # type: ignore[attr-defined]  # Faker's proxy forwards the setter
         sentence = self._zh_sentence if chinese else self._en_sentence
         opener = rng.choice(_ZH_OPENERS if chinese else _EN_OPENERS)

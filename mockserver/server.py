@@ -7,14 +7,19 @@ import json
 import logging
 import signal
 import sys
+from pathlib import Path
 
+import watchfiles
 from aiohttp import web
 
 from mockserver import __version__
 from mockserver.app import create_app
+from mockserver.fixtures.loader import load_paths
+from mockserver.fixtures.model import FixtureLoadError
 from mockserver.settings import Settings
-from mockserver.state import CONTRACT
+from mockserver.state import CONTRACT, FIXTURES
 
+log = logging.getLogger("mockserver")
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs request_id=%{x-request-id}o'
 
 
@@ -24,11 +29,37 @@ def banner(settings: Settings, app: web.Application, url: str) -> str:
         [
             f"mockserver {__version__}: OpenAI-compatible mock of POST /v1/chat/completions",
             f"  listening  {url}/v1   (health: {url}/__admin/health)",
-            "  fixtures   none: every reply is generated",
+            f"  fixtures   {_fixture_line(settings, app)}",
             f"  contract   {app[CONTRACT].describe()}",
             f"  auth       {keys}",
         ]
     )
+
+
+def _fixture_line(settings: Settings, app: web.Application) -> str:
+    count = len(app[FIXTURES])
+    paths = ", ".join(str(p) for p in settings.fixture_paths) or "none"
+    watching = " (watching for changes)" if settings.watch else ""
+    return f"{count} loaded from {paths}{watching}; unmatched requests get generated replies"
+
+
+async def watch_fixtures(app: web.Application, paths: tuple[Path, ...]) -> None:
+    """Reload on change; a broken set is reported and the last good one stays in force."""
+    async for changes in watchfiles.awatch(*paths):
+        changed = ", ".join(sorted({Path(p).name for _, p in changes}))
+        try:
+            fixtures = load_paths(paths)
+        except FixtureLoadError as exc:
+            problems = "\n".join(f"  {p}" for p in exc.problems)
+            log.warning(
+                "fixtures changed (%s) but are broken; keeping the last good set of %d:\n%s",
+                changed,
+                len(app[FIXTURES]),
+                problems,
+            )
+            continue
+        app[FIXTURES].replace_all(fixtures)
+        log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
 
 
 async def serve(settings: Settings) -> None:
@@ -49,10 +80,15 @@ async def serve(settings: Settings) -> None:
     print(banner(settings, app, url), flush=True)
     # One machine-readable line, so a CI script using --port 0 can learn the port.
     print("MOCKSERVER_READY " + json.dumps({"url": url, "port": port}), flush=True)
+    watcher = None
+    if settings.watch:
+        watcher = asyncio.create_task(watch_fixtures(app, settings.fixture_paths))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("mockserver: shutting down, finishing in-flight replies", file=sys.stderr, flush=True)
+    if watcher is not None:
+        watcher.cancel()
     await runner.cleanup()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -18,8 +18,10 @@ class Settings:
     seed: int | None = None
     api_keys: frozenset[str] = frozenset()
     strict_spec: bool = False
+    strict: bool = False  # fixture drift is an error reply, not a warning header
+    strict_fixtures: bool = False  # a request no fixture matches is an error, not generated
+    watch: bool = False  # reload fixtures when their files change
     disabled_rules: frozenset[str] = frozenset()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     shutdown_timeout: float = 30.0
     access_log: bool = True
-    extra_models: tuple[str, ...] = field(default=())

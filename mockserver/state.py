@@ -8,12 +8,14 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from mockserver.contract import Contract
+    from mockserver.fixtures.fixture_set import FixtureSet
     from mockserver.generated import TextGenerator
     from mockserver.settings import Settings
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 CONTRACT: web.AppKey[Contract] = web.AppKey("contract")
 TEXT: web.AppKey[TextGenerator] = web.AppKey("text")
+FIXTURES: web.AppKey[FixtureSet] = web.AppKey("fixtures")
 STARTED: web.AppKey[float] = web.AppKey("started")
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

@@ -65,6 +65,11 @@ def _describe(error: ValidationError) -> Violation:
         missing = [e for e in error.context if e.validator == "required"]
         if missing:
             return _describe_at(missing[0], list(error.absolute_path))
+        # A branch of the right type that failed another keyword is the cause: `stop` with five
+        # strings breaks maxItems, not "expected a string"; tool_choice "always" breaks the enum.
+        kept = [e for e in error.context if e.validator != "type"]
+        if kept:
+            return _describe_at(kept[0], list(error.absolute_path))
         types = [e.validator_value for e in error.context if e.validator == "type"]
         if types:
             param = param_path(error.absolute_path)

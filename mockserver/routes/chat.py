@@ -1,4 +1,4 @@
-"""POST /v1/chat/completions: authenticate, parse, validate, respond, encode."""
+"""POST /v1/chat/completions: authenticate, parse, validate, respond, deliver."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from aiohttp import web
 
 from mockserver.auth import authenticate
 from mockserver.chat_request import ChatRequest, read_json_body
-from mockserver.chunks import chunks
-from mockserver.delivery import send_json, send_stream
-from mockserver.generated import generate
-from mockserver.state import CONTRACT, SETTINGS, TEXT
+from mockserver.delivery import deliver
+from mockserver.respond import respond
+from mockserver.state import CONTRACT, FIXTURES, SETTINGS, TEXT
 from mockserver.validation import ValidationFailed, validate
 
 
@@ -21,7 +20,5 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     if violations:
         raise ValidationFailed(violations)
     chat = ChatRequest(body, request.headers)
-    completion = generate(chat, request.app[TEXT], settings.seed)
-    if chat.stream:
-        return await send_stream(request, chunks(completion, include_usage=chat.include_usage), {})
-    return send_json(completion.to_json(), {})
+    reply = respond(chat, request.app[FIXTURES], settings, request.app[TEXT])
+    return await deliver(request, reply, stream=chat.stream, include_usage=chat.include_usage)

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from mockserver.auth import authenticate
 from mockserver.errors import NotFound
-from mockserver.state import SETTINGS
+from mockserver.state import FIXTURES, SETTINGS
 
 # The models of the spec's examples, plus the usual OpenAI names; fixtures add theirs.
 DEFAULT_MODELS = (
@@ -27,7 +27,7 @@ CREATED = 1_715_367_049  # a fixed date keeps the list stable between runs
 
 
 def model_names(app: web.Application) -> list[str]:
-    names = dict.fromkeys((*DEFAULT_MODELS, *app[SETTINGS].extra_models))
+    names = dict.fromkeys((*DEFAULT_MODELS, *app[FIXTURES].models()))
     return list(names)
 
 

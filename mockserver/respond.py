@@ -1,0 +1,107 @@
+"""The respond stage: pick the fixture (forced, matched, or none) and build the Reply.
+
+No fixture: a generated reply, or under --strict-fixtures a 404 naming the near misses.
+A scripted reply that drifted from the request gets a warning header, or under --strict a 400.
+"""
+
+from __future__ import annotations
+
+from random import Random
+
+from mockserver.chat_request import ChatRequest
+from mockserver.drift import drift
+from mockserver.errors import InvalidRequest, MockError, NotFound
+from mockserver.fixtures.context import MatchContext
+from mockserver.fixtures.fixture_set import FixtureSet, ScenarioExhausted
+from mockserver.fixtures.model import Fixture
+from mockserver.fixtures.templates import TemplateError, render_tree, template_context
+from mockserver.generated import TextGenerator, generate, seed_key
+from mockserver.reply import Reply
+from mockserver.scripted import NO_RETRY, is_generated, scripted_reply
+from mockserver.settings import Settings
+
+FORCE_HEADER = "X-Mock-Fixture"
+WARNING_HEADER = "X-Mock-Warning"
+
+
+def _forced(fixtures: FixtureSet, name: str) -> Fixture:
+    fixture = fixtures.by_name.get(name)
+    if fixture is None:
+        close = fixtures.closest_names(name)
+        hint = f" Closest names: {', '.join(close)}." if close else " No fixtures are loaded."
+        raise InvalidRequest(
+            f"{FORCE_HEADER}: no fixture named {name!r}.{hint}",
+            param=FORCE_HEADER,
+            code="unknown_fixture",
+        )
+    return fixture
+
+
+def _no_match(fixtures: FixtureSet, ctx: MatchContext) -> MockError:
+    misses = fixtures.near_misses(ctx)
+    detail = " ".join(f"[{m.name} ({m.source}): {'; '.join(m.failed)}]" for m in misses)
+    error = NotFound(
+        f"No fixture matches this request (--strict-fixtures). Closest: "
+        f"{detail or 'no fixtures loaded'}",
+        code="fixture_not_matched",
+        headers=NO_RETRY,
+    )
+    return error
+
+
+def _fixture_error(fixture: Fixture, why: str, error_type: str) -> MockError:
+    return MockError(
+        f"Fixture {fixture.name!r} ({fixture.source}) failed: {why}",
+        error_type=error_type,
+        headers=NO_RETRY,
+    )
+
+
+def respond(
+    chat: ChatRequest, fixtures: FixtureSet, settings: Settings, text: TextGenerator
+) -> Reply:
+    ctx = MatchContext(chat.body, chat.headers)
+    forced = chat.headers.get(FORCE_HEADER)
+    fixture = _forced(fixtures, forced) if forced else fixtures.select(ctx)
+    key = seed_key(chat, settings.seed)
+    if fixture is None:
+        if settings.strict_fixtures:
+            raise _no_match(fixtures, ctx)
+        return Reply(completion=generate(chat, text, settings.seed))
+    try:
+        step = fixtures.take_reply(fixture)
+    except ScenarioExhausted:
+        raise _fixture_error(
+            fixture, "its sequence is exhausted (after_last: error)", "mock_scenario_exhausted"
+        ) from None
+    text.en.random = text.zh.random = Random(key)  # type: ignore[attr-defined]
+    try:
+        rendered = render_tree(step, template_context(ctx, text.en, text.zh))
+    except TemplateError as exc:
+        raise _fixture_error(fixture, str(exc), "mock_fixture_error") from exc
+    if is_generated(rendered):
+        completion = generate(chat, text, settings.seed)
+        return Reply(
+            completion=completion,
+            headers=rendered.get("headers") or {},
+            status=rendered.get("status", 200),
+            fixture=fixture.name,
+        )
+    reply = scripted_reply(rendered, chat, Random(key), fixture.name)
+    warnings = tuple(drift(reply.completion, chat.body)) if reply.completion else ()
+    if warnings and settings.strict:
+        raise InvalidRequest(
+            f"Fixture {fixture.name!r} drifted from the request (--strict): " + "; ".join(warnings),
+            code="fixture_drift",
+            headers=NO_RETRY,
+        )
+    if warnings:
+        headers = {**reply.headers, WARNING_HEADER: "; ".join(warnings)[:4000]}
+        return Reply(
+            completion=reply.completion,
+            status=reply.status,
+            headers=headers,
+            fixture=fixture.name,
+            warnings=warnings,
+        )
+    return reply

@@ -1,0 +1,116 @@
+"""A rendered fixture reply -> Reply: the scripted completion, a raw body, raw SSE, or an error.
+
+Scripted content is sent exactly as written (no stop or max_tokens cutting); usage is counted by
+the token rule unless the fixture overrides it. One scripted choice answers every one of `n`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from random import Random
+from typing import Any
+
+from mockserver import tokens
+from mockserver.chat_request import ChatRequest
+from mockserver.completion import Choice, Completion, ToolCall, Usage, latency_checkpoint, new_id
+from mockserver.errors import MockError
+from mockserver.reply import Reply
+from mockserver.rules import MAX_CHOICES
+
+PAYLOAD_KEYS = ("content", "reasoning_content", "tool_calls", "choices", "raw", "raw_sse", "error")
+NO_RETRY = {"x-should-retry": "false"}
+
+
+def is_generated(reply: Mapping[str, Any]) -> bool:
+    """A reply that scripts no payload (only headers, say) lets the generator answer."""
+    return bool(reply.get("generated")) or not any(k in reply for k in PAYLOAD_KEYS)
+
+
+def error_from(spec: Mapping[str, Any]) -> MockError:
+    status = int(spec["status"])
+    default_type = "invalid_request_error" if status < 500 else "server_error"
+    return MockError(
+        spec.get("message", f"Scripted error {status}."),
+        status=status,
+        error_type=spec.get("type", default_type),
+        code=spec.get("code"),
+        param=spec.get("param"),
+        headers=spec.get("headers"),
+    )
+
+
+def _arguments(value: Any) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    return json.dumps(value if value is not None else {}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _choice(index: int, spec: Mapping[str, Any]) -> Choice:
+    calls = tuple(
+        ToolCall(
+            id=c.get("id") or new_id("call_", 24),
+            name=c["name"],
+            arguments=_arguments(c.get("arguments")),
+        )
+        for c in spec.get("tool_calls") or ()
+    )
+    content = spec.get("content", None if calls else "")
+    return Choice(
+        index=index,
+        content=content,
+        reasoning_content=spec.get("reasoning_content"),
+        tool_calls=calls,
+        annotations=tuple(spec.get("annotations") or ()),
+        finish_reason=spec.get("finish_reason") or ("tool_calls" if calls else "stop"),
+    )
+
+
+def completion_from(reply: Mapping[str, Any], request: ChatRequest, rng: Random) -> Completion:
+    specs = reply.get("choices") or [reply] * min(request.n, MAX_CHOICES)
+    choices = tuple(_choice(i, spec) for i, spec in enumerate(specs))
+    counted = sum(
+        tokens.count(c.content or "")
+        + tokens.count(c.reasoning_content or "")
+        + sum(tokens.count(t.name + t.arguments) for t in c.tool_calls)
+        for c in choices
+    )
+    overrides = reply.get("usage") or {}
+    completion_tokens = overrides.get("completion_tokens", counted)
+    usage = Usage(
+        prompt_tokens=overrides.get(
+            "prompt_tokens", tokens.prompt_tokens(request.messages, request.body.get("tools"))
+        ),
+        completion_tokens=completion_tokens,
+        reasoning_tokens=overrides.get(
+            "reasoning_tokens", sum(tokens.count(c.reasoning_content or "") for c in choices)
+        ),
+        cached_tokens=overrides.get("cached_tokens", 0),
+        latency_checkpoint=latency_checkpoint(rng, completion_tokens),
+    )
+    return Completion(model=reply.get("model") or request.model, choices=choices, usage=usage)
+
+
+def scripted_reply(
+    reply: Mapping[str, Any], request: ChatRequest, rng: Random, fixture: str
+) -> Reply:
+    """The Reply a rendered fixture step asks for. Error steps raise their MockError."""
+    headers = dict(reply.get("headers") or {})
+    status = int(reply.get("status", 200))
+    if "error" in reply:
+        error = error_from(reply["error"])
+        error.headers = {**headers, **error.headers}
+        raise error
+    if "raw_sse" in reply:
+        events = tuple(e if e.endswith("\n") else e + "\n\n" for e in reply["raw_sse"])
+        return Reply(raw_events=events, status=status, headers=headers, fixture=fixture)
+    if "raw" in reply:
+        return Reply(
+            raw_body=reply["raw"],
+            has_raw_body=True,
+            status=status,
+            headers=headers,
+            fixture=fixture,
+        )
+    completion = completion_from(reply, request, rng)
+    return Reply(completion=completion, status=status, headers=headers, fixture=fixture)
