@@ -42,6 +42,10 @@ def choice_deltas(choice: Choice) -> Iterator[Delta]:
         yield {"tool_calls": [header]}, None
         for piece in _pieces(call.arguments):
             yield {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}, None
+    if choice.function_call is not None:
+        yield {"function_call": {"name": choice.function_call.name, "arguments": ""}}, None
+        for piece in _pieces(choice.function_call.arguments):
+            yield {"function_call": {"arguments": piece}}, None
     if choice.annotations:
         yield {"annotations": list(choice.annotations)}, None
     yield {}, choice.finish_reason

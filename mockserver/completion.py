@@ -48,6 +48,7 @@ class Choice:
     finish_reason: str
     reasoning_content: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
+    function_call: ToolCall | None = None  # legacy `functions` API: name and arguments only
     annotations: tuple[dict[str, Any], ...] = ()
 
     def message_json(self) -> dict[str, Any]:
@@ -61,6 +62,9 @@ class Choice:
             message["reasoning_content"] = self.reasoning_content
         if self.tool_calls:
             message["tool_calls"] = [call.to_json() for call in self.tool_calls]
+        if self.function_call is not None:
+            call = self.function_call
+            message["function_call"] = {"name": call.name, "arguments": call.arguments}
         return message
 
 

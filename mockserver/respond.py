@@ -22,6 +22,7 @@ from mockserver.settings import Settings
 
 FORCE_HEADER = "X-Mock-Fixture"
 WARNING_HEADER = "X-Mock-Warning"
+MATCHED_HEADER = "X-Mock-Matched"  # which fixture answered (WireMock's Matched-Stub-Id)
 
 
 def _forced(fixtures: FixtureSet, name: str) -> Fixture:

@@ -18,7 +18,16 @@ from mockserver.errors import MockError
 from mockserver.reply import Reply
 from mockserver.rules import MAX_CHOICES
 
-PAYLOAD_KEYS = ("content", "reasoning_content", "tool_calls", "choices", "raw", "raw_sse", "error")
+PAYLOAD_KEYS = (
+    "content",
+    "reasoning_content",
+    "tool_calls",
+    "function_call",
+    "choices",
+    "raw",
+    "raw_sse",
+    "error",
+)
 NO_RETRY = {"x-should-retry": "false"}
 
 
@@ -55,14 +64,21 @@ def _choice(index: int, spec: Mapping[str, Any]) -> Choice:
         )
         for c in spec.get("tool_calls") or ()
     )
-    content = spec.get("content", None if calls else "")
+    legacy = spec.get("function_call")
+    function_call = (
+        ToolCall(id="", name=legacy["name"], arguments=_arguments(legacy.get("arguments")))
+        if legacy
+        else None
+    )
+    finish = "tool_calls" if calls else "function_call" if function_call else "stop"
     return Choice(
         index=index,
-        content=content,
+        content=spec.get("content", None if calls or function_call else ""),
         reasoning_content=spec.get("reasoning_content"),
         tool_calls=calls,
+        function_call=function_call,
         annotations=tuple(spec.get("annotations") or ()),
-        finish_reason=spec.get("finish_reason") or ("tool_calls" if calls else "stop"),
+        finish_reason=spec.get("finish_reason") or finish,
     )
 
 
@@ -73,6 +89,7 @@ def completion_from(reply: Mapping[str, Any], request: ChatRequest, rng: Random)
         tokens.count(c.content or "")
         + tokens.count(c.reasoning_content or "")
         + sum(tokens.count(t.name + t.arguments) for t in c.tool_calls)
+        + (tokens.count(c.function_call.name + c.function_call.arguments) if c.function_call else 0)
         for c in choices
     )
     overrides = reply.get("usage") or {}

@@ -15,7 +15,13 @@ from aiohttp.typedefs import Handler
 
 from mockserver.state import REQUEST_ID, STARTED_AT
 
-EXPOSED = ("x-request-id", "openai-processing-ms", "openai-version")
+EXPOSED = (
+    "x-request-id",
+    "openai-processing-ms",
+    "openai-version",
+    "x-mock-matched",
+    "x-mock-warning",
+)
 
 
 def new_request_id() -> str:

@@ -67,7 +67,8 @@ def _describe(error: ValidationError) -> Violation:
             return _describe_at(missing[0], list(error.absolute_path))
         # A branch of the right type that failed another keyword is the cause: `stop` with five
         # strings breaks maxItems, not "expected a string"; tool_choice "always" breaks the enum.
-        kept = [e for e in error.context if e.validator != "type"]
+        wrong_type = {e.relative_schema_path[0] for e in error.context if e.validator == "type"}
+        kept = [e for e in error.context if e.relative_schema_path[0] not in wrong_type]
         if kept:
             return _describe_at(kept[0], list(error.absolute_path))
         types = [e.validator_value for e in error.context if e.validator == "type"]
