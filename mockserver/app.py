@@ -12,9 +12,11 @@ from mockserver.errors import error_middleware
 from mockserver.fixtures.fixture_set import FixtureSet
 from mockserver.fixtures.loader import load_paths
 from mockserver.generated import TextGenerator
+from mockserver.journal import Journal, journal_middleware
 from mockserver.routes import admin, chat, models
+from mockserver.routes.admin import admin_token_middleware
 from mockserver.settings import Settings
-from mockserver.state import CONTRACT, FIXTURES, SETTINGS, STARTED, TEXT
+from mockserver.state import CONTRACT, FIXTURES, JOURNAL, SETTINGS, STARTED, TEXT
 from mockserver.tracing import add_trace_headers, tracing_middleware
 
 
@@ -24,18 +26,30 @@ def create_app(settings: Settings) -> web.Application:
     Raises FixtureLoadError (every problem of every file) when a fixture is broken.
     """
     app = web.Application(
-        middlewares=[tracing_middleware, preflight_middleware, error_middleware],
+        middlewares=[
+            tracing_middleware,
+            journal_middleware,
+            preflight_middleware,
+            error_middleware,
+            admin_token_middleware,
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
     app[CONTRACT] = Contract.load(strict_spec=settings.strict_spec)
     app[TEXT] = TextGenerator()
     app[FIXTURES] = FixtureSet(load_paths(settings.fixture_paths))
+    app[JOURNAL] = Journal(settings.journal_limit, settings.journal_file)
+    app.on_cleanup.append(_close_journal)
     app[STARTED] = time.monotonic()
     app.on_response_prepare.append(add_trace_headers)
     app.on_response_prepare.append(add_cors_headers)
     app.router.add_post("/v1/chat/completions", chat.create_chat_completion)
     app.router.add_get("/v1/models", models.list_models)
     app.router.add_get("/v1/models/{model}", models.get_model)
-    app.router.add_get("/__admin/health", admin.health)
+    admin.add_routes(app)
     return app
+
+
+async def _close_journal(app: web.Application) -> None:
+    app[JOURNAL].close()

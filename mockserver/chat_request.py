@@ -26,8 +26,8 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-async def read_json_body(request: web.Request) -> dict[str, Any]:
-    """The body as a JSON object, or an InvalidRequest/UnsupportedMediaType/PayloadTooLarge."""
+async def read_body(request: web.Request) -> bytes:
+    """The raw body of a JSON request, or UnsupportedMediaType / PayloadTooLarge (413)."""
     media = request.content_type
     if media not in JSON_TYPES and not media.endswith("+json"):
         raise UnsupportedMediaType(
@@ -35,8 +35,7 @@ async def read_json_body(request: web.Request) -> dict[str, Any]:
             "'Content-Type: application/json'.",
             code="unsupported_content_type",
         )
-    raw = await request.read()  # aiohttp enforces client_max_size (413) here
-    return parse_json_object(raw)
+    return await request.read()  # aiohttp enforces client_max_size (413) here
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:

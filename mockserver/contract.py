@@ -97,7 +97,7 @@ class Contract:
     def load(cls, *, strict_spec: bool) -> Contract:
         overlay = () if strict_spec else load_overlay("request")
         schema = patched(load_schema(REQUEST_SCHEMA), overlay)
-        fast = fastjsonschema.compile(schema)
+        fast = fastjsonschema.compile(schema, use_default=False)  # never mutate the body
 
         def is_valid(body: Any) -> bool:
             try:

@@ -18,6 +18,7 @@ from mockserver.chunks import chunks
 from mockserver.errors import MockError
 from mockserver.http_headers import header_safe
 from mockserver.reply import Reply
+from mockserver.state import EVENT
 
 log = logging.getLogger("mockserver")
 
@@ -42,6 +43,9 @@ async def deliver(
 ) -> web.StreamResponse:
     """Send `reply` the way the request asked: JSON, or SSE for stream: true."""
     headers = header_safe(reply.headers)
+    event = request.get(EVENT)
+    if event is not None and not stream and reply.raw_events is None:
+        event.response = reply.raw_body if reply.has_raw_body else None
     if reply.raw_events is not None:
         return await send_raw_stream(request, reply.raw_events, headers, reply.status)
     if reply.has_raw_body:
@@ -50,7 +54,10 @@ async def deliver(
     if stream:
         events = chunks(reply.completion, include_usage=include_usage)
         return await send_stream(request, events, headers, reply.status)
-    return send_json(reply.completion.to_json(), headers, reply.status)
+    body = reply.completion.to_json()
+    if event is not None:
+        event.response = body
+    return send_json(body, headers, reply.status)
 
 
 async def send_raw_stream(
@@ -59,12 +66,18 @@ async def send_raw_stream(
     """A scripted stream, byte for byte: no framing, no [DONE] added."""
     response = web.StreamResponse(status=status, headers={**STREAM_HEADERS, **headers})
     await response.prepare(request)
+    record = request.get(EVENT)
     try:
         for event in events:
-            await response.write(event.encode())
+            data = event.encode()
+            await response.write(data)
+            if record is not None:
+                record.add_frame(data)
         await response.write_eof()
     except ConnectionError:
         log.info("client closed the stream early")
+        if record is not None:
+            record.client_hung_up = True
     return response
 
 
@@ -77,16 +90,27 @@ async def send_stream(
     """Stream `events` as SSE frames, then [DONE], then end the body (clients wait for EOF)."""
     response = web.StreamResponse(status=status, headers={**STREAM_HEADERS, **headers})
     await response.prepare(request)
+    record = request.get(EVENT)
+
+    async def write(data: bytes) -> None:
+        await response.write(data)
+        if record is not None:
+            record.add_frame(data)
+
     try:
-        for event in events:
-            await response.write(sse.frame(event))
+        try:
+            for event in events:
+                await write(sse.frame(event))
+        except ConnectionError:
+            raise
+        except Exception as exc:  # after prepare() the middleware cannot answer any more
+            log.exception("error while streaming")
+            error = exc if isinstance(exc, MockError) else MockError("The stream failed.")
+            await write(sse.frame({"error": error.error_object()}))
+        await write(sse.DONE)
+        await response.write_eof()
     except ConnectionError:
         log.info("client closed the stream early")
-        return response
-    except Exception as exc:  # after prepare() the middleware cannot answer any more
-        log.exception("error while streaming")
-        error = exc if isinstance(exc, MockError) else MockError("The stream failed in the mock.")
-        await response.write(sse.frame({"error": error.error_object()}))
-    await response.write(sse.DONE)
-    await response.write_eof()
+        if record is not None:
+            record.client_hung_up = True
     return response

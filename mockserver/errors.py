@@ -6,6 +6,7 @@
      ├─ AuthenticationFailed       401 invalid_request_error / invalid_api_key
      ├─ NotFound                   404 invalid_request_error
      ├─ MethodNotAllowed           405 invalid_request_error
+     ├─ Conflict                   409 invalid_request_error  (admin API: name taken)
      ├─ PayloadTooLarge            413 invalid_request_error
      └─ UnsupportedMediaType       415 invalid_request_error
 
@@ -24,6 +25,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver.http_headers import header_safe
+from mockserver.state import EVENT
 
 log = logging.getLogger("mockserver")
 
@@ -81,6 +83,10 @@ class MethodNotAllowed(InvalidRequest):
     default_status = 405
 
 
+class Conflict(InvalidRequest):
+    default_status = 409
+
+
 class PayloadTooLarge(InvalidRequest):
     default_status = 413
 
@@ -112,11 +118,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except MockError as exc:
-        return exc.to_response()
+        error = exc
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _from_http_exception(request, exc).to_response()
+        error = _from_http_exception(request, exc)
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return MockError("The mock server had an internal error; see its log.").to_response()
+        error = MockError("The mock server had an internal error; see its log.")
+    event = request.get(EVENT)
+    if event is not None:
+        event.error = error.error_object()
+    return error.to_response()

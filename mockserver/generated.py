@@ -69,7 +69,9 @@ class TextGenerator:
 
 def seed_key(request: ChatRequest, server_seed: int | None) -> str:
     """What the reply's randomness is keyed by: the seed in force, and the body."""
-    body = {k: v for k, v in request.body.items() if k not in ("stream", "stream_options")}
+    # `seed` is in the key already, as a float: 3 and 3.0 are one seed (a float64 in the gateway).
+    ignored = ("stream", "stream_options", "seed")
+    body = {k: v for k, v in request.body.items() if k not in ignored}
     digest = hashlib.sha256(
         json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()

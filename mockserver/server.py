@@ -58,7 +58,7 @@ async def watch_fixtures(app: web.Application, paths: tuple[Path, ...]) -> None:
                 problems,
             )
             continue
-        app[FIXTURES].replace_all(fixtures)
+        app[FIXTURES].reload(fixtures)
         log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
 
 

@@ -25,3 +25,6 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     shutdown_timeout: float = 30.0
     access_log: bool = True
+    journal_limit: int = 10_000
+    journal_file: Path | None = None  # every entry appended as a JSON line
+    admin_token: str | None = None  # required by /__admin/* (except health) when set

@@ -1,13 +1,44 @@
-"""/__admin: the control panel for CI (health for now). No CORS headers, ever."""
+"""/__admin: the control panel for CI (WireMock's shape). No CORS headers, ever.
+
+Each handler is a thin shell over Journal and FixtureSet, the same objects the pytest plugin
+and AdminClient reach. Errors use OpenAI's error shape like the rest of the server.
+"""
 
 from __future__ import annotations
 
+import hmac
 import time
+from typing import Any
 
+import yaml
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from mockserver import __version__
-from mockserver.state import CONTRACT, STARTED
+from mockserver.contract import load_schema
+from mockserver.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound
+from mockserver.fixtures.conditions import ConditionError
+from mockserver.fixtures.loader import fixture_validator, load_paths, load_text
+from mockserver.fixtures.model import Fixture, FixtureLoadError
+from mockserver.journal import Journal, ServeEvent
+from mockserver.requests_query import count_matching, filter_events, near_misses_for
+from mockserver.state import CONTRACT, FIXTURES, JOURNAL, SETTINGS, STARTED
+
+ADMIN = "/__admin"
+
+
+@web.middleware
+async def admin_token_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With --admin-token, every admin route but health needs `Authorization: Bearer <token>`."""
+    token = request.app[SETTINGS].admin_token
+    if token and request.path.startswith(ADMIN) and request.path != f"{ADMIN}/health":
+        _, _, given = request.headers.get("Authorization", "").partition(" ")
+        if not hmac.compare_digest(given.strip().encode(), token.encode()):
+            raise AuthenticationFailed(
+                "The admin API needs 'Authorization: Bearer <admin token>' (--admin-token).",
+                code="invalid_admin_token",
+            )
+    return await handler(request)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -17,6 +48,199 @@ async def health(request: web.Request) -> web.Response:
             "status": "ok",
             "version": __version__,
             "uptime_s": round(time.monotonic() - app[STARTED], 3),
+            "fixtures": len(app[FIXTURES]),
+            "requests": len(app[JOURNAL]),
             "contract": app[CONTRACT].describe(),
         }
     )
+
+
+def _event(request: web.Request) -> ServeEvent:
+    event = request.app[JOURNAL].get(request.match_info["id"])
+    if event is None:
+        raise NotFound(
+            f"No request with id {request.match_info['id']!r} in the journal.",
+            code="request_not_found",
+        )
+    return event
+
+
+async def list_requests(request: web.Request) -> web.Response:
+    journal: Journal = request.app[JOURNAL]
+    events = filter_events(journal, request.query)
+    return web.json_response({"requests": [e.to_json(frames=False) for e in events]})
+
+
+async def get_request(request: web.Request) -> web.Response:
+    return web.json_response(_event(request).to_json())
+
+
+async def clear_requests(request: web.Request) -> web.Response:
+    request.app[JOURNAL].clear()
+    return web.json_response({"cleared": True})
+
+
+async def _json_or_yaml(request: web.Request) -> Any:
+    text = await request.text()
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidRequest(
+            f"The body is neither JSON nor YAML: {exc}", code="invalid_body"
+        ) from exc
+
+
+async def count_requests(request: web.Request) -> web.Response:
+    """The verification call: how many journaled requests satisfy a match block."""
+    match = await _json_or_yaml(request) or {}
+    errors = list(fixture_validator().iter_errors({"name": "count", "match": match}))
+    if errors:
+        raise InvalidRequest(
+            f"Not a match block: {errors[0].message}", param="match", code="invalid_match"
+        )
+    journal: Journal = request.app[JOURNAL]
+    try:
+        ids = count_matching(journal, match)
+    except ConditionError as exc:
+        raise InvalidRequest(
+            f"Not a match block: {exc}", param="match", code="invalid_match"
+        ) from exc
+    return web.json_response({"count": len(ids), "requests": ids})
+
+
+async def unmatched_requests(request: web.Request) -> web.Response:
+    fixtures = request.app[FIXTURES]
+    found = []
+    for event in request.app[JOURNAL]:
+        if event.generated and isinstance(event.body, dict):
+            misses = near_misses_for(fixtures, event)
+            found.append({**event.to_json(frames=False), "near_misses": misses})
+    return web.json_response({"requests": found})
+
+
+def _fixture_json(fixture: Fixture, calls: int) -> dict[str, Any]:
+    return {
+        "name": fixture.name,
+        "priority": fixture.priority,
+        "times": fixture.times,
+        "calls": calls,
+        "source": fixture.source,
+        "fixture": fixture.spec,
+    }
+
+
+async def list_fixtures(request: web.Request) -> web.Response:
+    fixtures = request.app[FIXTURES]
+    return web.json_response(
+        {"fixtures": [_fixture_json(f, fixtures.calls.get(f.name, 0)) for f in fixtures.fixtures]}
+    )
+
+
+def _named(request: web.Request) -> Fixture:
+    name = request.match_info["name"]
+    fixture = request.app[FIXTURES].by_name.get(name)
+    if fixture is None:
+        raise NotFound(f"No fixture named {name!r}.", code="fixture_not_found")
+    return fixture
+
+
+async def get_fixture(request: web.Request) -> web.Response:
+    fixture = _named(request)
+    return web.json_response(
+        _fixture_json(fixture, request.app[FIXTURES].calls.get(fixture.name, 0))
+    )
+
+
+async def _parse_fixtures(request: web.Request) -> list[Fixture]:
+    """Fixtures from a JSON or YAML body, checked exactly as files are."""
+    fixtures, problems = load_text(await request.text(), "admin-api.yaml", [])
+    if problems:
+        raise InvalidRequest(
+            "The fixtures have problems: " + "; ".join(str(p) for p in problems),
+            code="invalid_fixture",
+        )
+    if not fixtures:
+        raise InvalidRequest("The body holds no fixture.", code="invalid_fixture")
+    return fixtures
+
+
+async def add_fixtures(request: web.Request) -> web.Response:
+    fixtures = request.app[FIXTURES]
+    new = await _parse_fixtures(request)
+    taken = [f.name for f in new if f.name in fixtures.by_name]
+    if taken or len({f.name for f in new}) < len(new):
+        raise Conflict(
+            f"Fixture name(s) already in use: {', '.join(taken) or 'duplicated in body'}"
+            "; PUT /__admin/fixtures/{name} replaces one.",
+            code="fixture_exists",
+        )
+    for fixture in new:
+        fixtures.add(fixture)
+    return web.json_response({"added": [f.name for f in new]}, status=201)
+
+
+async def replace_fixture(request: web.Request) -> web.Response:
+    old = _named(request)
+    new = await _parse_fixtures(request)
+    if len(new) != 1 or new[0].name != old.name:
+        raise InvalidRequest(
+            f"PUT needs exactly one fixture named {old.name!r}.", code="invalid_fixture"
+        )
+    request.app[FIXTURES].replace(new[0])
+    return web.json_response({"replaced": old.name})
+
+
+async def delete_fixture(request: web.Request) -> web.Response:
+    fixture = _named(request)
+    request.app[FIXTURES].remove(fixture.name)
+    return web.json_response({"deleted": fixture.name})
+
+
+async def reset_fixture(request: web.Request) -> web.Response:
+    fixture = _named(request)
+    request.app[FIXTURES].reset(fixture.name)
+    return web.json_response({"reset": fixture.name})
+
+
+async def reset(request: web.Request) -> web.Response:
+    """Journal cleared, scenario states and counters restarted, run-time fixtures dropped."""
+    request.app[JOURNAL].clear()
+    request.app[FIXTURES].reset_all()
+    return web.json_response({"reset": True, "fixtures": len(request.app[FIXTURES])})
+
+
+async def reload(request: web.Request) -> web.Response:
+    paths = request.app[SETTINGS].fixture_paths
+    try:
+        fixtures = load_paths(paths)
+    except FixtureLoadError as exc:
+        raise InvalidRequest(
+            "Reload refused, the last good fixtures stay: "
+            + "; ".join(str(p) for p in exc.problems),
+            code="invalid_fixture",
+        ) from exc
+    request.app[FIXTURES].reload(fixtures)
+    return web.json_response({"reloaded": len(fixtures)})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(load_schema("admin.openapi.json"))
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get(f"{ADMIN}/health", health)
+    r.add_get(f"{ADMIN}/openapi.json", openapi)
+    r.add_get(f"{ADMIN}/requests", list_requests)
+    r.add_delete(f"{ADMIN}/requests", clear_requests)
+    r.add_post(f"{ADMIN}/requests/count", count_requests)
+    r.add_get(f"{ADMIN}/requests/unmatched", unmatched_requests)
+    r.add_get(f"{ADMIN}/requests/{{id}}", get_request)
+    r.add_get(f"{ADMIN}/fixtures", list_fixtures)
+    r.add_post(f"{ADMIN}/fixtures", add_fixtures)
+    r.add_get(f"{ADMIN}/fixtures/{{name}}", get_fixture)
+    r.add_put(f"{ADMIN}/fixtures/{{name}}", replace_fixture)
+    r.add_delete(f"{ADMIN}/fixtures/{{name}}", delete_fixture)
+    r.add_post(f"{ADMIN}/fixtures/{{name}}/reset", reset_fixture)
+    r.add_post(f"{ADMIN}/reset", reset)
+    r.add_post(f"{ADMIN}/reload", reload)

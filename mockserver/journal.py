@@ -1,0 +1,184 @@
+"""The request journal: every API request with what was decided and sent, in a bounded ring.
+
+Written in one place (journal_middleware's `finally`); the pipeline stages only fill in the
+ServeEvent that the middleware opened. Secrets never enter it: Authorization and API-key headers
+are redacted on the way in.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from mockserver.auth import redact
+from mockserver.state import EVENT, JOURNAL, REQUEST_ID
+
+log = logging.getLogger("mockserver.requests")
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "api-key", "x-api-key", "openai-api-key", "cookie"}
+)
+MAX_FRAMES = 5000  # per stream; the rest is counted, not kept
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers with every credential reduced to its first and last characters."""
+    safe = {}
+    for name, value in headers.items():
+        if name.lower() in SECRET_HEADERS:
+            scheme, _, secret = value.partition(" ")
+            value = f"{scheme} {redact(secret)}" if secret else redact(value)
+        safe[name] = value
+    return safe
+
+
+@dataclass(slots=True, kw_only=True)
+class Frame:
+    at_ms: float
+    data: str
+    fault: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ServeEvent:
+    """One request and its answer, as it happened."""
+
+    id: str
+    at: float
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any = None
+    model: str | None = None
+    stream: bool = False
+    status: int | None = None
+    fixture: str | None = None
+    generated: bool = False
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    response: Any = None  # the JSON body sent (non-stream replies)
+    frames: list[Frame] = field(default_factory=list)
+    frames_dropped: int = 0
+    client_hung_up: bool = False
+    fault: str | None = None
+    duration_ms: float | None = None
+    first_byte_ms: float | None = None
+    started: float = field(default_factory=time.perf_counter, repr=False)
+
+    def elapsed_ms(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 3)
+
+    def add_frame(self, data: bytes, fault: str | None = None) -> None:
+        if self.first_byte_ms is None:
+            self.first_byte_ms = self.elapsed_ms()
+        if len(self.frames) < MAX_FRAMES:
+            text = data.decode("utf-8", "replace")
+            self.frames.append(Frame(at_ms=self.elapsed_ms(), data=text, fault=fault))
+        else:
+            self.frames_dropped += 1
+
+    def to_json(self, *, frames: bool = True) -> dict[str, Any]:
+        data = {
+            "id": self.id,
+            "at": self.at,
+            "method": self.method,
+            "path": self.path,
+            "headers": self.headers,
+            "body": self.body,
+            "model": self.model,
+            "stream": self.stream,
+            "status": self.status,
+            "fixture": self.fixture,
+            "generated": self.generated,
+            "violations": self.violations,
+            "warnings": self.warnings,
+            "error": self.error,
+            "client_hung_up": self.client_hung_up,
+            "fault": self.fault,
+            "duration_ms": self.duration_ms,
+            "first_byte_ms": self.first_byte_ms,
+            "frame_count": len(self.frames) + self.frames_dropped,
+        }
+        if frames:
+            data["frames"] = [
+                {"at_ms": f.at_ms, "data": f.data, "fault": f.fault} for f in self.frames
+            ]
+        return data
+
+
+class Journal:
+    """The newest `limit` events, oldest dropped first; optionally mirrored to a JSON-lines file."""
+
+    def __init__(self, limit: int = 10_000, file: Path | None = None) -> None:
+        self._events: deque[ServeEvent] = deque(maxlen=limit)
+        self._by_id: dict[str, ServeEvent] = {}
+        self._sink: IO[str] | None = file.open("a", encoding="utf-8") if file else None
+
+    def record(self, event: ServeEvent) -> None:
+        if len(self._events) == self._events.maxlen:
+            self._by_id.pop(self._events[0].id, None)
+        self._events.append(event)
+        self._by_id[event.id] = event
+        if self._sink is not None:
+            self._sink.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+            self._sink.flush()
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __iter__(self) -> Iterator[ServeEvent]:
+        """Newest first."""
+        return reversed(self._events)
+
+    def get(self, event_id: str) -> ServeEvent | None:
+        return self._by_id.get(event_id)
+
+    def clear(self) -> None:
+        self._events.clear()
+        self._by_id.clear()
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+
+
+@web.middleware
+async def journal_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Open a ServeEvent for each API request and record it however the request ends."""
+    if not request.path.startswith("/v1/") or request.method == "OPTIONS":
+        return await handler(request)
+    event = ServeEvent(
+        id=request[REQUEST_ID],
+        at=time.time(),
+        method=request.method,
+        path=request.path_qs,
+        headers=redact_headers(request.headers),
+    )
+    request[EVENT] = event
+    response: web.StreamResponse | None = None
+    try:
+        response = await handler(request)
+        return response
+    finally:
+        event.status = response.status if response is not None else 500
+        event.duration_ms = event.elapsed_ms()
+        request.app[JOURNAL].record(event)
+        log.info(
+            "%s %s %s fixture=%s status=%s %.1fms",
+            event.id,
+            event.method,
+            event.path,
+            event.fixture or "generated",
+            event.status,
+            event.duration_ms,
+        )

@@ -1,0 +1,70 @@
+"""Questions asked of the journal: filters, the verification count, near misses of a miss."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from mockserver.errors import InvalidRequest
+from mockserver.fixtures.conditions import compile_match
+from mockserver.fixtures.context import MatchContext
+from mockserver.fixtures.fixture_set import FixtureSet
+from mockserver.journal import ServeEvent
+
+DEFAULT_LIMIT = 100
+
+
+def _flag(value: str, name: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        raise InvalidRequest(f"'{name}' must be true or false.", param=name, code="invalid_value")
+    return value.lower() == "true"
+
+
+def _number(value: str, name: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidRequest(
+            f"'{name}' must be a number.", param=name, code="invalid_value"
+        ) from None
+
+
+def filter_events(events: Iterable[ServeEvent], query: Mapping[str, str]) -> list[ServeEvent]:
+    """Newest first, filtered by fixture, model, status, stream, since (unix time), limit."""
+    limit = int(_number(query.get("limit", str(DEFAULT_LIMIT)), "limit"))
+    tests: list[Callable[[ServeEvent], bool]] = []
+    if "fixture" in query:
+        tests.append(lambda e: e.fixture == query["fixture"])
+    if "model" in query:
+        tests.append(lambda e: e.model == query["model"])
+    if "status" in query:
+        status = int(_number(query["status"], "status"))
+        tests.append(lambda e: e.status == status)
+    if "stream" in query:
+        stream = _flag(query["stream"], "stream")
+        tests.append(lambda e: e.stream == stream)
+    if "since" in query:
+        since = _number(query["since"], "since")
+        tests.append(lambda e: e.at >= since)
+    found = []
+    for event in events:
+        if all(test(event) for test in tests):
+            found.append(event)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def _context(event: ServeEvent) -> MatchContext:
+    body = event.body if isinstance(event.body, dict) else {}
+    return MatchContext(body, {k.lower(): v for k, v in event.headers.items()})
+
+
+def count_matching(events: Iterable[ServeEvent], match: Mapping[str, Any]) -> list[str]:
+    """Ids of the journaled requests (newest first) that satisfy a fixture-format match block."""
+    block = compile_match(match)
+    return [e.id for e in events if isinstance(e.body, dict) and block.holds(_context(e))]
+
+
+def near_misses_for(fixtures: FixtureSet, event: ServeEvent) -> list[dict[str, Any]]:
+    return [m.to_json() for m in fixtures.near_misses(_context(event))]
