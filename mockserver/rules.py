@@ -84,7 +84,9 @@ def _penalties(body: dict[str, Any]) -> Iterator[Violation]:
 def _logit_bias(body: dict[str, Any]) -> Iterator[Violation]:
     for token, bias in (body.get("logit_bias") or {}).items():
         param = f"logit_bias.{token}"
-        if not (token.isascii() and token.isdigit()):  # isdigit() alone takes "１２", "²"
+        if not (
+            token.isascii() and token.isdigit()
+        ):  # isdigit() alone accepts full-width and superscript digits
             yield Violation(
                 param,
                 f"Invalid key in 'logit_bias': '{token}'. Keys must be token "

@@ -23,6 +23,7 @@ import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 from random import Random
@@ -33,7 +34,7 @@ from faker import Faker
 from faker.providers.date_time import Provider as _DateTimeProvider
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
-from rstr import Xeger
+from rstr.xeger import Xeger
 
 SOFT_DEPTH = 5  # from this nesting level on: no optional properties, shortest arrays, null first
 MAX_DEPTH = 40  # past this, a recursive schema has no finite value
@@ -82,6 +83,7 @@ _STRING_KEYS = frozenset({"minLength", "maxLength", "pattern", "format"})
 _NUMBER_KEYS = frozenset(
     {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
 )
+_UGLY = frozenset("\t\n\r\x0b\x0c")  # legal where `.` or `[^...]` stands, but unreadable
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
@@ -109,12 +111,14 @@ def value_for(
     )
     validator = validator_class(schema, format_checker=jsonschema.FormatChecker())
     generator = _Generator(schema, rng, fake if fake is not None else _default_faker(), validator)
+    error = None
     with generator.bound():
         for _ in range(_TRIES):
             value = generator.value(schema, "$", name, 0)
             error = best_match(validator.iter_errors(value))
             if error is None:
                 return value
+    assert error is not None
     where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.schema_path)
     raise UnsupportedSchema(where, f"could not generate a valid value: {error.message}")
 
@@ -177,6 +181,29 @@ def _compile(pattern: Any, path: str) -> re.Pattern[str]:
         raise UnsupportedSchema(path, f"pattern {pattern!r} does not compile: {error}") from None
 
 
+def _decimal(value: Any, path: str) -> Fraction:
+    """multipleOf as written: 0.1 is one tenth, not the binary float nearest to it."""
+    step = _number(value, path, "multipleOf")
+    step = Fraction(str(value)) if isinstance(value, float) else step
+    if step <= 0:
+        raise UnsupportedSchema(path, f"multipleOf must be positive, not {value!r}")
+    return step
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    low: Fraction | None
+    low_x: bool
+    high: Fraction | None
+    high_x: bool
+
+    def holds(self, value: int | float) -> bool:
+        exact = Fraction(value)
+        low, high = self.low, self.high
+        above = low is None or exact > low or (exact == low and not self.low_x)
+        return above and (high is None or exact < high or (exact == high and not self.high_x))
+
+
 def _is_multiple(value: int | float, step: int | float) -> bool:
     """jsonschema's own multipleOf test, float quirks included (0.3 is no multiple of 0.1)."""
     if isinstance(step, float):
@@ -192,8 +219,10 @@ def _normalized(schema: Mapping[str, Any]) -> dict[str, Any]:
     """Older drafts' spellings in 2020-12 terms, so the rest of the module knows one dialect."""
     out = dict(schema)
     for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
-        if isinstance(out.get(exclusive), bool):  # draft-04: a flag on minimum/maximum
-            if out.pop(exclusive) and bound in out:
+        flag = out.get(exclusive)
+        if isinstance(flag, bool):  # draft-04: a flag on minimum/maximum
+            del out[exclusive]
+            if flag and bound in out:
                 out[exclusive] = out.pop(bound)
     if isinstance(out.get("items"), list):  # draft-07 tuple validation
         out["prefixItems"] = out.pop("items")
@@ -210,7 +239,7 @@ def _meet(a: Any, b: Any, path: str) -> list[str]:
     """The types both sides allow; an integer is also a number."""
     left, right = _types(a, path), _types(b, path)
     both = [t for t in left if t in right]
-    if "integer" in left and "number" in right or "integer" in right and "number" in left:
+    if ("integer" in left and "number" in right) or ("integer" in right and "number" in left):
         both.append("integer")
     both = list(dict.fromkeys(both))
     if not both:
@@ -219,7 +248,7 @@ def _meet(a: Any, b: Any, path: str) -> list[str]:
 
 
 def _lcm(a: Any, b: Any, path: str) -> int | float:
-    x, y = _number(a, path, "multipleOf"), _number(b, path, "multipleOf")
+    x, y = _decimal(a, path), _decimal(b, path)
     common = Fraction(math.lcm(x.numerator, y.numerator), math.gcd(x.denominator, y.denominator))
     return int(common) if common.denominator == 1 else float(common)
 
@@ -328,6 +357,31 @@ def _tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[^a-z0-9]+", _CAMEL.sub("_", name).lower()) if t]
 
 
+def _string_maker(name: str) -> _Maker | None:
+    tokens = _tokens(name)
+    maker = _BY_NAME.get("_".join(tokens))
+    if maker is None:
+        present = set(tokens)
+        maker = next((m for words, m in _BY_WORD if words & present), None)
+    return maker
+
+
+def _number_hint(name: str) -> tuple[int, int, int] | None:
+    for token in reversed(_tokens(name)):
+        if token in _NUMBER_HINTS:
+            return _NUMBER_HINTS[token]
+    return None
+
+
+def _padded(text: str, compiled: re.Pattern[str], low: int) -> str:
+    """A match too short for minLength, lengthened where the pattern is not anchored."""
+    fill = "x" * (low - len(text))
+    for candidate in (text + fill, fill + text):
+        if compiled.search(candidate):
+            return candidate
+    return text
+
+
 def _singular(name: str) -> str:
     """An array's items are named for one of it: `cities` holds a `city`."""
     if name.endswith("ies"):
@@ -337,10 +391,6 @@ def _singular(name: str) -> str:
     if name.endswith("s") and not name.endswith(("ss", "us")):
         return name[:-1]
     return name
-
-
-def _english(fake: Faker) -> bool:
-    return all(locale.startswith("en") for locale in fake.locales)
 
 
 def _date(rng: Random) -> str:
@@ -482,7 +532,8 @@ class _PatternRandom(Random):
     """The Random that rstr draws from, made safe for a reproducible mock.
 
     rstr picks characters out of sets, whose order changes with PYTHONHASHSEED: sorting a string
-    population first keeps one seed one string in every process. And its `*`/`+` repeat up to
+    population first keeps one seed one string in every process; control whitespace (form feed,
+    vertical tab, ...) is left out where anything else may stand. Its `*` and `+` repeat up to
     100 times: `repeat_cap` keeps strings short and plausible (callers raise it on retries).
     """
 
@@ -493,6 +544,7 @@ class _PatternRandom(Random):
     def choice(self, seq: Any) -> Any:
         if seq and all(isinstance(item, str) for item in seq):
             seq = sorted(seq)
+            seq = [c for c in seq if c not in _UGLY] or seq
         return super().choice(seq)
 
     def randint(self, a: int, b: int) -> int:
@@ -502,6 +554,9 @@ class _PatternRandom(Random):
 class _Generator:
     """One value_for call: the root schema (for $ref), the random source and the checker."""
 
+    rng: Random
+    fake: Faker
+
     def __init__(
         self, root: Mapping[str, Any] | bool, rng: Random, fake: Faker, validator: Validator
     ) -> None:
@@ -509,17 +564,19 @@ class _Generator:
         self.rng = rng
         self.validator = validator
         self.checker = jsonschema.FormatChecker()
+        self.english = fake.locales[0].startswith("en")
+        # A multi-locale Faker picks its locale with the global random: use the first one only.
         self.fake = fake[fake.locales[0]] if len(fake.locales) > 1 else fake
 
     @contextmanager
     def bound(self) -> Iterator[None]:
         """Faker draws from our rng while we generate, and gets its own source back after."""
         saved = self.fake.random
-        self.fake.random = self.rng
+        self.fake.random = self.rng  # type: ignore[attr-defined]  # the proxy forwards it
         try:
             yield
         finally:
-            self.fake.random = saved
+            self.fake.random = saved  # type: ignore[attr-defined]
 
     def passes(self, value: Any, schema: Any) -> bool:
         return bool(self.validator.evolve(schema=schema).is_valid(value))
@@ -659,9 +716,12 @@ class _Generator:
                 (_NUMBER_KEYS, "number"),
             )
             types = [kind for keywords, kind in families if keys & keywords]
-            if not types:  # any value at all
-                if self.string_hint(name) is not None or self.number_hint(name) is not None:
-                    return ["string"] if self.number_hint(name) is None else ["number"]
+            if not types:  # any value at all: what the name suggests, else any scalar
+                hint = _number_hint(name)
+                if _string_maker(name) is not None:
+                    return ["string"]
+                if hint is not None:
+                    return ["integer" if hint[2] == 0 else "number"]
                 types = ["string", "integer", "number", "boolean"]
         solid = [t for t in types if t != "null"]
         self.rng.shuffle(solid)
@@ -688,33 +748,26 @@ class _Generator:
 
     # Numbers.
 
-    def bounds(self, flat: Mapping[str, Any], path: str) -> tuple[Fraction | None, ...]:
-        """(low, exclusive low, high, exclusive high); the flags are 1 or 0 as Fractions."""
+    def bounds(self, flat: Mapping[str, Any], path: str) -> _Bounds:
         low = high = None
-        low_x = high_x = Fraction(0)
-        for key, exclusive in (("minimum", 0), ("exclusiveMinimum", 1)):
+        low_x = high_x = False
+        for key, exclusive in (("minimum", False), ("exclusiveMinimum", True)):
             if key in flat:
                 v = _number(flat[key], path, key)
                 if low is None or v > low or (v == low and exclusive):
-                    low, low_x = v, Fraction(exclusive)
-        for key, exclusive in (("maximum", 0), ("exclusiveMaximum", 1)):
+                    low, low_x = v, exclusive
+        for key, exclusive in (("maximum", False), ("exclusiveMaximum", True)):
             if key in flat:
                 v = _number(flat[key], path, key)
                 if high is None or v < high or (v == high and exclusive):
-                    high, high_x = v, Fraction(exclusive)
-        return low, low_x, high, high_x
-
-    def number_hint(self, name: str) -> tuple[int, int, int] | None:
-        for token in reversed(_tokens(name)):
-            if token in _NUMBER_HINTS:
-                return _NUMBER_HINTS[token]
-        return None
+                    high, high_x = v, exclusive
+        return _Bounds(low, low_x, high, high_x)
 
     def window(
         self, low: Fraction | None, high: Fraction | None, name: str
     ) -> tuple[Fraction, Fraction, int]:
         """Where to draw from: the schema's bounds, narrowed to what the name suggests."""
-        hint = self.number_hint(name)
+        hint = _number_hint(name)
         span = Fraction(100)
         if low is None and high is None:
             low, high = (Fraction(hint[0]), Fraction(hint[1])) if hint else (Fraction(0), span)
@@ -723,89 +776,86 @@ class _Generator:
             low = high - span
         elif high is None:
             high = low + span
-        decimals = hint[2] if hint else 2
-        if hint and max(low, hint[0]) <= min(high, hint[1]):
-            return max(low, Fraction(hint[0])), min(high, Fraction(hint[1])), decimals
-        return low, high, decimals
+        if hint is None:
+            return low, high, 2
+        a, b = max(low, Fraction(hint[0])), min(high, Fraction(hint[1]))
+        return (a, b, hint[2]) if a <= b else (low, high, hint[2])
+
+    def multiple(
+        self, step: Fraction, raw: int | float, window: tuple[Fraction, Fraction], bounds: _Bounds
+    ) -> int | float | None:
+        """k * step inside the window (else the schema's bounds) that jsonschema agrees with."""
+        k_low, k_high = math.ceil(window[0] / step), math.floor(window[1] / step)
+        if k_low > k_high:  # the name's window holds no multiple: use the schema's bounds
+            first = None if bounds.low is None else math.ceil(bounds.low / step)
+            last = None if bounds.high is None else math.floor(bounds.high / step)
+            k_low = first if first is not None else (last or 0) - 3
+            k_high = last if last is not None else k_low + 3
+        span = k_high - k_low
+        for attempt in range(_ATTEMPTS * 4):
+            k = self.rng.randint(k_low, k_high) if attempt < _ATTEMPTS else k_low + attempt
+            if attempt >= _ATTEMPTS:
+                k -= _ATTEMPTS
+            if k > k_high or span < 0:
+                break
+            exact = k * step
+            v = int(exact) if exact.denominator == 1 else float(exact)
+            if bounds.holds(v) and _is_multiple(v, raw):
+                return v
+        return None
 
     def integer(self, flat: Mapping[str, Any], path: str, name: str) -> int:
-        low, low_x, high, high_x = self.bounds(flat, path)
-        first = None if low is None else math.floor(low) + 1 if low_x else math.ceil(low)
-        last = None if high is None else math.ceil(high) - 1 if high_x else math.floor(high)
+        bounds = self.bounds(flat, path)
+        low, high = bounds.low, bounds.high
+        first = None if low is None else math.floor(low) + 1 if bounds.low_x else math.ceil(low)
+        last = None if high is None else math.ceil(high) - 1 if bounds.high_x else math.floor(high)
         if first is not None and last is not None and first > last:
             raise UnsupportedSchema(path, f"no integer lies between {low} and {high}")
-        raw_step = flat.get("multipleOf", 1)
-        step = _number(raw_step, path, "multipleOf")
-        if step <= 0:
-            raise UnsupportedSchema(path, "multipleOf must be positive")
-        unit = step.numerator  # k * p/q is an integer exactly when k * p/q is a multiple of p
-        a, b, _ = self.window(
+        raw = flat.get("multipleOf", 1)
+        step = _decimal(raw, path)
+        window = self.window(
             None if first is None else Fraction(first),
             None if last is None else Fraction(last),
             name,
         )
-        k_low, k_high = math.ceil(a / unit), math.floor(b / unit)
-        if k_low > k_high:  # the window holds no multiple: widen it to the schema's own bounds
-            k_low = math.ceil(first / unit) if first is not None else k_high - 3
-            k_high = math.floor(last / unit) if last is not None else k_low + 3
-            if k_low > k_high:
-                raise UnsupportedSchema(path, f"no multiple of {raw_step} in range")
-        for attempt in range(_ATTEMPTS * 4):
-            k = self.rng.randint(k_low, k_high) if attempt < _ATTEMPTS else k_low + attempt
-            if k <= k_high and _is_multiple(k * unit, raw_step):
-                return int(k * unit)
-        raise UnsupportedSchema(path, f"no integer found that is a multiple of {raw_step}")
+        # k * p/q (in lowest terms) is an integer exactly when it is a multiple of p.
+        found = self.multiple(Fraction(step.numerator), raw, window[:2], bounds)
+        if found is None:
+            raise UnsupportedSchema(path, f"no integer found that is a multiple of {raw}")
+        return int(found)
 
     def number(self, flat: Mapping[str, Any], path: str, name: str) -> int | float:
-        low, low_x, high, high_x = self.bounds(flat, path)
-        if low is not None and high is not None and (low > high or low == high and low_x + high_x):
+        bounds = self.bounds(flat, path)
+        low, high = bounds.low, bounds.high
+        exclusive = bounds.low_x or bounds.high_x
+        if low is not None and high is not None and (low > high or (low == high and exclusive)):
             raise UnsupportedSchema(path, f"no number lies between {low} and {high}")
-
-        def inside(v: int | float) -> bool:
-            exact = Fraction(v)
-            above = low is None or exact > low or (exact == low and not low_x)
-            return above and (high is None or exact < high or (exact == high and not high_x))
-
         a, b, decimals = self.window(low, high, name)
         if "multipleOf" in flat:
-            raw_step = flat["multipleOf"]
-            step = Fraction(str(raw_step)) if isinstance(raw_step, float) else Fraction(raw_step)
-            if step <= 0:
-                raise UnsupportedSchema(path, "multipleOf must be positive")
-            k_low, k_high = math.ceil(a / step), math.floor(b / step)
-            for attempt in range(_ATTEMPTS * 4):
-                if k_low > k_high:
-                    break
-                k = self.rng.randint(k_low, k_high) if attempt < _ATTEMPTS else k_low + attempt
-                exact = k * step
-                v = int(exact) if exact.denominator == 1 else float(exact)
-                if k <= k_high and inside(v) and _is_multiple(v, raw_step):
-                    return v
-            raise UnsupportedSchema(path, f"no number found that is a multiple of {raw_step}")
+            raw = flat["multipleOf"]
+            found = self.multiple(_decimal(raw, path), raw, (a, b), bounds)
+            if found is None:
+                raise UnsupportedSchema(path, f"no number found that is a multiple of {raw}")
+            return found
         for _ in range(_ATTEMPTS):
             drawn = float(a) + self.rng.random() * float(b - a)
-            for v in (round(drawn, decimals), drawn, float(a), float(b)):
-                if inside(v):
+            rounded = round(drawn, decimals)
+            for v in (int(rounded) if decimals == 0 else rounded, drawn, float(a), float(b)):
+                if bounds.holds(v):
                     return v
         for v in (math.nextafter(float(a), math.inf), math.nextafter(float(b), -math.inf)):
-            if inside(v):
+            if bounds.holds(v):
                 return v
         raise UnsupportedSchema(path, f"no float found between {low} and {high}")
 
     # Strings.
 
     def string_hint(self, name: str) -> str | None:
-        tokens = _tokens(name)
-        if not tokens:
-            return None
-        maker = _STRING_NAMES.get("_".join(tokens))
-        if maker is None:
-            present = set(tokens)
-            maker = next((m for words, m in _STRING_TOKENS if words & present), None)
+        maker = _string_maker(name)
         if maker is None:
             return None
         try:
-            return str(maker(self.fake, self.rng))
+            return str(maker(self))
         except AttributeError:  # this locale has no such provider
             return None
 
@@ -845,30 +895,24 @@ class _Generator:
         pattern = flat.get("pattern")
         compiled = None if pattern is None else _compile(pattern, path)
 
-        def fits(text: str | None) -> bool:
-            if text is None or len(text) < low or (high is not None and len(text) > high):
+        def fits(text: str) -> bool:
+            if len(text) < low or (high is not None and len(text) > high):
                 return False
             if compiled is not None and not compiled.search(text):
                 return False
             return fmt is None or self.checker.conforms(text, fmt)
 
         for attempt in range(_ATTEMPTS):
+            candidates: list[str | None] = []
             if fmt in _FORMATS:
-                text = _FORMATS[fmt](self.fake, self.rng)
-                if fits(text):
-                    return str(text)
+                candidates.append(str(_FORMATS[fmt](self)))
             if compiled is not None:
-                assert isinstance(pattern, str)
-                text = self.from_pattern(pattern, compiled, attempt)
-                if text is not None and len(text) < low:  # an unanchored match can be padded
-                    padded = text + "x" * (low - len(text))
-                    text = padded if compiled.search(padded) else "x" * (low - len(text)) + text
-                if fits(text):
-                    assert text is not None
-                    return text
+                matched = self.from_pattern(str(pattern), compiled, attempt)
+                candidates.append(matched and _padded(matched, compiled, low))
             elif fmt not in _FORMATS:
-                text = self.text(name, low, high)
-                if fits(text):
+                candidates.append(self.text(name, low, high))
+            for text in candidates:
+                if text is not None and fits(text):
                     return text
         wanted = ", ".join(
             f"{key} {flat[key]!r}"
@@ -998,7 +1042,7 @@ class _Generator:
     def extra_names(
         self, count: int, flat: Mapping[str, Any], path: str, taken: list[str]
     ) -> list[str]:
-        """Names for properties beyond `properties`: from propertyNames, else a pattern, else words."""
+        """Names beyond `properties`: from propertyNames, else a pattern, else a word or two."""
         names: list[str] = []
         patterns = list(flat.get("patternProperties", {}))
         closed = flat.get("additionalProperties", True) is False

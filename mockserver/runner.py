@@ -1,0 +1,95 @@
+"""MockServer: the mock on its own thread and event loop, for tests and scripts.
+
+The one bridge between synchronous callers and the async server: start() returns once the
+socket is listening, stop() lets in-flight replies finish. Used by the pytest plugin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from mockserver.app import create_app
+from mockserver.client import AdminClient
+from mockserver.settings import Settings
+
+
+class MockServer:
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        base = settings or Settings(port=0, access_log=False)
+        self.settings = dataclasses.replace(base, **overrides)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """What to give an OpenAI client as base_url."""
+        return f"{self.url}/v1"
+
+    @property
+    def admin(self) -> AdminClient:
+        return AdminClient(self.url, self.settings.admin_token)
+
+    def start(self) -> MockServer:
+        self._thread = threading.Thread(target=self._run, name="mockserver", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join()
+        self._thread = None
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported to start(), in the caller's thread
+            self._error = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        runner = web.AppRunner(
+            create_app(self.settings),
+            access_log=None,
+            shutdown_timeout=self.settings.shutdown_timeout,
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.settings.host, self.settings.port)
+            await site.start()
+            self.port = runner.addresses[0][1]
+            self._ready.set()
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
