@@ -1,8 +1,10 @@
-"""Generated replies: plausible, seeded text when no fixture answers.
+"""Generated replies: what the real API would plausibly answer when no fixture does.
 
-Chinese when the last user message is Chinese, English otherwise. The same body and seed give
-the same content: the random source is keyed by the request's `seed` (else the server's --seed)
-and a digest of the body without its streaming fields, so a streamed and a plain request agree.
+Text in Chinese when the last user message is Chinese, English otherwise; tool calls, legacy
+function calls, JSON content, reasoning and cited search answers when the request asks for them
+(tool_calls.py, structured.py, reasoning.py, search.py). The same body and seed give the same
+reply: the random source is keyed by the request's `seed` (else the server's --seed) and a digest
+of the body without its streaming fields, so a streamed and a plain request agree.
 """
 
 from __future__ import annotations
@@ -16,12 +18,26 @@ from faker import Faker
 
 from mockserver import tokens
 from mockserver.chat_request import ChatRequest
-from mockserver.completion import Choice, Completion, Usage, latency_checkpoint
+from mockserver.completion import Choice, Completion, ToolCall, Usage, latency_checkpoint
+from mockserver.reasoning import PARAGRAPHS, thinking_effort
 from mockserver.rules import MAX_CHOICES
+from mockserver.search import cited_answer, wants_search
+from mockserver.structured import structured_content
+from mockserver.tool_calls import (
+    arguments_for,
+    last_tool_result,
+    make_calls,
+    planned_function,
+    planned_tools,
+)
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _EN_OPENERS = ("Sure!", "Good question.", "Here is a short answer.", "Of course.")
 _ZH_OPENERS = ("好的！", "当然可以。", "这是个好问题。", "简单来说，")
+
+
+def is_chinese(text: str) -> bool:
+    return bool(_CJK.search(text))
 
 
 class TextGenerator:
@@ -31,40 +47,49 @@ class TextGenerator:
         self.en = Faker("en_US")
         self.zh = Faker("zh_CN")
 
-    def answer(self, prompt: str, rng: Random) -> str:
-        """A short Markdown answer: an opening line, a few numbered points, a closing line."""
-        chinese = bool(_CJK.search(prompt))
+    def faker(self, chinese: bool, rng: Random) -> Faker:
         fake = self.zh if chinese else self.en
         fake.random = rng  # type: ignore[attr-defined]  # Faker's proxy forwards the setter
-        sentence = self._zh_sentence if chinese else self._en_sentence
-        opener = rng.choice(_ZH_OPENERS if chinese else _EN_OPENERS)
-        colon = "：" if chinese else ": "
-        points = [
-            f"{i}. **{self._title(fake, chinese)}**{colon}{sentence(fake, rng)}"
-            for i in range(1, rng.randint(2, 4) + 1)
-        ]
-        space = "" if chinese else " "
-        return (
-            f"{opener}{space}{sentence(fake, rng)}\n\n"
-            + "\n".join(points)
-            + (f"\n\n{sentence(fake, rng)}")
-        )
+        return fake
 
-    @staticmethod
-    def _title(fake: Faker, chinese: bool) -> str:
-        words: list[str] = fake.words(2)
-        return "".join(words) if chinese else " ".join(words).capitalize()
-
-    @staticmethod
-    def _en_sentence(fake: Faker, rng: Random) -> str:
-        sentence: str = fake.sentence(nb_words=rng.randint(7, 14))
-        return sentence
-
-    @staticmethod
-    def _zh_sentence(fake: Faker, rng: Random) -> str:
+    def sentence(self, chinese: bool, rng: Random) -> str:
+        fake = self.faker(chinese, rng)
+        if not chinese:
+            sentence: str = fake.sentence(nb_words=rng.randint(7, 14))
+            return sentence
         words: list[str] = fake.words(rng.randint(4, 9))
         cut = rng.randint(1, len(words) - 1)
         return "".join(words[:cut]) + "，" + "".join(words[cut:]) + "。"
+
+    def _title(self, chinese: bool, rng: Random) -> str:
+        words: list[str] = self.faker(chinese, rng).words(2)
+        return "".join(words) if chinese else " ".join(words).capitalize()
+
+    def answer(self, chinese: bool, rng: Random, lead: str = "") -> str:
+        """A short Markdown answer: an opening line, a few numbered points, a closing line."""
+        opener = lead or rng.choice(_ZH_OPENERS if chinese else _EN_OPENERS)
+        colon, space = ("：", "") if chinese else (": ", " ")
+        points = [
+            f"{i}. **{self._title(chinese, rng)}**{colon}{self.sentence(chinese, rng)}"
+            for i in range(1, rng.randint(2, 4) + 1)
+        ]
+        return (
+            f"{opener}{space}{self.sentence(chinese, rng)}\n\n"
+            + "\n".join(points)
+            + f"\n\n{self.sentence(chinese, rng)}"
+        )
+
+    def reasoning(self, chinese: bool, rng: Random, paragraphs: int) -> str:
+        starts = (
+            ("首先，", "接着，", "另外，", "最后，")
+            if chinese
+            else ("First, ", "Next, ", "Also, ", "Finally, ")
+        )
+        return "\n\n".join(
+            starts[i % len(starts)]
+            + " ".join(self.sentence(chinese, rng) for _ in range(rng.randint(2, 3)))
+            for i in range(paragraphs)
+        )
 
 
 def seed_key(request: ChatRequest, server_seed: int | None) -> str:
@@ -93,18 +118,100 @@ def limit(content: str, stop: tuple[str, ...], max_tokens: int | None) -> tuple[
     return content, "stop"
 
 
+def _text_choice(
+    index: int,
+    request: ChatRequest,
+    text: TextGenerator,
+    rng: Random,
+    chinese: bool,
+    reasoning: str | None,
+) -> Choice:
+    fake = text.faker(chinese, rng)
+    annotations: list[dict[str, object]] = []
+    structured = structured_content(request, rng, fake)
+    result = last_tool_result(request)
+    if structured is not None:
+        content = structured
+    elif wants_search(request):
+        lines = [text.sentence(chinese, rng) for _ in range(3)]
+        content, annotations = cited_answer(lines, rng, text.faker(chinese, rng))
+    elif result is not None:
+        name, value = result
+        lead = (
+            f"根据 {name} 的返回结果（{value[:80]}），"
+            if chinese
+            else f"Based on the {name} result ({value[:80]}),"
+        )
+        content = text.answer(chinese, rng, lead)
+    else:
+        content = text.answer(chinese, rng)
+    budget = request.max_tokens
+    if budget is not None and reasoning is not None:
+        budget = max(budget - tokens.count(reasoning), 0)
+    content, finish_reason = limit(content, request.stop, budget)
+    kept = tuple(a for a in annotations if a["url_citation"]["end_index"] <= len(content))  # type: ignore[index]
+    return Choice(
+        index=index,
+        content=content,
+        finish_reason=finish_reason,
+        reasoning_content=reasoning,
+        annotations=kept,
+    )
+
+
+def _choice(index: int, request: ChatRequest, text: TextGenerator, rng: Random) -> Choice:
+    chinese = is_chinese(request.last_user_text)
+    effort = thinking_effort(request)
+    reasoning = text.reasoning(chinese, rng, PARAGRAPHS[effort]) if effort else None
+    tools = planned_tools(request, rng)
+    if tools:
+        calls = make_calls(tools, rng, text.faker(chinese, rng))
+        return Choice(
+            index=index,
+            content=None,
+            tool_calls=calls,
+            finish_reason="tool_calls",
+            reasoning_content=reasoning,
+        )
+    function = planned_function(request, rng)
+    if function is not None:
+        call = ToolCall(
+            id="",
+            name=function.name,
+            arguments=arguments_for(function, rng, text.faker(chinese, rng)),
+        )
+        return Choice(
+            index=index,
+            content=None,
+            function_call=call,
+            finish_reason="function_call",
+            reasoning_content=reasoning,
+        )
+    return _text_choice(index, request, text, rng, chinese, reasoning)
+
+
+def _completion_tokens(choice: Choice) -> tuple[int, int]:
+    """(all completion tokens, of which reasoning) for one choice."""
+    reasoning = tokens.count(choice.reasoning_content or "")
+    calls = [*choice.tool_calls, *([choice.function_call] if choice.function_call else [])]
+    total = reasoning + tokens.count(choice.content or "")
+    total += sum(tokens.count(c.name + c.arguments) for c in calls)
+    return total, reasoning
+
+
 def generate(request: ChatRequest, text: TextGenerator, server_seed: int | None) -> Completion:
-    """A text reply with n choices, honouring stop and the token limit, with usage that adds up."""
+    """n choices answering the whole request, with usage that adds up."""
     key = seed_key(request, server_seed)
-    choices = []
-    for index in range(min(request.n, MAX_CHOICES)):
-        answer = text.answer(request.last_user_text, Random(f"{key}:{index}"))
-        content, finish_reason = limit(answer, request.stop, request.max_tokens)
-        choices.append(Choice(index=index, content=content, finish_reason=finish_reason))
-    completion_tokens = sum(tokens.count(c.content or "") for c in choices)
+    choices = tuple(
+        _choice(index, request, text, Random(f"{key}:{index}"))
+        for index in range(min(request.n, MAX_CHOICES))
+    )
+    counts = [_completion_tokens(c) for c in choices]
+    completion_tokens = sum(total for total, _ in counts)
     usage = Usage(
         prompt_tokens=tokens.prompt_tokens(request.messages, request.body.get("tools")),
         completion_tokens=completion_tokens,
+        reasoning_tokens=sum(reasoning for _, reasoning in counts),
         latency_checkpoint=latency_checkpoint(Random(key), completion_tokens),
     )
-    return Completion(model=request.model, choices=tuple(choices), usage=usage)
+    return Completion(model=request.model, choices=choices, usage=usage)

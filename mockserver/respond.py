@@ -75,16 +75,18 @@ def respond(
         raise _fixture_error(
             fixture, "its sequence is exhausted (after_last: error)", "mock_scenario_exhausted"
         ) from None
-    text.en.random = text.zh.random = Random(key)  # type: ignore[attr-defined]
+    rng = Random(key)
     try:
-        rendered = render_tree(step, template_context(ctx, text.en, text.zh))
+        context = template_context(ctx, text.faker(False, rng), text.faker(True, rng))
+        rendered = render_tree(step, context)
     except TemplateError as exc:
         raise _fixture_error(fixture, str(exc), "mock_fixture_error") from exc
+    rendered["headers"] = {MATCHED_HEADER: fixture.name, **(rendered.get("headers") or {})}
     if is_generated(rendered):
         completion = generate(chat, text, settings.seed)
         return Reply(
             completion=completion,
-            headers=rendered.get("headers") or {},
+            headers=rendered["headers"],
             status=rendered.get("status", 200),
             fixture=fixture.name,
         )

@@ -36,7 +36,8 @@ from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from rstr.xeger import Xeger
 
-SOFT_DEPTH = 5  # from this nesting level on: no optional properties, shortest arrays, null first
+# Levels are nested values and anyOf/oneOf choices (a choice may lead back to the same schema).
+SOFT_DEPTH = 6  # from this level on: no optional properties, shortest arrays, null first
 MAX_DEPTH = 40  # past this, a recursive schema has no finite value
 _ATTEMPTS = 25  # draws of one value before its constraints are declared unsatisfiable
 _TRIES = 3  # whole values drawn before the final jsonschema check gives up
@@ -114,8 +115,11 @@ def value_for(
     error = None
     with generator.bound():
         for _ in range(_TRIES):
-            value = generator.value(schema, "$", name, 0)
-            error = best_match(validator.iter_errors(value))
+            try:
+                value = generator.value(schema, "$", name, 0)
+                error = best_match(validator.iter_errors(value))
+            except RecursionError:  # e.g. {"anyOf": [{"$ref": "#"}, ...]}: jsonschema loops too
+                raise UnsupportedSchema("$", "a $ref loop that never reaches a value") from None
             if error is None:
                 return value
     assert error is not None
@@ -695,7 +699,7 @@ class _Generator:
             try:
                 merged = _merge(base, self.flatten(branches[i], where)[0], where)
                 for _ in range(_ATTEMPTS if key == "oneOf" else 1):
-                    value = self.value(merged, where, name, depth)
+                    value = self.value(merged, where, name, depth + 1)
                     others = (b for j, b in enumerate(branches) if j != i)
                     if key == "anyOf" or not any(self.passes(value, b) for b in others):
                         return value
@@ -1046,14 +1050,19 @@ class _Generator:
         names: list[str] = []
         patterns = list(flat.get("patternProperties", {}))
         closed = flat.get("additionalProperties", True) is False
-        for _ in range(count * _ATTEMPTS):
+        for attempt in range(count * _ATTEMPTS):
             if len(names) == count:
                 break
+            candidate: Any = None
             if "propertyNames" in flat:
                 candidate = self.value(flat["propertyNames"], _at(path, "propertyNames"), "", 0)
             elif closed and patterns:
                 pattern = self.rng.choice(patterns)
-                candidate = self.from_pattern(pattern, _compile(pattern, path), 0)
+                compiled = _compile(pattern, path)
+                matched = self.from_pattern(pattern, compiled, attempt)
+                if matched is not None:  # "^x_" always gives "x_": a word after it tells apart
+                    longer = f"{matched}{self.fake.word()}"
+                    candidate = longer if compiled.search(longer) else matched
             elif closed:
                 raise UnsupportedSchema(
                     path, "minProperties needs more properties than additionalProperties allows"

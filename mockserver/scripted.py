@@ -83,7 +83,9 @@ def _choice(index: int, spec: Mapping[str, Any]) -> Choice:
 
 
 def completion_from(reply: Mapping[str, Any], request: ChatRequest, rng: Random) -> Completion:
-    specs = reply.get("choices") or [reply] * min(request.n, MAX_CHOICES)
+    # One scripted reply answers each of n; scripted `choices` give the first n, in turn.
+    scripted = reply.get("choices") or [reply]
+    specs = [scripted[i % len(scripted)] for i in range(min(request.n, MAX_CHOICES))]
     choices = tuple(_choice(i, spec) for i, spec in enumerate(specs))
     counted = sum(
         tokens.count(c.content or "")
