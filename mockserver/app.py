@@ -9,15 +9,27 @@ from aiohttp import web
 from mockserver.contract import Contract
 from mockserver.cors import add_cors_headers, preflight_middleware
 from mockserver.errors import error_middleware
+from mockserver.faults import Chaos
 from mockserver.fixtures.fixture_set import FixtureSet
 from mockserver.fixtures.loader import load_paths
 from mockserver.generated import TextGenerator
 from mockserver.journal import Journal, journal_middleware
+from mockserver.ratelimit import RateLimiter, add_rate_headers
 from mockserver.routes import admin, chat, models
 from mockserver.routes.admin import admin_token_middleware
 from mockserver.settings import Settings
-from mockserver.state import CONTRACT, FIXTURES, JOURNAL, SETTINGS, STARTED, TEXT
-from mockserver.tracing import add_trace_headers, tracing_middleware
+from mockserver.state import (
+    CHAOS,
+    CONTRACT,
+    FIXTURES,
+    IN_FLIGHT,
+    JOURNAL,
+    LIMITER,
+    SETTINGS,
+    STARTED,
+    TEXT,
+)
+from mockserver.tracing import InFlight, add_trace_headers, tracing_middleware
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -40,10 +52,14 @@ def create_app(settings: Settings) -> web.Application:
     app[TEXT] = TextGenerator()
     app[FIXTURES] = FixtureSet(load_paths(settings.fixture_paths))
     app[JOURNAL] = Journal(settings.journal_limit, settings.journal_file)
+    app[LIMITER] = RateLimiter(settings.rpm, settings.tpm)
+    app[IN_FLIGHT] = InFlight()
+    app[CHAOS] = Chaos(settings.chaos_rate, settings.chaos_status, settings.seed)
     app.on_cleanup.append(_close_journal)
     app[STARTED] = time.monotonic()
     app.on_response_prepare.append(add_trace_headers)
     app.on_response_prepare.append(add_cors_headers)
+    app.on_response_prepare.append(add_rate_headers)
     app.router.add_post("/v1/chat/completions", chat.create_chat_completion)
     app.router.add_get("/v1/models", models.list_models)
     app.router.add_get("/v1/models/{model}", models.get_model)

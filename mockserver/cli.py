@@ -152,7 +152,7 @@ SERVE_OPTIONS = [
         type=click.Choice(["text", "json"]),
         help="json: one structured line per request (request id, fixture, status, duration).",
     ),
-    _option("--quiet", env="QUIET", is_flag=True, help="No access log lines."),
+    _option("--quiet", env="QUIET", is_flag=True, help="No per-request log lines."),
 ]
 
 
@@ -174,7 +174,7 @@ def serve(
     **options: object,
 ) -> None:
     """Serve the mock API on http://HOST:PORT/v1 until SIGINT or SIGTERM."""
-    configure_logs(log_format)
+    configure_logs(log_format, quiet=quiet)
     settings = Settings(
         fixture_paths=fixture_paths or (bundled("fixtures"),),
         api_keys=frozenset(api_keys),

@@ -7,7 +7,8 @@ a streamed and a plain reply to one request carry the same content and usage.
 from __future__ import annotations
 
 import hashlib
-import secrets
+import os
+import random
 import string
 import time
 from dataclasses import dataclass, field
@@ -17,9 +18,12 @@ from typing import Any
 _ALPHABET = string.ascii_letters + string.digits
 
 
+_IDS = random.Random(os.urandom(16))  # ids must be unique, not secret: a fast generator
+
+
 def new_id(prefix: str, length: int = 29) -> str:
     """An id shaped like OpenAI's (`chatcmpl-` + 29 alphanumerics, `call_` + 24)."""
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    return prefix + "".join(_IDS.choices(_ALPHABET, k=length))
 
 
 def fingerprint(model: str) -> str:

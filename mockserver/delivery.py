@@ -1,22 +1,28 @@
-"""Putting a reply on the wire: one JSON body, or an SSE stream that always ends with [DONE].
+"""Putting a reply on the wire: one JSON body, or an SSE stream that ends with [DONE].
 
-The only module that writes response bytes. Once a stream's headers are out, a failure can only
-be reported inside the stream (`data: {"error": ...}` then [DONE], as the gateway does).
+The only module that writes response bytes, and so the one that applies a FaultPlan's timing
+and transport faults: delays, keep-alive pings, odd TCP write boundaries, disconnects, stalls.
+Once a stream's headers are out, a failure can only be reported inside the stream
+(`data: {"error": ...}` then [DONE], as the gateway does).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterable, Mapping
+from random import Random
 from typing import Any
 
 from aiohttp import web
 
-from mockserver import sse
+from mockserver import sse, stream_faults
 from mockserver.chunks import chunks
 from mockserver.errors import MockError
+from mockserver.faults import FaultPlan
 from mockserver.http_headers import header_safe
+from mockserver.journal import ServeEvent
 from mockserver.reply import Reply
 from mockserver.state import EVENT
 
@@ -27,6 +33,8 @@ STREAM_HEADERS = {
     "Cache-Control": "no-cache",
     "X-Accel-Buffering": "no",
 }
+MAX_STALL_S = 300.0
+NO_FAULT = FaultPlan()
 
 
 def send_json(body: Any, headers: Mapping[str, str], status: int = 200) -> web.Response:
@@ -38,79 +46,155 @@ def send_json(body: Any, headers: Mapping[str, str], status: int = 200) -> web.R
     )
 
 
+class Wire:
+    """One reply's writer: timing and transport faults, and the journal's record of frames."""
+
+    def __init__(self, request: web.Request, plan: FaultPlan) -> None:
+        self.request = request
+        self.plan = plan
+        self.rng = Random(plan.seed if plan.seed is not None else 0)
+        self.record: ServeEvent | None = request.get(EVENT)
+        if self.record is not None and plan != NO_FAULT:
+            self.record.fault = plan.describe()
+
+    async def pause(self, ms: float, response: web.StreamResponse | None = None) -> None:
+        """Sleep `ms`; on a started stream with ping_ms, send `: ping` comments meanwhile."""
+        remaining = ms / 1000
+        every = (self.plan.ping_ms or 0) / 1000
+        while remaining > 0:
+            step = min(remaining, every) if every and response is not None else remaining
+            await asyncio.sleep(step)
+            remaining -= step
+            if every and response is not None and remaining > 0:
+                await self.write(response, b": ping\n\n", "ping")
+
+    def chunk_gap_ms(self) -> float:
+        gap = float(self.plan.chunk_ms or 0)
+        if self.plan.jitter_ms:
+            gap += self.rng.uniform(-self.plan.jitter_ms, self.plan.jitter_ms)
+        return max(gap, 0.0)
+
+    async def write(self, response: web.StreamResponse, data: bytes, note: str | None) -> None:
+        size = self.plan.split_bytes
+        if size:
+            start = 0
+            while start < len(data):  # odd cut points: mid-line, mid-character
+                end = min(start + self.rng.randint(1, size), len(data))
+                await response.write(data[start:end])
+                await asyncio.sleep(0.001)  # separate TCP segments, not one coalesced write
+                start = end
+        else:
+            await response.write(data)
+        if self.record is not None:
+            self.record.add_frame(data, note)
+
+    def drop(self) -> None:
+        """Cut the connection, as a crashed upstream would (no terminating chunk)."""
+        if self.request.transport is not None:
+            self.request.transport.abort()
+        if self.record is not None:
+            self.record.fault = (self.record.fault or "") + " (connection dropped)"
+
+    async def stall(self, response: web.StreamResponse) -> None:
+        """Send nothing more (pings aside) until the client gives up, within MAX_STALL_S."""
+        waited = 0.0
+        while waited < MAX_STALL_S:
+            transport = self.request.transport
+            if transport is None or transport.is_closing():
+                break
+            step = (self.plan.ping_ms or 200) / 1000
+            await asyncio.sleep(step)
+            waited += step
+            if self.plan.ping_ms:
+                await self.write(response, b": ping\n\n", "ping")
+        if self.record is not None:
+            self.record.client_hung_up = True
+
+
 async def deliver(
-    request: web.Request, reply: Reply, *, stream: bool, include_usage: bool
+    request: web.Request,
+    reply: Reply,
+    *,
+    stream: bool,
+    include_usage: bool,
+    plan: FaultPlan = NO_FAULT,
 ) -> web.StreamResponse:
-    """Send `reply` the way the request asked: JSON, or SSE for stream: true."""
+    """Send `reply` the way the request asked (JSON, or SSE for stream: true), faults applied."""
+    wire = Wire(request, plan)
     headers = header_safe(reply.headers)
-    event = request.get(EVENT)
-    if event is not None and not stream and reply.raw_events is None:
-        event.response = reply.raw_body if reply.has_raw_body else None
+    if plan.delay_ms is not None:
+        await wire.pause(wire.rng.randint(*plan.delay_ms))
     if reply.raw_events is not None:
-        return await send_raw_stream(request, reply.raw_events, headers, reply.status)
+        frames = [(event.encode(), None) for event in reply.raw_events]
+        return await send_frames(wire, frames, headers, reply.status)
     if reply.has_raw_body:
-        return send_json(reply.raw_body, headers, reply.status)
+        return await send_body(wire, reply.raw_body, headers, reply.status)
     assert reply.completion is not None  # a Reply always carries one payload
     if stream:
-        events = chunks(reply.completion, include_usage=include_usage)
-        return await send_stream(request, events, headers, reply.status)
-    body = reply.completion.to_json()
-    if event is not None:
-        event.response = body
-    return send_json(body, headers, reply.status)
+        events = list(chunks(reply.completion, include_usage=include_usage))
+        if plan.interleave_tools:
+            events = stream_faults.interleaved(events)
+        return await send_frames(wire, stream_faults.apply(events, plan), headers, reply.status)
+    return await send_body(wire, reply.completion.to_json(), headers, reply.status)
 
 
-async def send_raw_stream(
-    request: web.Request, events: Iterable[str], headers: Mapping[str, str], status: int
+async def send_body(
+    wire: Wire, body: Any, headers: Mapping[str, str], status: int
 ) -> web.StreamResponse:
-    """A scripted stream, byte for byte: no framing, no [DONE] added."""
-    response = web.StreamResponse(status=status, headers={**STREAM_HEADERS, **headers})
-    await response.prepare(request)
-    record = request.get(EVENT)
-    try:
-        for event in events:
-            data = event.encode()
-            await response.write(data)
-            if record is not None:
-                record.add_frame(data)
-        await response.write_eof()
-    except ConnectionError:
-        log.info("client closed the stream early")
-        if record is not None:
-            record.client_hung_up = True
+    if wire.record is not None:
+        wire.record.response = body
+    plan = wire.plan
+    if plan.disconnect_after is None and plan.malformed_at is None and not plan.split_bytes:
+        return send_json(body, headers, status)
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    if plan.malformed_at is not None:
+        data = data[: len(data) // 2]
+    response = web.StreamResponse(status=status, headers=headers)
+    response.content_type = "application/json"
+    if plan.disconnect_after is None:
+        response.content_length = len(data)
+    await response.prepare(wire.request)
+    if plan.disconnect_after is not None:
+        await wire.write(response, data[: plan.disconnect_after], "truncated")
+        wire.drop()
+        return response
+    await wire.write(response, data, "malformed" if plan.malformed_at is not None else None)
+    await response.write_eof()
     return response
 
 
-async def send_stream(
-    request: web.Request,
-    events: Iterable[Mapping[str, Any]],
+async def send_frames(
+    wire: Wire,
+    frames: Iterable[tuple[bytes, str | None]],
     headers: Mapping[str, str],
     status: int = 200,
 ) -> web.StreamResponse:
-    """Stream `events` as SSE frames, then [DONE], then end the body (clients wait for EOF)."""
+    """Stream the frames, then end the body (clients wait for EOF after [DONE])."""
+    plan = wire.plan
     response = web.StreamResponse(status=status, headers={**STREAM_HEADERS, **headers})
-    await response.prepare(request)
-    record = request.get(EVENT)
-
-    async def write(data: bytes) -> None:
-        await response.write(data)
-        if record is not None:
-            record.add_frame(data)
-
+    await response.prepare(wire.request)
     try:
-        try:
-            for event in events:
-                await write(sse.frame(event))
-        except ConnectionError:
-            raise
-        except Exception as exc:  # after prepare() the middleware cannot answer any more
-            log.exception("error while streaming")
-            error = exc if isinstance(exc, MockError) else MockError("The stream failed.")
-            await write(sse.frame({"error": error.error_object()}))
-        await write(sse.DONE)
+        for index, (data, note) in enumerate(frames):
+            if index == plan.disconnect_after:
+                wire.drop()
+                return response
+            if index == plan.stall_after:
+                await wire.stall(response)
+                return response
+            gap = plan.ttft_ms if index == 1 and plan.ttft_ms else wire.chunk_gap_ms()
+            if index and gap:
+                await wire.pause(gap, response)
+            await wire.write(response, data, note)
+        if plan.disconnect_after is not None and plan.disconnect_after >= 0:
+            wire.drop()  # asked to drop after more frames than there were: drop at the end
+            return response
         await response.write_eof()
     except ConnectionError:
         log.info("client closed the stream early")
-        if record is not None:
-            record.client_hung_up = True
+        if wire.record is not None:
+            wire.record.client_hung_up = True
+    except Exception as exc:  # after prepare() the middleware cannot answer any more
+        log.exception("error while streaming")
+        error = exc if isinstance(exc, MockError) else MockError("The stream failed.")
+        await response.write(sse.frame({"error": error.error_object()}) + sse.DONE)
     return response

@@ -9,16 +9,25 @@ of the body without its streaming fields, so a streamed and a plain request agre
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
+from collections import OrderedDict
 from random import Random
 
 from faker import Faker
 
 from mockserver import tokens
 from mockserver.chat_request import ChatRequest
-from mockserver.completion import Choice, Completion, ToolCall, Usage, latency_checkpoint
+from mockserver.completion import (
+    Choice,
+    Completion,
+    ToolCall,
+    Usage,
+    latency_checkpoint,
+    new_id,
+)
 from mockserver.reasoning import PARAGRAPHS, thinking_effort
 from mockserver.rules import MAX_CHOICES
 from mockserver.search import cited_answer, wants_search
@@ -43,9 +52,18 @@ def is_chinese(text: str) -> bool:
 class TextGenerator:
     """Faker instances per language, built once: creating one costs tens of milliseconds."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_size: int = 2048) -> None:
         self.en = Faker("en_US")
         self.zh = Faker("zh_CN")
+        # Replies are a pure function of their seed key: identical requests (CI retries, the
+        # same prompt in many tests) reuse the work. Least recently used first out.
+        self.cache: OrderedDict[str, tuple[tuple[Choice, ...], Usage]] = OrderedDict()
+        self.cache_size = cache_size
+
+    def remember(self, key: str, value: tuple[tuple[Choice, ...], Usage]) -> None:
+        self.cache[key] = value
+        if len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
 
     def faker(self, chinese: bool, rng: Random) -> Faker:
         fake = self.zh if chinese else self.en
@@ -199,9 +217,22 @@ def _completion_tokens(choice: Choice) -> tuple[int, int]:
     return total, reasoning
 
 
+def _fresh_ids(choice: Choice) -> Choice:
+    """Tool-call ids are per reply, even when the rest of the reply comes from the cache."""
+    if not choice.tool_calls:
+        return choice
+    calls = tuple(dataclasses.replace(c, id=new_id("call_", 24)) for c in choice.tool_calls)
+    return dataclasses.replace(choice, tool_calls=calls)
+
+
 def generate(request: ChatRequest, text: TextGenerator, server_seed: int | None) -> Completion:
     """n choices answering the whole request, with usage that adds up."""
     key = seed_key(request, server_seed)
+    cached = text.cache.get(key)
+    if cached is not None:
+        text.cache.move_to_end(key)
+        choices, usage = cached
+        return Completion(model=request.model, choices=tuple(map(_fresh_ids, choices)), usage=usage)
     choices = tuple(
         _choice(index, request, text, Random(f"{key}:{index}"))
         for index in range(min(request.n, MAX_CHOICES))
@@ -214,4 +245,5 @@ def generate(request: ChatRequest, text: TextGenerator, server_seed: int | None)
         reasoning_tokens=sum(reasoning for _, reasoning in counts),
         latency_checkpoint=latency_checkpoint(Random(key), completion_tokens),
     )
+    text.remember(key, (choices, usage))
     return Completion(model=request.model, choices=choices, usage=usage)

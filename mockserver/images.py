@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import math
 import struct
@@ -25,7 +26,8 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024  # OpenAI's limit for one image
 LOW_DETAIL_TOKENS = 85  # every image at detail "low"; the base cost at "high"
 TILE_TOKENS = 170  # each 512px tile at detail "high"
 UNKNOWN_SIZE = (1024, 1024)  # assumed for URLs, whose bytes the mock never sees
-_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "gif": "gif", "webp": "webp"}
+_SUBTYPES = frozenset({"png", "jpeg", "jpg", "gif", "webp"})  # of the data URI's image/ type
+_NAMES = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "WebP"}
 _PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -44,6 +46,7 @@ class ImageInfo:
     byte_size: int | None = None
 
 
+@functools.lru_cache(maxsize=32)  # the rule and the token count look at the same parts
 def inspect_image_url(url: str) -> ImageInfo:
     """What `url` holds; InvalidImage if it is neither an http(s) URL nor a data: image."""
     if url[:5].lower() == "data:":
@@ -78,14 +81,15 @@ def _tiles(width: int, height: int) -> int:
     Each resize gives whole pixels, rounded down, as OpenAI's worked examples do. Images are
     only ever scaled down.
     """
-    w, h = Fraction(width), Fraction(height)
-    if max(w, h) > 2048:
-        scale = Fraction(2048) / max(w, h)
-        w, h = Fraction(math.floor(w * scale)), Fraction(math.floor(h * scale))
-    if min(w, h) > 768:
-        scale = Fraction(768) / min(w, h)
-        w, h = Fraction(math.floor(w * scale)), Fraction(math.floor(h * scale))
-    return math.ceil(max(w, 1) / 512) * math.ceil(max(h, 1) / 512)
+    if max(width, height) > 2048:
+        width, height = _scaled(width, height, Fraction(2048, max(width, height)))
+    if min(width, height) > 768:
+        width, height = _scaled(width, height, Fraction(768, min(width, height)))
+    return -(-max(width, 1) // 512) * -(-max(height, 1) // 512)
+
+
+def _scaled(width: int, height: int, scale: Fraction) -> tuple[int, int]:
+    return math.floor(width * scale), math.floor(height * scale)
 
 
 def _inspect_data_uri(url: str) -> ImageInfo:
@@ -96,8 +100,8 @@ def _inspect_data_uri(url: str) -> ImageInfo:
     mime = params[0].strip().lower()
     if not mime.startswith("image/"):
         raise InvalidImage(f"data URI has media type {mime or 'text/plain'!r}, not an image")
-    declared = _FORMATS.get(mime.removeprefix("image/"))
-    if declared is None:
+    # The declared type need only be one of the four: the format is read from the bytes.
+    if mime.removeprefix("image/") not in _SUBTYPES:
         raise InvalidImage(f"unsupported image type {mime!r}: use png, jpeg, gif or webp")
     if params[-1].strip().lower() != "base64":
         raise InvalidImage("image data URI must be base64-encoded (';base64,')")
@@ -112,12 +116,10 @@ def _inspect_data_uri(url: str) -> ImageInfo:
     kind = _sniff(data)
     if kind is None:
         raise InvalidImage("image data is not a PNG, JPEG, GIF or WebP image")
-    width, height = imagesize.get(io.BytesIO(data))
+    width, height = imagesize.get(io.BytesIO(data))  # never the URL: a str it would fetch
     if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
-        raise InvalidImage(f"{kind.upper()} image is truncated or corrupt: no size in its header")
-    return ImageInfo(
-        source="data", format=kind, width=width, height=height, byte_size=len(data)
-    )
+        raise InvalidImage(f"{_NAMES[kind]} image is truncated or corrupt: no size in its header")
+    return ImageInfo(source="data", format=kind, width=width, height=height, byte_size=len(data))
 
 
 def _sniff(data: bytes) -> str | None:

@@ -102,6 +102,7 @@ class ServeEvent:
             "violations": self.violations,
             "warnings": self.warnings,
             "error": self.error,
+            "response": self.response,
             "client_hung_up": self.client_hung_up,
             "fault": self.fault,
             "duration_ms": self.duration_ms,
@@ -173,12 +174,30 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         event.status = response.status if response is not None else 500
         event.duration_ms = event.elapsed_ms()
         request.app[JOURNAL].record(event)
-        log.info(
-            "%s %s %s fixture=%s status=%s %.1fms",
-            event.id,
-            event.method,
-            event.path,
-            event.fixture or "generated",
-            event.status,
-            event.duration_ms,
-        )
+        if log.isEnabledFor(logging.INFO):
+            _log(event)
+
+
+def _log(event: ServeEvent) -> None:
+    """One line per request; with --log-format json its fields become JSON keys."""
+    fixture = event.fixture or ("generated" if event.generated else "-")
+    fields = {
+        "request_id": event.id,
+        "method": event.method,
+        "path": event.path,
+        "model": event.model,
+        "fixture": fixture,
+        "status": event.status,
+        "duration_ms": event.duration_ms,
+        "stream": event.stream,
+    }
+    log.info(
+        "%s %s %s fixture=%s status=%s %.1fms",
+        event.id,
+        event.method,
+        event.path,
+        fixture,
+        event.status,
+        event.duration_ms,
+        extra=fields,
+    )

@@ -23,10 +23,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure(log_format: str) -> None:
+def configure(log_format: str, *, quiet: bool = False) -> None:
+    """--quiet keeps warnings (broken fixtures on --watch) and drops the per-request lines."""
     handler = logging.StreamHandler()
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    if quiet:
+        logging.getLogger("mockserver.requests").setLevel(logging.WARNING)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.completion import Completion
+from mockserver.faults import FaultPlan
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,3 +22,4 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     fixture: str | None = None  # None: generated
     warnings: tuple[str, ...] = ()
+    fault: FaultPlan | None = None  # the fixture's `fault:` block

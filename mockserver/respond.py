@@ -89,8 +89,9 @@ def respond(
             headers=rendered["headers"],
             status=rendered.get("status", 200),
             fixture=fixture.name,
+            fault=fixture.fault,
         )
-    reply = scripted_reply(rendered, chat, Random(key), fixture.name)
+    reply = scripted_reply(rendered, chat, Random(key), fixture.name, fixture.fault)
     warnings = tuple(drift(reply.completion, chat.body)) if reply.completion else ()
     if warnings and settings.strict:
         raise InvalidRequest(
@@ -106,5 +107,6 @@ def respond(
             headers=headers,
             fixture=fixture.name,
             warnings=warnings,
+            fault=fixture.fault,
         )
     return reply

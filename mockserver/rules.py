@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.chat_request import text_of
+from mockserver.images import InvalidImage, inspect_image_url
 
 MAX_CHOICES = 128  # OpenAI's documented maximum for n
 
@@ -137,6 +138,20 @@ def _tool_call_ids(body: dict[str, Any]) -> Iterator[Violation]:
                 )
 
 
+def _images(body: dict[str, Any]) -> Iterator[Violation]:
+    """An image part's data: URI must hold a real PNG, JPEG, GIF or WebP image."""
+    for i, message in enumerate(body["messages"]):
+        content = message.get("content")
+        for j, part in enumerate(content if isinstance(content, list) else ()):
+            if part.get("type") != "image_url":
+                continue
+            param = f"messages[{i}].content[{j}].image_url.url"
+            try:
+                inspect_image_url(str((part.get("image_url") or {}).get("url", "")))
+            except InvalidImage as exc:
+                yield Violation(param, f"Invalid image in '{param}': {exc}", "invalid_image_url")
+
+
 def _choices(body: dict[str, Any]) -> Iterator[Violation]:
     yield from _range("n", 1, MAX_CHOICES)(body)
 
@@ -149,4 +164,5 @@ RULES: dict[str, Rule] = {
     "penalty-range": _penalties,
     "logit-bias-range": _logit_bias,
     "n-range": _choices,
+    "image-data-uri": _images,
 }

@@ -65,7 +65,7 @@ _ANNOTATIONS = frozenset(
 )
 _LOWER_BOUNDS = frozenset({"minLength", "minItems", "minProperties", "minContains"})
 _UPPER_BOUNDS = frozenset({"maxLength", "maxItems", "maxProperties", "maxContains"})
-_CHECK_ONLY = ("not", "dependentSchemas", "propertyNames", "unevaluatedProperties")
+_CHECK_ONLY = ("not", "dependentSchemas", "propertyNames")
 _IF = ("if", "then", "else")
 _OBJECT_KEYS = frozenset(
     {
@@ -88,8 +88,18 @@ _UGLY = frozenset("\t\n\r\x0b\x0c")  # legal where `.` or `[^...]` stands, but u
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def _repaired(text: str) -> str:
+    """Faker stores some capitals as UTF-8 misread as Latin-1 ("BogotÃ¡"): read them again."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return text
+
+
 # Real cities for English Fakers: en_US only composes names like "East Michaelton".
-_CAPITALS = tuple(country.capital for country in _DateTimeProvider.countries)
+_CAPITALS = tuple(_repaired(country.capital) for country in _DateTimeProvider.countries)
 
 
 class UnsupportedSchema(ValueError):
@@ -693,6 +703,8 @@ class _Generator:
         self.rng.shuffle(order)
         if depth >= SOFT_DEPTH:
             order.sort(key=lambda i: _weight(branches[i]))
+        elif self.rng.random() < 0.9:  # Optional[X] is mostly an X
+            order.sort(key=lambda i: _weight(branches[i]) == 0)
         error: UnsupportedSchema | None = None
         for i in order:
             where = _at(_at(path, key), i)

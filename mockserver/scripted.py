@@ -15,6 +15,7 @@ from mockserver import tokens
 from mockserver.chat_request import ChatRequest
 from mockserver.completion import Choice, Completion, ToolCall, Usage, latency_checkpoint, new_id
 from mockserver.errors import MockError
+from mockserver.faults import FaultPlan
 from mockserver.reply import Reply
 from mockserver.rules import MAX_CHOICES
 
@@ -111,7 +112,11 @@ def completion_from(reply: Mapping[str, Any], request: ChatRequest, rng: Random)
 
 
 def scripted_reply(
-    reply: Mapping[str, Any], request: ChatRequest, rng: Random, fixture: str
+    reply: Mapping[str, Any],
+    request: ChatRequest,
+    rng: Random,
+    fixture: str,
+    fault: FaultPlan | None = None,
 ) -> Reply:
     """The Reply a rendered fixture step asks for. Error steps raise their MockError."""
     headers = dict(reply.get("headers") or {})
@@ -122,7 +127,9 @@ def scripted_reply(
         raise error
     if "raw_sse" in reply:
         events = tuple(e if e.endswith("\n") else e + "\n\n" for e in reply["raw_sse"])
-        return Reply(raw_events=events, status=status, headers=headers, fixture=fixture)
+        return Reply(
+            raw_events=events, status=status, headers=headers, fixture=fixture, fault=fault
+        )
     if "raw" in reply:
         return Reply(
             raw_body=reply["raw"],
@@ -130,6 +137,9 @@ def scripted_reply(
             status=status,
             headers=headers,
             fixture=fixture,
+            fault=fault,
         )
     completion = completion_from(reply, request, rng)
-    return Reply(completion=completion, status=status, headers=headers, fixture=fixture)
+    return Reply(
+        completion=completion, status=status, headers=headers, fixture=fixture, fault=fault
+    )

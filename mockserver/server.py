@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -17,7 +18,7 @@ from mockserver.app import create_app
 from mockserver.fixtures.loader import load_paths
 from mockserver.fixtures.model import FixtureLoadError
 from mockserver.settings import Settings
-from mockserver.state import CONTRACT, FIXTURES
+from mockserver.state import CONTRACT, FIXTURES, IN_FLIGHT
 
 log = logging.getLogger("mockserver")
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs request_id=%{x-request-id}o'
@@ -62,6 +63,17 @@ async def watch_fixtures(app: web.Application, paths: tuple[Path, ...]) -> None:
         log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
 
 
+async def drain(runner: web.AppRunner, app: web.Application, grace_s: float) -> None:
+    """Stop listening, then let requests in flight finish (up to `grace_s`) before closing.
+
+    runner.cleanup() alone closes connections still receiving a body (aio-libs/aiohttp#2298).
+    """
+    for site in list(runner.sites):
+        await site.stop()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(app[IN_FLIGHT].idle.wait(), grace_s)
+
+
 async def serve(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM, then stop accepting and let in-flight replies finish."""
     app = create_app(settings)
@@ -77,18 +89,19 @@ async def serve(settings: Settings) -> None:
     await site.start()
     host, port = runner.addresses[0][:2]
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before READY: a signal right after it counts
+        loop.add_signal_handler(sig, stop.set)
     print(banner(settings, app, url), flush=True)
     # One machine-readable line, so a CI script using --port 0 can learn the port.
     print("MOCKSERVER_READY " + json.dumps({"url": url, "port": port}), flush=True)
     watcher = None
     if settings.watch:
         watcher = asyncio.create_task(watch_fixtures(app, settings.fixture_paths))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("mockserver: shutting down, finishing in-flight replies", file=sys.stderr, flush=True)
     if watcher is not None:
         watcher.cancel()
+    await drain(runner, app, settings.shutdown_timeout)
     await runner.cleanup()

@@ -8,18 +8,25 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from mockserver.contract import Contract
+    from mockserver.faults import Chaos
     from mockserver.fixtures.fixture_set import FixtureSet
     from mockserver.generated import TextGenerator
     from mockserver.journal import Journal, ServeEvent
+    from mockserver.ratelimit import RateLimiter
     from mockserver.settings import Settings
+    from mockserver.tracing import InFlight
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 CONTRACT: web.AppKey[Contract] = web.AppKey("contract")
 TEXT: web.AppKey[TextGenerator] = web.AppKey("text")
 FIXTURES: web.AppKey[FixtureSet] = web.AppKey("fixtures")
 JOURNAL: web.AppKey[Journal] = web.AppKey("journal")
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
+CHAOS: web.AppKey[Chaos] = web.AppKey("chaos")
+IN_FLIGHT: web.AppKey[InFlight] = web.AppKey("in_flight")
 STARTED: web.AppKey[float] = web.AppKey("started")
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 STARTED_AT: web.RequestKey[float] = web.RequestKey("started_at")
 EVENT: web.RequestKey[ServeEvent] = web.RequestKey("event")
+RATE_HEADERS: web.RequestKey[dict[str, str]] = web.RequestKey("rate_headers")

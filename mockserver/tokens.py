@@ -8,6 +8,9 @@ one token per Chinese character) and, above all, it is exact and stable: `"".joi
 
 Prompt tokens follow OpenAI's cookbook accounting for chat models: 3 tokens per message plus its
 role, content and name, 3 more to prime the reply; tools count as the tokens of their JSON.
+Images follow OpenAI's published rule (85 at detail low; else 85 + 170 per 512px tile of the
+image scaled into 2048x2048 and then to 768 on its short side), sized from a data: URI's
+header; an http(s) image is never fetched and counts as 1024x1024 (765).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from mockserver.images import InvalidImage, image_tokens, inspect_image_url
 
 _TOKEN = re.compile(
     r"\s*[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]"
@@ -46,9 +51,19 @@ def _content_tokens(content: Any) -> int:
         if part.get("type") == "text":
             total += count(part.get("text") or "")
         elif part.get("type") == "image_url":
-            detail = (part.get("image_url") or {}).get("detail")
-            total += IMAGE_LOW_TOKENS if detail == "low" else IMAGE_HIGH_TOKENS
+            total += _image_tokens(part.get("image_url") or {})
     return total
+
+
+def _image_tokens(image: Mapping[str, Any]) -> int:
+    """OpenAI's image rule from the real size (data: URIs), else as if 1024x1024."""
+    detail = image.get("detail")
+    if detail == "low":
+        return IMAGE_LOW_TOKENS
+    try:
+        return image_tokens(inspect_image_url(str(image.get("url", ""))), "high")
+    except (InvalidImage, ValueError):
+        return IMAGE_HIGH_TOKENS
 
 
 def prompt_tokens(messages: Sequence[Mapping[str, Any]], tools: Any = None) -> int:

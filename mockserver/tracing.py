@@ -7,13 +7,14 @@ middleware that adds headers after the handler returns is too late for a stream.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockserver.state import REQUEST_ID, STARTED_AT
+from mockserver.state import IN_FLIGHT, REQUEST_ID, STARTED_AT
 
 EXPOSED = (
     "x-request-id",
@@ -28,11 +29,34 @@ def new_request_id() -> str:
     return "req_" + secrets.token_hex(16)
 
 
+class InFlight:
+    """How many requests are being handled: graceful shutdown waits for it to reach 0."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def enter(self) -> None:
+        self.count += 1
+        self.idle.clear()
+
+    def leave(self) -> None:
+        self.count -= 1
+        if not self.count:
+            self.idle.set()
+
+
 @web.middleware
 async def tracing_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     request[REQUEST_ID] = new_request_id()
     request[STARTED_AT] = time.perf_counter()
-    return await handler(request)
+    in_flight = request.app[IN_FLIGHT]
+    in_flight.enter()
+    try:
+        return await handler(request)
+    finally:
+        in_flight.leave()
 
 
 async def add_trace_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -50,8 +50,10 @@ def _shown(value: Any, limit: int = MAX_SHOWN) -> str:
 
 
 def _expected(schema_type: Any) -> str:
+    """["string", "array", "null"] -> "a string, an array or null"."""
     types = schema_type if isinstance(schema_type, list) else [schema_type]
-    return " or ".join(f"{'an' if t[0] in 'aeiou' else 'a'} {t}" for t in types)
+    words = [t if t == "null" else f"{'an' if t[0] in 'aeiou' else 'a'} {t}" for t in types]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def _describe(error: ValidationError) -> Violation:

@@ -1,35 +1,60 @@
-"""POST /v1/chat/completions: authenticate, parse, validate, respond, deliver (recorded)."""
+"""POST /v1/chat/completions: authenticate, parse, validate, plan faults, respond, deliver.
+
+The journal middleware records what each stage decided (the ServeEvent filled in here).
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from mockserver import tokens
 from mockserver.auth import authenticate
 from mockserver.chat_request import ChatRequest, parse_json_object, read_body
 from mockserver.delivery import deliver
+from mockserver.error_catalog import html_error, scripted_error
+from mockserver.faults import FaultPlan, plan_for
 from mockserver.respond import respond
-from mockserver.state import CONTRACT, EVENT, FIXTURES, SETTINGS, TEXT
+from mockserver.state import CHAOS, CONTRACT, EVENT, FIXTURES, LIMITER, RATE_HEADERS, SETTINGS, TEXT
 from mockserver.validation import ValidationFailed, validate
 
 BODY_KEPT = 64 * 1024  # of an unparsable body, this much text is kept in the journal
 
 
+def _fail(plan: FaultPlan) -> web.Response:
+    """A scripted HTTP error: OpenAI's JSON error (raised), or a proxy's HTML page."""
+    assert plan.status is not None
+    if plan.html:
+        return html_error(plan.status)
+    raise scripted_error(plan.status, variant=plan.error, retry_after=plan.retry_after)
+
+
 async def create_chat_completion(request: web.Request) -> web.StreamResponse:
-    settings, event = request.app[SETTINGS], request[EVENT]
-    authenticate(request.headers, settings.api_keys)
+    app, event = request.app, request[EVENT]
+    settings = app[SETTINGS]
+    key = authenticate(request.headers, settings.api_keys)
     raw = await read_body(request)
     event.body = raw[:BODY_KEPT].decode("utf-8", "replace")
     body = parse_json_object(raw)
     event.body, event.model, event.stream = body, body.get("model"), body.get("stream") is True
-    violations = validate(body, request.app[CONTRACT], settings.disabled_rules)
+    violations = validate(body, app[CONTRACT], settings.disabled_rules)
     if violations:
         event.violations = [v.to_json() for v in violations]
         raise ValidationFailed(violations)
     chat = ChatRequest(body, request.headers)
-    reply = respond(chat, request.app[FIXTURES], settings, request.app[TEXT])
-    event.fixture, event.generated = (
-        reply.fixture,
-        reply.completion is not None and not reply.fixture,
+    prompt = tokens.prompt_tokens(chat.messages, body.get("tools"))
+    request[RATE_HEADERS] = app[LIMITER].charge(key, prompt + (chat.max_tokens or 0))
+    plan = plan_for(request.headers, settings.fault, app[CHAOS])
+    if plan.status is not None:
+        event.fault = plan.describe()
+        return _fail(plan)
+    reply = respond(chat, app[FIXTURES], settings, app[TEXT])
+    event.fixture, event.warnings = reply.fixture, list(reply.warnings)
+    event.generated = reply.completion is not None and reply.fixture is None
+    if reply.fault is not None:
+        plan = reply.fault.merged(plan)  # the request header still has the last word
+        if plan.status is not None:
+            event.fault = plan.describe()
+            return _fail(plan)
+    return await deliver(
+        request, reply, stream=chat.stream, include_usage=chat.include_usage, plan=plan
     )
-    event.warnings = list(reply.warnings)
-    return await deliver(request, reply, stream=chat.stream, include_usage=chat.include_usage)

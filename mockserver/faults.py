@@ -1,0 +1,194 @@
+"""Faults, delays and scripted HTTP errors, from one small grammar.
+
+    X-Mock-Fault: status=429, retry_after=2
+    X-Mock-Fault: ttft_ms=800, chunk_ms=40, jitter_ms=15, disconnect_after=5, seed=7
+
+A comma-separated list of `key=value` pairs and bare flags (Prism's `Prefer` style), read from
+the request header, a fixture's `fault:` block, or `serve --fault`; later sources override
+earlier ones key by key (server < fixture < header). WireMock's split is kept: `status` is a
+well-formed HTTP error the client should parse; the stream keys are transport misbehaviour;
+the *_ms keys are timing. Randomness (jitter, delay ranges, split points) comes from `seed`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from random import Random
+from typing import Any
+
+from mockserver.errors import InvalidRequest
+
+HEADER = "X-Mock-Fault"
+MAX_DELAY_MS = 600_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaultPlan:
+    """What to do to one reply. Every field None/False means: behave."""
+
+    status: int | None = None  # answer with this HTTP error (errors.py catalog)
+    error: str | None = None  # error variant, e.g. insufficient_quota for a 429
+    retry_after: float | None = None  # seconds, for 429/503
+    html: bool = False  # a reverse proxy's HTML error page (502/503/504)
+    delay_ms: tuple[int, int] | None = None  # before the headers: fixed, or a seeded range
+    ttft_ms: int | None = None  # stream: before the first content chunk
+    chunk_ms: int | None = None  # stream: between chunks
+    jitter_ms: int | None = None  # stream: +- this much on every chunk_ms
+    ping_ms: int | None = None  # stream: `: ping` comment lines every so often during pauses
+    disconnect_after: int | None = None  # drop the connection after N frames (0: before any)
+    stall_after: int | None = None  # stop sending after N frames, keep the socket open
+    no_done: bool = False  # end the stream without data: [DONE]
+    malformed_at: int | None = None  # frame N is broken JSON
+    error_at: int | None = None  # frame N is data: {"error": ...}, then [DONE]
+    duplicate_finish: bool = False  # the finish_reason chunk is sent twice
+    empty_delta_at: int | None = None  # an extra chunk with delta {} at N
+    split_bytes: int | None = None  # write frames in pieces of at most N bytes, at odd offsets
+    crlf: bool = False  # \r\n line endings
+    interleave_tools: bool = False  # parallel tool calls' argument fragments interleaved
+    seed: int | None = None
+
+    def merged(self, other: FaultPlan) -> FaultPlan:
+        """`other` wins wherever it says something."""
+        changes = {
+            f.name: getattr(other, f.name)
+            for f in dataclasses.fields(other)
+            if getattr(other, f.name) not in (None, False)
+        }
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def is_stream_fault(self) -> bool:
+        return any(
+            v not in (None, False)
+            for v in (
+                self.disconnect_after,
+                self.stall_after,
+                self.no_done,
+                self.malformed_at,
+                self.error_at,
+                self.duplicate_finish,
+                self.empty_delta_at,
+                self.split_bytes,
+                self.crlf,
+                self.interleave_tools,
+            )
+        )
+
+    def describe(self) -> str:
+        return ", ".join(
+            f"{f.name}={getattr(self, f.name)}"
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) not in (None, False)
+        )
+
+
+_INTS = {
+    "status",
+    "ttft_ms",
+    "chunk_ms",
+    "jitter_ms",
+    "ping_ms",
+    "disconnect_after",
+    "stall_after",
+    "malformed_at",
+    "error_at",
+    "empty_delta_at",
+    "split_bytes",
+    "seed",
+}
+_FLAGS = {"html", "no_done", "duplicate_finish", "crlf", "interleave_tools"}
+_OTHER = {"error", "retry_after", "delay_ms"}
+KEYS = sorted(_INTS | _FLAGS | _OTHER)
+
+
+def _bad(message: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"{HEADER}: {message}. Allowed: {', '.join(KEYS)} "
+        "(e.g. 'status=429, retry_after=2' or 'disconnect_after=3').",
+        param=HEADER,
+        code="invalid_fault",
+    )
+
+
+def _int(key: str, value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise _bad(f"{key} must be a whole number, got {value!r}") from None
+    if number < 0 or number > MAX_DELAY_MS:
+        raise _bad(f"{key} must be between 0 and {MAX_DELAY_MS}, got {number}")
+    if key == "status" and not 400 <= number <= 599:
+        raise _bad(f"status must be an HTTP error status (400-599), got {number}")
+    return number
+
+
+def _delay(value: Any) -> tuple[int, int]:
+    low, _, high = str(value).partition("-")
+    first = _int("delay_ms", low)
+    second = _int("delay_ms", high) if high else first
+    if second < first:
+        raise _bad(f"delay_ms range {value!r} goes backwards")
+    return first, second
+
+
+def _value(key: str, value: Any) -> Any:
+    if key in _FLAGS:
+        if value in (True, None, "", "true", "1", 1):
+            return True
+        if value in (False, "false", "0", 0):
+            return False
+        raise _bad(f"{key} is a flag: give it alone or as {key}=true")
+    if key in _INTS:
+        return _int(key, value)
+    if key == "delay_ms":
+        return _delay(value)
+    if key == "retry_after":
+        try:
+            return max(float(value), 0.0)
+        except (TypeError, ValueError):
+            raise _bad(f"retry_after must be seconds, got {value!r}") from None
+    return str(value)
+
+
+def plan_from_mapping(spec: Mapping[str, Any]) -> FaultPlan:
+    """A plan from a fixture's `fault:` block (the header's keys, as YAML)."""
+    values = {}
+    for key, value in spec.items():
+        if key not in KEYS:
+            raise _bad(f"unknown key {key!r}")
+        values[key] = _value(key, value)
+    return FaultPlan(**values)
+
+
+def parse_fault(text: str) -> FaultPlan:
+    """A plan from the header grammar: `key=value, flag, key=value`."""
+    spec: dict[str, Any] = {}
+    for part in (p.strip() for p in text.replace(";", ",").split(",")):
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        spec[key.strip().lower()] = value.strip() if sep else None
+    return plan_from_mapping(spec)
+
+
+class Chaos:
+    """A seeded fault rate: request k of a run fails or not the same way in every replay."""
+
+    def __init__(self, rate: float, status: int, seed: int | None) -> None:
+        self.rate = rate
+        self.status = status
+        self._rng = Random(f"chaos:{seed}")
+
+    def draw(self) -> FaultPlan:
+        if self.rate > 0 and self._rng.random() < self.rate:
+            return FaultPlan(status=self.status)
+        return FaultPlan()
+
+
+def plan_for(headers: Mapping[str, str], server: FaultPlan, chaos: Chaos) -> FaultPlan:
+    """The plan before any fixture speaks: --fault, then chaos, then the request header."""
+    plan = server.merged(chaos.draw())
+    text = headers.get(HEADER)
+    return plan.merged(parse_fault(text)) if text else plan

@@ -1,0 +1,64 @@
+"""GET /v1/models and /v1/models/{model} in OpenAI's shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from mockserver.contract import load_schema
+from tests.conftest import AUTH
+from tests.support import error_of
+
+
+async def model_ids(client: TestClient[Any, Any]) -> list[str]:
+    response = await client.get("/v1/models", headers=AUTH)
+    assert response.status == 200
+    assert response.content_type == "application/json"
+    listing = await response.json()
+    assert listing["object"] == "list"
+    assert isinstance(listing["data"], list)
+    for model in listing["data"]:
+        assert set(model) == {"id", "object", "created", "owned_by"}
+        assert model["object"] == "model"
+        assert isinstance(model["id"], str)
+        assert isinstance(model["created"], int)
+        assert isinstance(model["owned_by"], str)
+        assert model["owned_by"]
+    return [model["id"] for model in listing["data"]]
+
+
+async def test_model_list_shape(client: TestClient[Any, Any]) -> None:
+    ids = await model_ids(client)
+    assert ids, "at least one model"
+    assert len(ids) == len(set(ids)), "no duplicates"
+
+
+async def test_model_list_has_every_model_of_the_spec_examples(
+    client: TestClient[Any, Any],
+) -> None:
+    used = {e["body"]["model"] for e in load_schema("spec_examples.json")["requests"]}
+    assert used <= set(await model_ids(client))
+
+
+async def test_model_list_is_stable(client: TestClient[Any, Any]) -> None:
+    first = await client.get("/v1/models", headers=AUTH)
+    second = await client.get("/v1/models", headers=AUTH)
+    assert await first.json() == await second.json()
+
+
+async def test_get_one_model(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/v1/models/gpt-4o", headers=AUTH)
+    assert response.status == 200
+    model = await response.json()
+    assert model["id"] == "gpt-4o"
+    assert model["object"] == "model"
+    assert model["owned_by"] == "openai"
+    listed = await (await client.get("/v1/models", headers=AUTH)).json()
+    assert model in listed["data"], "the same object as in the list"
+
+
+async def test_unknown_model_is_404_model_not_found(client: TestClient[Any, Any]) -> None:
+    error = await error_of(await client.get("/v1/models/gpt-nope", headers=AUTH), 404)
+    assert error["code"] == "model_not_found"
+    assert "gpt-nope" in error["message"]

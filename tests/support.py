@@ -1,0 +1,203 @@
+"""Helpers shared by the test modules: posting chat requests and checking what comes back.
+
+Everything here asserts on what the server actually sent; nothing compares a value with itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+
+from tests.conftest import AUTH, sse_chunks
+
+CHAT = "/v1/chat/completions"
+HEALTH = "/__admin/health"
+VALID_BODY: dict[str, Any] = {
+    "model": "gpt-4o",
+    "messages": [{"role": "user", "content": "Say hello in one short paragraph."}],
+}
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+FINISH_REASONS = {"stop", "length", "tool_calls", "content_filter", "function_call"}
+
+
+def body_with(**fields: Any) -> dict[str, Any]:
+    """VALID_BODY with some fields added or replaced."""
+    return {**VALID_BODY, **fields}
+
+
+async def post_chat(
+    client: TestClient[Any, Any],
+    body: Any,
+    headers: Mapping[str, str] = AUTH,
+) -> ClientResponse:
+    """POST a JSON body (any JSON value) to the chat endpoint."""
+    return await client.post(CHAT, json=body, headers=dict(headers))
+
+
+async def completion(client: TestClient[Any, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+    """A non-streamed reply, after checking it is a 200 application/json body."""
+    response = await post_chat(client, dict(body))
+    text = await response.text()
+    assert response.status == 200, text
+    assert response.content_type == "application/json"
+    reply: dict[str, Any] = json.loads(text)
+    return reply
+
+
+async def stream(client: TestClient[Any, Any], body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The chunks of a streamed reply, after checking status, media type and SSE framing."""
+    response = await post_chat(client, {**body, "stream": True})
+    raw = await response.read()  # returns only at EOF: the server closed the stream
+    assert response.status == 200, raw
+    assert response.content_type == "text/event-stream"
+    return sse_chunks(raw)
+
+
+def assert_openai_error(payload: Any) -> dict[str, Any]:
+    """The body is exactly {"error": {message: str, type: str, param: str|None, code: str|None}}."""
+    assert isinstance(payload, dict), payload
+    assert list(payload) == ["error"], payload
+    error = payload["error"]
+    assert isinstance(error, dict)
+    assert {"message", "type", "param", "code"} <= error.keys(), error
+    assert isinstance(error["message"], str)
+    assert error["message"].strip(), "an empty message helps nobody"
+    assert isinstance(error["type"], str)
+    assert error["type"]
+    assert error["param"] is None or isinstance(error["param"], str)
+    assert error["code"] is None or isinstance(error["code"], str)
+    return error
+
+
+async def error_of(response: ClientResponse, status: int) -> dict[str, Any]:
+    """Check an error reply's status, media type and body shape; return the inner object."""
+    text = await response.text()
+    assert response.status == status, text
+    assert response.content_type == "application/json"
+    assert response.headers.get("x-request-id"), "errors carry a request id too"
+    return assert_openai_error(json.loads(text))
+
+
+def assert_valid_completion(reply: Any, schema: jsonschema.Draft7Validator) -> None:
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in schema.iter_errors(reply)]
+    assert not errors, errors
+    usage = reply["usage"]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+@dataclass
+class StreamSummary:
+    """What one stream said, after every chunk-level invariant has been checked."""
+
+    id: str
+    model: str
+    content: dict[int, str] = field(default_factory=dict)
+    reasoning: dict[int, str] = field(default_factory=dict)
+    tool_calls: dict[int, list[dict[str, str]]] = field(default_factory=dict)
+    function_call: dict[int, dict[str, str]] = field(default_factory=dict)
+    annotations: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    finish_reason: dict[int, str] = field(default_factory=dict)
+    usage: dict[str, Any] | None = None
+    first_appearance: list[int] = field(default_factory=list)
+
+
+def _tool_call_delta(calls: list[dict[str, str]], call: dict[str, Any]) -> None:
+    """CLIENT-WIRE-FORMAT.md 5.1: a header delta per call, then argument fragments only."""
+    function = call["function"]
+    if call["index"] == len(calls):
+        assert isinstance(call.get("id"), str), call
+        assert call["id"], call
+        assert call.get("type") == "function", call
+        assert isinstance(function.get("name"), str), call
+        assert function["name"], call
+        assert isinstance(function.get("arguments"), str), call
+        calls.append({"id": call["id"], "name": function["name"], "arguments": ""})
+    else:
+        assert call["index"] == len(calls) - 1, "tool call indexes 0, 1, ... in order"
+        assert set(call) == {"index", "function"}, "id, type, name only in the first delta"
+        assert set(function) == {"arguments"}, call
+    calls[-1]["arguments"] += function["arguments"]
+
+
+def _function_call_delta(
+    calls: dict[int, dict[str, str]], index: int, call: dict[str, Any]
+) -> None:
+    if index not in calls:
+        assert isinstance(call.get("name"), str), call
+        assert call["name"], call
+        calls[index] = {"name": call["name"], "arguments": ""}
+    else:
+        assert set(call) == {"arguments"}, "the name only in the first delta"
+    calls[index]["arguments"] += call.get("arguments", "")
+
+
+def check_stream(
+    chunks: Sequence[dict[str, Any]],
+    schema: jsonschema.Draft7Validator,
+    *,
+    include_usage: bool,
+) -> StreamSummary:
+    """Every invariant the clients in CLIENT-WIRE-FORMAT.md sections 3-4 rely on."""
+    assert chunks, "at least one chunk before [DONE]"
+    for position, chunk in enumerate(chunks):
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in schema.iter_errors(chunk)]
+        assert not errors, (position, errors, chunk)
+    envelopes = {(c["id"], c["created"], c["model"]) for c in chunks}
+    assert len(envelopes) == 1, f"id/created/model differ between chunks: {envelopes}"
+    summary = StreamSummary(id=chunks[0]["id"], model=chunks[0]["model"])
+
+    usage_chunks = [i for i, c in enumerate(chunks) if c["choices"] == []]
+    if include_usage:
+        assert usage_chunks == [len(chunks) - 1], "exactly one usage chunk, and it comes last"
+        usage = chunks[-1]["usage"]
+        assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+        assert all(c["usage"] is None for c in chunks[:-1]), "usage: null before the last chunk"
+        summary.usage = usage
+        choice_chunks = chunks[:-1]
+    else:
+        assert usage_chunks == [], "no usage chunk unless stream_options.include_usage"
+        assert all("usage" not in c or c["usage"] is None for c in chunks)
+        choice_chunks = chunks
+
+    roles: dict[int, int] = {}
+    for chunk in choice_chunks:
+        assert len(chunk["choices"]) == 1, "one choice per chunk"
+        choice = chunk["choices"][0]
+        index, delta = choice["index"], choice["delta"]
+        assert index not in summary.finish_reason, f"choice {index} continued after finishing"
+        if index not in summary.content:
+            assert delta.get("role") == "assistant", f"first delta of choice {index} has no role"
+            summary.first_appearance.append(index)
+            summary.content[index] = ""
+        if "role" in delta:
+            roles[index] = roles.get(index, 0) + 1
+        if "reasoning_content" in delta:
+            assert not summary.content[index], "reasoning comes before content"
+            summary.reasoning[index] = summary.reasoning.get(index, "") + delta["reasoning_content"]
+        summary.content[index] += delta.get("content") or ""
+        for call in delta.get("tool_calls") or []:
+            _tool_call_delta(summary.tool_calls.setdefault(index, []), call)
+        if "function_call" in delta:
+            _function_call_delta(summary.function_call, index, delta["function_call"])
+        summary.annotations.setdefault(index, []).extend(delta.get("annotations") or [])
+        if choice["finish_reason"] is not None:
+            assert choice["finish_reason"] in FINISH_REASONS
+            summary.finish_reason[index] = choice["finish_reason"]
+    assert all(count == 1 for count in roles.values()), f"role repeated: {roles}"
+    assert summary.finish_reason.keys() == summary.content.keys(), "every choice must finish"
+    assert summary.first_appearance == sorted(summary.first_appearance)
+    for index, reason in summary.finish_reason.items():
+        assert (reason == "tool_calls") == bool(summary.tool_calls.get(index)), index
+        assert (reason == "function_call") == (index in summary.function_call), index
+    joined = [c["arguments"] for calls in summary.tool_calls.values() for c in calls]
+    joined += [c["arguments"] for c in summary.function_call.values()]
+    for arguments in joined:
+        assert isinstance(json.loads(arguments), dict), "arguments join to a JSON object"
+    return summary
