@@ -11,6 +11,8 @@ import click
 
 from mockserver import __version__
 from mockserver.client import AdminClient
+from mockserver.errors import MockError
+from mockserver.faults import FaultPlan, parse_fault
 from mockserver.fixtures.loader import fixture_files, load_paths
 from mockserver.fixtures.model import FixtureLoadError, Problem
 from mockserver.logs import configure as configure_logs
@@ -152,6 +154,42 @@ SERVE_OPTIONS = [
         type=click.Choice(["text", "json"]),
         help="json: one structured line per request (request id, fixture, status, duration).",
     ),
+    _option(
+        "--fault",
+        env="FAULT",
+        default=None,
+        help="Faults for every request, in the X-Mock-Fault grammar, e.g. "
+        "'ttft_ms=300, chunk_ms=30' or 'status=503'. Fixtures and the header override it.",
+    ),
+    _option(
+        "--chaos-rate",
+        env="CHAOS_RATE",
+        default=0.0,
+        type=click.FloatRange(0, 1),
+        help="Share of requests that fail with --chaos-status, drawn from --seed so a "
+        "failing CI run can be replayed.",
+    ),
+    _option(
+        "--chaos-status",
+        env="CHAOS_STATUS",
+        default=503,
+        type=click.IntRange(400, 599),
+        help="The status chaos answers with.",
+    ),
+    _option(
+        "--rpm",
+        env="RPM",
+        default=None,
+        type=click.IntRange(1),
+        help="Requests per minute allowed per API key (429 past it).",
+    ),
+    _option(
+        "--tpm",
+        env="TPM",
+        default=None,
+        type=click.IntRange(1),
+        help="Tokens per minute allowed per API key (prompt + max_tokens; 429 past it).",
+    ),
     _option("--quiet", env="QUIET", is_flag=True, help="No per-request log lines."),
 ]
 
@@ -171,6 +209,7 @@ def serve(
     disabled_rules: tuple[str, ...],
     log_format: str,
     quiet: bool,
+    fault: str | None,
     **options: object,
 ) -> None:
     """Serve the mock API on http://HOST:PORT/v1 until SIGINT or SIGTERM."""
@@ -180,12 +219,20 @@ def serve(
         api_keys=frozenset(api_keys),
         disabled_rules=frozenset(disabled_rules),
         access_log=not quiet,
+        fault=_server_fault(fault),
         **options,  # type: ignore[arg-type]  # the remaining options are Settings fields
     )
     try:
         asyncio.run(run_server(settings))
     except FixtureLoadError as exc:
         raise click.ClickException(report(exc.problems, "mockserver refuses to start")) from exc
+
+
+def _server_fault(text: str | None) -> FaultPlan:
+    try:
+        return parse_fault(text) if text else FaultPlan()
+    except MockError as exc:
+        raise click.BadParameter(exc.message, param_hint="--fault") from exc
 
 
 def report(problems: list[Problem], title: str) -> str:

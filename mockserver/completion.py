@@ -6,6 +6,7 @@ a streamed and a plain reply to one request carry the same content and usage.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import random
@@ -148,3 +149,25 @@ class Completion:
             "system_fingerprint": self.system_fingerprint,
             "service_tier": self.service_tier,
         }
+
+
+REPLAY_EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z: the `created` of every replayed reply
+
+
+def replayable(completion: Completion, seed: int) -> Completion:
+    """The reply with ids and `created` drawn from `seed`, so that a request sent with
+    `X-Mock-Fault: seed=N` gives the same bytes every time (a failing CI run replayed)."""
+    rng = random.Random(f"replay:{seed}")
+
+    def draw(length: int) -> str:
+        return "".join(rng.choices(_ALPHABET, k=length))
+
+    choices = tuple(
+        dataclasses.replace(
+            c, tool_calls=tuple(dataclasses.replace(t, id="call_" + draw(24)) for t in c.tool_calls)
+        )
+        for c in completion.choices
+    )
+    return dataclasses.replace(
+        completion, id="chatcmpl-" + draw(29), created=REPLAY_EPOCH, choices=choices
+    )

@@ -52,7 +52,7 @@ CATALOG: dict[int, Canned] = {
     429: Canned(
         "requests",
         "rate_limit_exceeded",
-        "Rate limit reached for requests. Please try again in {retry}s.",
+        "Rate limit reached for requests. Please try again in {retry}.",
     ),
     500: Canned(
         "server_error",
@@ -120,7 +120,7 @@ def scripted_error(
         headers = rate_limit_headers(wait)
     elif status == 503 and retry_after is not None:
         headers = {"retry-after": str(max(round(wait), 1))}
-    message = canned.message.format(retry=wait)
+    message = canned.message.format(retry=duration(wait))
     return MockError(
         message, status=status, error_type=canned.type, code=canned.code, headers=headers
     )

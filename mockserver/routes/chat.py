@@ -5,11 +5,14 @@ The journal middleware records what each stage decided (the ServeEvent filled in
 
 from __future__ import annotations
 
+import dataclasses
+
 from aiohttp import web
 
 from mockserver import tokens
 from mockserver.auth import authenticate
 from mockserver.chat_request import ChatRequest, parse_json_object, read_body
+from mockserver.completion import replayable
 from mockserver.delivery import deliver
 from mockserver.error_catalog import html_error, scripted_error
 from mockserver.faults import FaultPlan, plan_for
@@ -55,6 +58,8 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
         if plan.status is not None:
             event.fault = plan.describe()
             return _fail(plan)
+    if plan.seed is not None and reply.completion is not None:
+        reply = dataclasses.replace(reply, completion=replayable(reply.completion, plan.seed))
     return await deliver(
         request, reply, stream=chat.stream, include_usage=chat.include_usage, plan=plan
     )

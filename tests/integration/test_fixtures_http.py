@@ -467,7 +467,7 @@ async def test_tool_calls_object_and_string_arguments(
           reply:
             tool_calls:
               - {name: get_weather, arguments: {city: 北京, days: 2}}
-              - {id: call_fixed_1, name: get_time, arguments: '{"zone": "UTC+8"}'}
+              - {id: call_fixed_1, name: get_time, arguments: '{"zone":"UTC+8",  "dst":false}'}
               - {name: get_time}
         """,
     )
@@ -480,7 +480,7 @@ async def test_tool_calls_object_and_string_arguments(
     assert [c["type"] for c in calls] == ["function"] * 3
     assert [c["function"]["name"] for c in calls] == ["get_weather", "get_time", "get_time"]
     assert calls[0]["function"]["arguments"] == '{"city":"北京","days":2}'
-    assert calls[1]["function"]["arguments"] == '{"zone": "UTC+8"}', "a string is sent as written"
+    assert calls[1]["function"]["arguments"] == '{"zone":"UTC+8",  "dst":false}', "as written"
     assert calls[2]["function"]["arguments"] == "{}"
     assert calls[1]["id"] == "call_fixed_1"
     generated_id = calls[0]["id"]
@@ -493,7 +493,7 @@ async def test_tool_calls_object_and_string_arguments(
     rebuilt = streamed_tool_calls(chunks)
     assert [(c["name"], json.loads(c["arguments"])) for c in rebuilt] == [
         ("get_weather", {"city": "北京", "days": 2}),
-        ("get_time", {"zone": "UTC+8"}),
+        ("get_time", {"zone": "UTC+8", "dst": False}),
         ("get_time", {}),
     ]
     assert rebuilt[1]["id"] == "call_fixed_1"
