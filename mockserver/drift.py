@@ -44,18 +44,20 @@ def drift(completion: Completion, body: Mapping[str, Any]) -> Iterator[str]:
     offered = _offered(body)
     response_format = body.get("response_format") or {}
     for choice in completion.choices:
-        for call in choice.tool_calls:
+        legacy = (choice.function_call,) if choice.function_call is not None else ()
+        for call in (*choice.tool_calls, *legacy):
+            kind = "function call" if call is choice.function_call else "tool call"
             if call.name not in offered:
                 names = ", ".join(sorted(offered)) or "none"
-                yield f"tool call {call.name!r} is not offered by the request (offered: {names})"
+                yield f"{kind} {call.name!r} is not offered by the request (offered: {names})"
                 continue
             try:
                 arguments = json.loads(call.arguments)
             except ValueError:
-                yield f"tool call {call.name!r}: arguments are not valid JSON"
+                yield f"{kind} {call.name!r}: arguments are not valid JSON"
                 continue
             for error in _schema_errors(arguments, offered[call.name]):
-                yield f"tool call {call.name!r} arguments break its parameters: {error}"
+                yield f"{kind} {call.name!r} arguments break its parameters: {error}"
         if response_format.get("type") == "json_schema" and choice.content is not None:
             schema = (response_format.get("json_schema") or {}).get("schema")
             try:

@@ -13,6 +13,7 @@ the *_ms keys are timing. Randomness (jitter, delay ranges, split points) comes 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from random import Random
@@ -50,18 +51,18 @@ class FaultPlan:
     seed: int | None = None
 
     def merged(self, other: FaultPlan) -> FaultPlan:
-        """`other` wins wherever it says something."""
+        """`other` wins wherever it says something (0 says something: disconnect_after=0)."""
         changes = {
             f.name: getattr(other, f.name)
             for f in dataclasses.fields(other)
-            if getattr(other, f.name) not in (None, False)
+            if _said(getattr(other, f.name))
         }
         return dataclasses.replace(self, **changes)
 
     @property
     def is_stream_fault(self) -> bool:
         return any(
-            v not in (None, False)
+            _said(v)
             for v in (
                 self.disconnect_after,
                 self.stall_after,
@@ -80,8 +81,14 @@ class FaultPlan:
         return ", ".join(
             f"{f.name}={getattr(self, f.name)}"
             for f in dataclasses.fields(self)
-            if getattr(self, f.name) not in (None, False)
+            if _said(getattr(self, f.name))
         )
+
+
+def _said(value: object) -> bool:
+    """Set by a source: not None and not an unset flag. Not `value not in (None, False)`,
+    which also drops the integer 0 (0 == False) and so disconnect_after=0, error_at=0, seed=0."""
+    return value is not None and value is not False
 
 
 _INTS = {
@@ -98,6 +105,7 @@ _INTS = {
     "split_bytes",
     "seed",
 }
+_AT_LEAST_ONE = {"split_bytes", "ping_ms"}  # as in the fixture schema: 0 would mean "off"
 _FLAGS = {"html", "no_done", "duplicate_finish", "crlf", "interleave_tools"}
 _OTHER = {"error", "retry_after", "delay_ms"}
 KEYS = sorted(_INTS | _FLAGS | _OTHER)
@@ -117,17 +125,20 @@ def _int(key: str, value: Any) -> int:
         number = int(value)
     except (TypeError, ValueError):
         raise _bad(f"{key} must be a whole number, got {value!r}") from None
-    if number < 0 or number > MAX_DELAY_MS:
-        raise _bad(f"{key} must be between 0 and {MAX_DELAY_MS}, got {number}")
+    if key == "seed":
+        return number  # any integer (the fixture schema's `seed`), not a duration
+    low = 1 if key in _AT_LEAST_ONE else 0
+    if number < low or number > MAX_DELAY_MS:
+        raise _bad(f"{key} must be between {low} and {MAX_DELAY_MS}, got {number}")
     if key == "status" and not 400 <= number <= 599:
         raise _bad(f"status must be an HTTP error status (400-599), got {number}")
     return number
 
 
 def _delay(value: Any) -> tuple[int, int]:
-    low, _, high = str(value).partition("-")
+    low, dash, high = str(value).partition("-")
     first = _int("delay_ms", low)
-    second = _int("delay_ms", high) if high else first
+    second = _int("delay_ms", high) if dash else first  # "100-" is an error, not 100
     if second < first:
         raise _bad(f"delay_ms range {value!r} goes backwards")
     return first, second
@@ -146,9 +157,12 @@ def _value(key: str, value: Any) -> Any:
         return _delay(value)
     if key == "retry_after":
         try:
-            return max(float(value), 0.0)
+            seconds = float(value)
         except (TypeError, ValueError):
             raise _bad(f"retry_after must be seconds, got {value!r}") from None
+        if not math.isfinite(seconds):  # nan/inf would crash the retry-after headers (a 500)
+            raise _bad(f"retry_after must be a finite number of seconds, got {value!r}")
+        return max(seconds, 0.0)
     return str(value)
 
 

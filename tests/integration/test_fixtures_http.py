@@ -509,7 +509,8 @@ async def test_legacy_function_call(make_client: MakeClient, tmp_path: Path) -> 
         "- {name: legacy, reply: {function_call: {name: lookup, arguments: {q: mock}}}}",
     )
     body = chat(functions=[{"name": "lookup", "parameters": {"type": "object"}}])
-    payload, _ = await reply_json(client, body)
+    payload, response = await reply_json(client, body)
+    assert WARNING not in response.headers, "lookup is offered: no drift"
     choice = payload["choices"][0]
     assert choice["message"]["function_call"] == {"name": "lookup", "arguments": '{"q":"mock"}'}
     assert choice["message"]["content"] is None
@@ -1170,6 +1171,9 @@ DRIFT_FIXTURES = """
 - name: not-json
   match: {last_user: not-json}
   reply: {content: 'forty-two'}
+- name: legacy-unoffered
+  match: {last_user: legacy-unoffered}
+  reply: {function_call: {name: lookup, arguments: {q: x}}}
 - name: faithful
   match: {last_user: faithful}
   reply: {tool_calls: [{name: get_weather, arguments: {city: Paris}}]}
@@ -1197,6 +1201,10 @@ DRIFTS: dict[str, tuple[Body, list[str]]] = {
     "bad-content": (
         chat("bad-content", response_format=ANSWER_FORMAT),
         ["content breaks the response_format json_schema", "answer: 'forty-two' is not of type"],
+    ),
+    "legacy-unoffered": (
+        chat("legacy-unoffered", functions=[{"name": "search", "parameters": {"type": "object"}}]),
+        ["function call 'lookup' is not offered by the request (offered: search)"],
     ),
     "not-json": (
         chat("not-json", response_format=ANSWER_FORMAT),
