@@ -12,7 +12,7 @@ import click
 from mockserver import __version__
 from mockserver.client import AdminClient
 from mockserver.errors import MockError
-from mockserver.faults import FaultPlan, parse_fault
+from mockserver.faults import NO_FAULT, FaultPlan, parse_fault
 from mockserver.fixtures.loader import fixture_files, load_paths
 from mockserver.fixtures.model import FixtureLoadError, Problem
 from mockserver.logs import configure as configure_logs
@@ -230,7 +230,7 @@ def serve(
 
 def _server_fault(text: str | None) -> FaultPlan:
     try:
-        return parse_fault(text) if text else FaultPlan()
+        return parse_fault(text) if text else NO_FAULT
     except MockError as exc:
         raise click.BadParameter(exc.message, param_hint="--fault") from exc
 

@@ -20,7 +20,7 @@ from aiohttp import web
 from mockserver import sse, stream_faults
 from mockserver.chunks import chunks
 from mockserver.errors import MockError
-from mockserver.faults import FaultPlan
+from mockserver.faults import NO_FAULT, FaultPlan
 from mockserver.http_headers import header_safe
 from mockserver.journal import ServeEvent
 from mockserver.reply import Reply
@@ -34,7 +34,6 @@ STREAM_HEADERS = {
     "X-Accel-Buffering": "no",
 }
 MAX_STALL_S = 300.0
-NO_FAULT = FaultPlan()
 
 
 def send_json(body: Any, headers: Mapping[str, str], status: int = 200) -> web.Response:
@@ -54,7 +53,7 @@ class Wire:
         self.plan = plan
         self.rng = Random(plan.seed if plan.seed is not None else 0)
         self.record: ServeEvent | None = request.get(EVENT)
-        if self.record is not None and plan != NO_FAULT:
+        if self.record is not None and plan is not NO_FAULT:
             self.record.fault = plan.describe()
 
     async def pause(self, ms: float, response: web.StreamResponse | None = None) -> None:
@@ -193,6 +192,10 @@ async def send_frames(
         log.info("client closed the stream early")
         if wire.record is not None:
             wire.record.client_hung_up = True
+    except asyncio.CancelledError:  # a server with handler_cancellation (aiohttp's TestServer)
+        if wire.record is not None:  # cancels the handler when the client hangs up
+            wire.record.client_hung_up = True
+        raise
     except Exception as exc:  # after prepare() the middleware cannot answer any more
         log.exception("error while streaming")
         error = exc if isinstance(exc, MockError) else MockError("The stream failed.")

@@ -52,6 +52,10 @@ class FaultPlan:
 
     def merged(self, other: FaultPlan) -> FaultPlan:
         """`other` wins wherever it says something (0 says something: disconnect_after=0)."""
+        if other is NO_FAULT:  # the common case, on every request: skip the field walk
+            return self
+        if self is NO_FAULT:
+            return other
         changes = {
             f.name: getattr(other, f.name)
             for f in dataclasses.fields(other)
@@ -90,6 +94,8 @@ def _said(value: object) -> bool:
     which also drops the integer 0 (0 == False) and so disconnect_after=0, error_at=0, seed=0."""
     return value is not None and value is not False
 
+
+NO_FAULT = FaultPlan()  # "behave": shared, so the hot path can test it by identity
 
 _INTS = {
     "status",
@@ -198,7 +204,7 @@ class Chaos:
     def draw(self) -> FaultPlan:
         if self.rate > 0 and self._rng.random() < self.rate:
             return FaultPlan(status=self.status)
-        return FaultPlan()
+        return NO_FAULT
 
 
 def plan_for(headers: Mapping[str, str], server: FaultPlan, chaos: Chaos) -> FaultPlan:

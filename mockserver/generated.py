@@ -177,10 +177,31 @@ def _text_choice(
     )
 
 
-def _choice(index: int, request: ChatRequest, text: TextGenerator, rng: Random) -> Choice:
-    chinese = is_chinese(request.last_user_text)
+def _thinking_key(request: ChatRequest, server_seed: int | None) -> str:
+    """The reasoning's randomness: the seed key of the body without its reasoning_effort, so a
+    higher effort goes on with the same reasoning for more paragraphs (strictly more tokens)."""
+    effortless = {k: v for k, v in request.body.items() if k != "reasoning_effort"}
+    return seed_key(ChatRequest(body=effortless, headers=request.headers), server_seed)
+
+
+def _reasoning(
+    request: ChatRequest, text: TextGenerator, chinese: bool, thinking: Random
+) -> str | None:
+    """The reply's reasoning, within max_tokens: OpenAI counts reasoning tokens against it."""
     effort = thinking_effort(request)
-    reasoning = text.reasoning(chinese, rng, PARAGRAPHS[effort]) if effort else None
+    if not effort:
+        return None
+    reasoning = text.reasoning(chinese, thinking, PARAGRAPHS[effort])
+    if request.max_tokens is not None:
+        reasoning = "".join(tokens.split(reasoning)[: request.max_tokens])
+    return reasoning
+
+
+def _choice(
+    index: int, request: ChatRequest, text: TextGenerator, rng: Random, thinking: Random
+) -> Choice:
+    chinese = is_chinese(request.last_user_text)
+    reasoning = _reasoning(request, text, chinese, thinking)
     tools = planned_tools(request, rng)
     if tools:
         calls = make_calls(tools, rng, text.faker(chinese, rng))
@@ -225,16 +246,20 @@ def _fresh_ids(choice: Choice) -> Choice:
     return dataclasses.replace(choice, tool_calls=calls)
 
 
-def generate(request: ChatRequest, text: TextGenerator, server_seed: int | None) -> Completion:
-    """n choices answering the whole request, with usage that adds up."""
-    key = seed_key(request, server_seed)
+def generate(
+    request: ChatRequest, text: TextGenerator, server_seed: int | None, key: str | None = None
+) -> Completion:
+    """n choices answering the whole request, with usage that adds up. `key`: seed_key's
+    value when the caller has it already."""
+    key = key or seed_key(request, server_seed)
     cached = text.cache.get(key)
     if cached is not None:
         text.cache.move_to_end(key)
         choices, usage = cached
         return Completion(model=request.model, choices=tuple(map(_fresh_ids, choices)), usage=usage)
+    thinking = _thinking_key(request, server_seed) if thinking_effort(request) else key
     choices = tuple(
-        _choice(index, request, text, Random(f"{key}:{index}"))
+        _choice(index, request, text, Random(f"{key}:{index}"), Random(f"{thinking}:{index}"))
         for index in range(min(request.n, MAX_CHOICES))
     )
     counts = [_completion_tokens(c) for c in choices]

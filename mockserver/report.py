@@ -83,6 +83,10 @@ def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
 def write_report(
     report: dict[str, Any], json_path: Path | None, junit_path: Path | None
 ) -> dict[str, Any]:
+    """Write the report; missing folders are created (as pytest's --junitxml does)."""
+    for path in (json_path, junit_path):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
     if json_path is not None:
         json_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     if junit_path is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -22,23 +23,38 @@ def _flag(value: str, name: str) -> bool:
 
 def _number(value: str, name: str) -> float:
     try:
-        return float(value)
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):  # nan and inf too: int() of them is a 500, not a 400
+        raise InvalidRequest(f"'{name}' must be a number.", param=name, code="invalid_value")
+    return number
+
+
+def _integer(value: str, name: str, minimum: int | None = None) -> int:
+    try:
+        number = int(value)
     except ValueError:
         raise InvalidRequest(
-            f"'{name}' must be a number.", param=name, code="invalid_value"
+            f"'{name}' must be an integer.", param=name, code="invalid_value"
         ) from None
+    if minimum is not None and number < minimum:
+        raise InvalidRequest(
+            f"'{name}' must be at least {minimum}.", param=name, code="invalid_value"
+        )
+    return number
 
 
 def filter_events(events: Iterable[ServeEvent], query: Mapping[str, str]) -> list[ServeEvent]:
     """Newest first, filtered by fixture, model, status, stream, since (unix time), limit."""
-    limit = int(_number(query.get("limit", str(DEFAULT_LIMIT)), "limit"))
+    limit = _integer(query.get("limit", str(DEFAULT_LIMIT)), "limit", minimum=0)
     tests: list[Callable[[ServeEvent], bool]] = []
     if "fixture" in query:
         tests.append(lambda e: e.fixture == query["fixture"])
     if "model" in query:
         tests.append(lambda e: e.model == query["model"])
     if "status" in query:
-        status = int(_number(query["status"], "status"))
+        status = _integer(query["status"], "status")
         tests.append(lambda e: e.status == status)
     if "stream" in query:
         stream = _flag(query["stream"], "stream")
@@ -46,12 +62,12 @@ def filter_events(events: Iterable[ServeEvent], query: Mapping[str, str]) -> lis
     if "since" in query:
         since = _number(query["since"], "since")
         tests.append(lambda e: e.at >= since)
-    found = []
+    found: list[ServeEvent] = []
     for event in events:
+        if len(found) >= limit:  # checked first: limit=0 is no events, not one
+            break
         if all(test(event) for test in tests):
             found.append(event)
-            if len(found) >= limit:
-                break
     return found
 
 

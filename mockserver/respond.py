@@ -54,7 +54,7 @@ def _fixture_error(fixture: Fixture, why: str, error_type: str) -> MockError:
     return MockError(
         f"Fixture {fixture.name!r} ({fixture.source}) failed: {why}",
         error_type=error_type,
-        headers=NO_RETRY,
+        headers={**NO_RETRY, MATCHED_HEADER: fixture.name},
     )
 
 
@@ -68,7 +68,7 @@ def respond(
     if fixture is None:
         if settings.strict_fixtures:
             raise _no_match(fixtures, ctx)
-        return Reply(completion=generate(chat, text, settings.seed))
+        return Reply(completion=generate(chat, text, settings.seed, key))
     try:
         step = fixtures.take_reply(fixture)
     except ScenarioExhausted:
@@ -83,7 +83,7 @@ def respond(
         raise _fixture_error(fixture, str(exc), "mock_fixture_error") from exc
     rendered["headers"] = {MATCHED_HEADER: fixture.name, **(rendered.get("headers") or {})}
     if is_generated(rendered):
-        completion = generate(chat, text, settings.seed)
+        completion = generate(chat, text, settings.seed, key)
         return Reply(
             completion=completion,
             headers=rendered["headers"],
@@ -97,7 +97,7 @@ def respond(
         raise InvalidRequest(
             f"Fixture {fixture.name!r} drifted from the request (--strict): " + "; ".join(warnings),
             code="fixture_drift",
-            headers=NO_RETRY,
+            headers={**NO_RETRY, MATCHED_HEADER: fixture.name},
         )
     if warnings:
         headers = {**reply.headers, WARNING_HEADER: "; ".join(warnings)[:4000]}

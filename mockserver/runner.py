@@ -44,6 +44,8 @@ class MockServer:
         return AdminClient(self.url, self.settings.admin_token)
 
     def start(self) -> MockServer:
+        self._ready.clear()  # a restart waits for its own socket, not the last run's
+        self._error = None
         self._thread = threading.Thread(target=self._run, name="mockserver", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -56,7 +58,9 @@ class MockServer:
             self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:
             self._thread.join()
-        self._thread = None
+        # Forget the closed loop: a second stop() (e.g. __exit__ after an explicit stop) is a
+        # no-op, not call_soon_threadsafe on a closed loop.
+        self._thread = self._loop = self._stop = None
 
     def _run(self) -> None:
         try:

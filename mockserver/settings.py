@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from mockserver.faults import FaultPlan
+from mockserver.faults import NO_FAULT, FaultPlan
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 
@@ -30,7 +30,7 @@ class Settings:
     journal_limit: int = 10_000
     journal_file: Path | None = None  # every entry appended as a JSON line
     admin_token: str | None = None  # required by /__admin/* (except health) when set
-    fault: FaultPlan = field(default_factory=FaultPlan)  # --fault: applies to every request
+    fault: FaultPlan = NO_FAULT  # --fault: applies to every request
     chaos_rate: float = 0.0  # this share of requests fails with chaos_status (seeded by seed)
     chaos_status: int = 503
     rpm: int | None = None  # requests per minute per API key

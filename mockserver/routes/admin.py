@@ -32,8 +32,9 @@ async def admin_token_middleware(request: web.Request, handler: Handler) -> web.
     """With --admin-token, every admin route but health needs `Authorization: Bearer <token>`."""
     token = request.app[SETTINGS].admin_token
     if token and request.path.startswith(ADMIN) and request.path != f"{ADMIN}/health":
-        _, _, given = request.headers.get("Authorization", "").partition(" ")
-        if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        valid = hmac.compare_digest(given.strip().encode(), token.encode())
+        if scheme.lower() != "bearer" or not valid:
             raise AuthenticationFailed(
                 "The admin API needs 'Authorization: Bearer <admin token>' (--admin-token).",
                 code="invalid_admin_token",

@@ -144,7 +144,8 @@ EXPECTED: dict[str, Expected] = {
         "/1/name",
         "duplicate fixture name 'twin' (first at broken/dup-a.yaml:1)",
     ),
-    "invalid-yaml": Expected("invalid.yaml", 4, "", "not valid YAML: did not find expected ',' or ']'"),
+    # The parser's own words follow (PyYAML and libyaml phrase them differently).
+    "invalid-yaml": Expected("invalid.yaml", 4, "", "not valid YAML: "),
 }
 
 

@@ -199,8 +199,8 @@ TRANSLATE: dict[str, Any] = {
     "function": {"name": "translate", "description": "Translate text into another language"},
 }
 TOOLS = [WEATHER, STOCK, TRANSLATE]
-USER = {"role": "user", "content": "What is the weather like in Paris today?"}
-ASKED = {
+USER: dict[str, Any] = {"role": "user", "content": "What is the weather like in Paris today?"}
+ASKED: dict[str, Any] = {
     "role": "assistant",
     "content": None,
     "tool_calls": [
@@ -211,7 +211,11 @@ ASKED = {
         }
     ],
 }
-ANSWERED = {"role": "tool", "tool_call_id": "call_abc", "content": "18°C, light rain"}
+ANSWERED: dict[str, Any] = {
+    "role": "tool",
+    "tool_call_id": "call_abc",
+    "content": "18°C, light rain",
+}
 
 
 def request(**fields: Any) -> ChatRequest:
@@ -395,6 +399,7 @@ def test_unsatisfiable_parameters_fall_back_to_an_empty_object(
     impossible = {
         "type": "object",
         "properties": {"n": {"type": "integer", "minimum": 5, "maximum": 1}},
+        "required": ["n"],
     }
     with caplog.at_level(logging.WARNING, logger="mockserver"):
         assert arguments_for(Offered("broken", "", impossible), Random(0), FAKE) == "{}"

@@ -1,0 +1,176 @@
+"""The journal on its own: redaction, the bounded ring, the JSON-lines file, stream frames."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver import journal as journal_module
+from mockserver.journal import Journal, ServeEvent, redact_headers
+
+SECRET = "sk-proj-Zq8vT3kW9mN2xR7pL4sJ6hB1"
+SECRET_MIDDLE = SECRET[3:-4]  # what a redaction must never show
+
+
+def event(n: int, **fields: Any) -> ServeEvent:
+    fields.setdefault("headers", {"Content-Type": "application/json"})
+    return ServeEvent(
+        id=f"req_{n:04d}",
+        at=1_700_000_000.0 + n,
+        method="POST",
+        path="/v1/chat/completions",
+        **fields,
+    )
+
+
+# --- redaction ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["Authorization", "authorization", "x-api-key", "X-Api-Key", "api-key", "Api-Key"]
+)
+def test_credential_headers_are_redacted(name: str) -> None:
+    value = f"Bearer {SECRET}" if name.lower() == "authorization" else SECRET
+    safe = redact_headers({name: value, "User-Agent": "OpenAI/Python 1.0"})
+    assert set(safe) == {name, "User-Agent"}, "header names are kept as sent"
+    assert SECRET not in safe[name]
+    assert SECRET_MIDDLE not in safe[name]
+    assert safe[name] != value
+    assert safe["User-Agent"] == "OpenAI/Python 1.0", "other headers are untouched"
+
+
+def test_authorization_keeps_its_scheme_and_a_recognisable_key() -> None:
+    safe = redact_headers({"Authorization": f"Bearer {SECRET}"})["Authorization"]
+    scheme, _, shown = safe.partition(" ")
+    assert scheme == "Bearer"
+    assert shown.startswith(SECRET[:3])
+    assert shown.endswith(SECRET[-4:])
+    assert "*" in shown
+
+
+def test_short_keys_are_fully_hidden() -> None:
+    safe = redact_headers({"Authorization": "Bearer abc12", "x-api-key": "k3y"})
+    assert safe == {"Authorization": "Bearer *****", "x-api-key": "***"}
+
+
+def test_a_secret_never_reaches_the_entry_or_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    journal = Journal(limit=10, file=path)
+    headers = {"Authorization": f"Bearer {SECRET}", "X-Api-Key": SECRET, "Api-Key": SECRET}
+    journal.record(event(1, headers=redact_headers(headers)))
+    journal.close()
+    entry = next(iter(journal)).to_json()
+    for text in (json.dumps(entry), path.read_text(encoding="utf-8")):
+        assert SECRET not in text
+        assert SECRET_MIDDLE not in text
+
+
+# --- the ring ----------------------------------------------------------------------------------
+
+
+def test_the_ring_keeps_the_newest_and_forgets_the_evicted() -> None:
+    journal = Journal(limit=3)
+    for n in range(1, 6):
+        journal.record(event(n))
+    assert len(journal) == 3
+    assert [e.id for e in journal] == ["req_0005", "req_0004", "req_0003"], "newest first"
+    assert journal.get("req_0001") is None
+    assert journal.get("req_0002") is None
+    found = journal.get("req_0003")
+    assert found is not None
+    assert found.id == "req_0003"
+
+
+def test_clear_empties_the_ring_and_the_index() -> None:
+    journal = Journal(limit=3)
+    journal.record(event(1))
+    journal.clear()
+    assert len(journal) == 0
+    assert list(journal) == []
+    assert journal.get("req_0001") is None
+    journal.record(event(2))  # still usable after a clear
+    assert [e.id for e in journal] == ["req_0002"]
+
+
+# --- the JSON-lines file -----------------------------------------------------------------------
+
+
+def test_file_gets_one_json_line_per_event_as_it_happens(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    path.write_text('{"earlier": "run"}\n', encoding="utf-8")
+    journal = Journal(limit=2, file=path)
+    for n in range(1, 4):
+        journal.record(event(n, status=200, fixture="greet"))
+        lines = path.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == n + 1, "flushed on every record, not at close"
+    journal.close()
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("\n")
+    first, *entries = [json.loads(line) for line in text.splitlines()]
+    assert first == {"earlier": "run"}, "the file is appended to, never truncated"
+    assert [e["id"] for e in entries] == ["req_0001", "req_0002", "req_0003"]
+    assert len(journal) == 2, "the file keeps what the ring dropped"
+    assert all(e["fixture"] == "greet" and e["status"] == 200 for e in entries)
+
+
+def test_close_is_idempotent_and_recording_after_close_keeps_the_ring(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    journal = Journal(file=path)
+    journal.close()
+    journal.close()
+    journal.record(event(1))
+    assert [e.id for e in journal] == ["req_0001"]
+    assert path.read_text(encoding="utf-8") == ""
+
+
+# --- frames and timings ------------------------------------------------------------------------
+
+
+def test_frames_are_kept_in_order_with_times() -> None:
+    entry = event(1, stream=True)
+    frames = [b'data: {"n":1}\n\n', b": ping\n\n", b"data: [DONE]\n\n"]
+    for data, note in zip(frames, [None, "ping", None], strict=True):
+        entry.add_frame(data, note)
+        time.sleep(0.002)
+    entry.duration_ms = entry.elapsed_ms()
+    out = entry.to_json()
+    assert [f["data"] for f in out["frames"]] == [f.decode() for f in frames]
+    assert [f["fault"] for f in out["frames"]] == [None, "ping", None]
+    times = [f["at_ms"] for f in out["frames"]]
+    assert times == sorted(times)
+    assert times[-1] > times[0]
+    assert 0 <= out["first_byte_ms"] <= times[0]
+    assert out["duration_ms"] >= times[-1]
+    assert out["frame_count"] == 3
+
+
+def test_frames_past_the_cap_are_counted_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(journal_module, "MAX_FRAMES", 2)
+    entry = event(1, stream=True)
+    for n in range(5):
+        entry.add_frame(f"data: {n}\n\n".encode())
+    out = entry.to_json()
+    assert [f["data"] for f in out["frames"]] == ["data: 0\n\n", "data: 1\n\n"]
+    assert out["frame_count"] == 5
+    assert entry.frames_dropped == 3
+
+
+def test_summary_json_has_no_frames_but_counts_them() -> None:
+    entry = event(1, stream=True)
+    entry.add_frame(b"data: [DONE]\n\n")
+    summary = entry.to_json(frames=False)
+    assert "frames" not in summary
+    assert summary["frame_count"] == 1
+    full = entry.to_json()
+    assert {k: v for k, v in full.items() if k != "frames"} == summary
+
+
+def test_undecodable_frame_bytes_do_not_break_the_entry() -> None:
+    entry = event(1)
+    entry.add_frame(b"data: \xff\xfe\n\n")
+    json.dumps(entry.to_json())  # a journal line must always serialise
+    assert entry.frames[0].data.startswith("data: ")
