@@ -24,7 +24,11 @@ _IDS = random.Random(os.urandom(16))  # ids must be unique, not secret: a fast g
 
 def new_id(prefix: str, length: int = 29) -> str:
     """An id shaped like OpenAI's (`chatcmpl-` + 29 alphanumerics, `call_` + 24)."""
-    return prefix + "".join(_IDS.choices(_ALPHABET, k=length))
+    number, digits = _IDS.getrandbits(6 * length), []
+    for _ in range(length):
+        number, digit = divmod(number, 62)
+        digits.append(_ALPHABET[digit])
+    return prefix + "".join(digits)
 
 
 def fingerprint(model: str) -> str:

@@ -9,7 +9,6 @@ Once a stream's headers are out, a failure can only be reported inside the strea
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from random import Random
@@ -17,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mockserver import sse, stream_faults
+from mockserver import json_bytes, sse, stream_faults
 from mockserver.chunks import chunks
 from mockserver.errors import MockError
 from mockserver.faults import NO_FAULT, FaultPlan
@@ -39,7 +38,7 @@ MAX_STALL_S = 300.0
 def send_json(body: Any, headers: Mapping[str, str], status: int = 200) -> web.Response:
     return web.Response(
         status=status,
-        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+        body=json_bytes.dumps(body),
         content_type="application/json",
         headers=headers,
     )
@@ -51,10 +50,17 @@ class Wire:
     def __init__(self, request: web.Request, plan: FaultPlan) -> None:
         self.request = request
         self.plan = plan
-        self.rng = Random(plan.seed if plan.seed is not None else 0)
+        self._rng: Random | None = None
         self.record: ServeEvent | None = request.get(EVENT)
         if self.record is not None and plan is not NO_FAULT:
             self.record.fault = plan.describe()
+
+    @property
+    def rng(self) -> Random:
+        """The plan's randomness (jitter, delay ranges, split points), made when first needed."""
+        if self._rng is None:
+            self._rng = Random(self.plan.seed if self.plan.seed is not None else 0)
+        return self._rng
 
     async def pause(self, ms: float, response: web.StreamResponse | None = None) -> None:
         """Sleep `ms`; on a started stream with ping_ms, send `: ping` comments meanwhile."""
@@ -145,7 +151,7 @@ async def send_body(
     plan = wire.plan
     if plan.disconnect_after is None and plan.malformed_at is None and not plan.split_bytes:
         return send_json(body, headers, status)
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    data = json_bytes.dumps(body)
     if plan.malformed_at is not None:
         data = data[: len(data) // 2]
     response = web.StreamResponse(status=status, headers=headers)

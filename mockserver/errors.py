@@ -16,7 +16,6 @@ openai-python, openai-node and the AI SDK parse into their exception classes.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -24,6 +23,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from mockserver import json_bytes
 from mockserver.http_headers import header_safe
 from mockserver.state import EVENT
 
@@ -60,7 +60,7 @@ class MockError(Exception):
     def to_response(self) -> web.Response:
         return web.Response(
             status=self.status,
-            text=json.dumps({"error": self.error_object()}, ensure_ascii=False),
+            body=json_bytes.dumps({"error": self.error_object()}),
             content_type="application/json",
             headers=header_safe(self.headers),
         )

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import re
 from collections import OrderedDict
 from random import Random
 
 from faker import Faker
 
-from mockserver import tokens
+from mockserver import json_bytes, tokens
 from mockserver.chat_request import ChatRequest
 from mockserver.completion import (
     Choice,
@@ -115,9 +114,7 @@ def seed_key(request: ChatRequest, server_seed: int | None) -> str:
     # `seed` is in the key already, as a float: 3 and 3.0 are one seed (a float64 in the gateway).
     ignored = ("stream", "stream_options", "seed")
     body = {k: v for k, v in request.body.items() if k not in ignored}
-    digest = hashlib.sha256(
-        json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
+    digest = hashlib.sha256(json_bytes.canonical(body)).hexdigest()
     if request.seed is not None:
         return f"request-seed:{request.seed}:{digest}"
     if server_seed is not None:

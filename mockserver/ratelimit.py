@@ -40,6 +40,10 @@ class RateLimiter:
             budget = self._budgets[key] = _Budget(started=now)
         return budget
 
+    @property
+    def active(self) -> bool:
+        return self.rpm is not None or self.tpm is not None
+
     def charge(self, key: str, tokens: int) -> dict[str, str]:
         """Count one request of `tokens` for `key`: its headers, or a 429 when spent."""
         if self.rpm is None and self.tpm is None:

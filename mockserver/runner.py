@@ -7,6 +7,7 @@ socket is listening, stop() lets in-flight replies finish. Used by the pytest pl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import threading
 from types import TracebackType
@@ -50,12 +51,16 @@ class MockServer:
         self._thread.start()
         self._ready.wait()
         if self._error is not None:
-            raise self._error
+            error, self._error = self._error, None
+            self.stop()  # the thread is ending: join it and forget its loop
+            raise error
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):  # its loop already closed: nothing to stop
+                loop.call_soon_threadsafe(stop.set)
         if self._thread is not None:
             self._thread.join()
         # Forget the closed loop: a second stop() (e.g. __exit__ after an explicit stop) is a

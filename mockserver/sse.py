@@ -6,15 +6,12 @@ empty events later (CLIENT-WIRE-FORMAT.md section 3).
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from mockserver import json_bytes
 
 DONE = b"data: [DONE]\n\n"
 
 
 def frame(event: Any) -> bytes:
-    return (
-        b"data: "
-        + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
-        + (b"\n\n")
-    )
+    return b"data: " + json_bytes.dumps(event) + (b"\n\n")

@@ -44,8 +44,9 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
         event.violations = [v.to_json() for v in violations]
         raise ValidationFailed(violations)
     chat = ChatRequest(body, request.headers)
-    prompt = tokens.prompt_tokens(chat.messages, body.get("tools"))
-    request[RATE_HEADERS] = app[LIMITER].charge(key, prompt + (chat.max_tokens or 0))
+    if app[LIMITER].active:
+        prompt = tokens.prompt_tokens(chat.messages, body.get("tools"))
+        request[RATE_HEADERS] = app[LIMITER].charge(key, prompt + (chat.max_tokens or 0))
     plan = plan_for(request.headers, settings.fault, app[CHAOS])
     if plan.status is not None:
         event.fault = plan.describe()

@@ -109,8 +109,8 @@ async def fixture_names(client: Client) -> list[str]:
 
 
 def app_of(client: Client) -> web.Application:
-    app = client.server.app
-    assert app is not None
+    app = client.app
+    assert isinstance(app, web.Application)
     return app
 
 

@@ -174,7 +174,16 @@ def test_json_logs_one_line_per_request(started: list[Served], tmp_path: Path) -
 def test_journal_file_survives_sigterm(started: list[Served], tmp_path: Path) -> None:
     journal = tmp_path / "ci" / "run.jsonl"
     journal.parent.mkdir()
-    server = Served("--quiet", "--journal-file", str(journal), "--shutdown-timeout", "5")
+    fixtures = write_yaml(tmp_path, FIXTURES)
+    server = Served(
+        "--quiet",
+        "--journal-file",
+        str(journal),
+        "--shutdown-timeout",
+        "5",
+        "--fixtures",
+        str(fixtures),
+    )
     started.append(server)
     server.wait_ready()
     ids = [server.post(chat(f"message {n}"))[0] for n in range(3)]
@@ -185,7 +194,7 @@ def test_journal_file_survives_sigterm(started: list[Served], tmp_path: Path) ->
         conn.request(
             "POST",
             "/v1/chat/completions",
-            body=json.dumps(chat("stream", stream=True)),
+            body=json.dumps(chat("hello", stream=True)),  # greet: a short stream
             headers={
                 "Authorization": "Bearer sk-test",
                 "Content-Type": "application/json",

@@ -543,15 +543,20 @@ async def test_chaos_failures_are_journaled(make_client: MakeClient) -> None:
 
 async def test_interleave_tools_with_generated_parallel_calls(client: Client) -> None:
     city = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
-    body = chat(
-        "weather 1 in Paris and Lyon",
-        tools=[tool("get_weather", city), tool("get_time", city)],
-        tool_choice="required",
-        parallel_tool_calls=True,
-    )
-    plain = await (await post(client, body, "seed=4")).json()
-    calls = plain["choices"][0]["message"]["tool_calls"]
-    assert [c["function"]["name"] for c in calls] == ["get_weather", "get_time"]
+    tools = [tool("get_weather", city), tool("get_time", city)]
+    for attempt in range(12):  # find a request the generator answers with two calls
+        body = chat(
+            f"weather {attempt} in Paris and Lyon",
+            tools=tools,
+            tool_choice="required",
+            parallel_tool_calls=True,
+        )
+        plain = await (await post(client, body, "seed=4")).json()
+        calls = plain["choices"][0]["message"]["tool_calls"]
+        if len(calls) == 2:
+            break
+    else:
+        pytest.fail("no request among 12 made the generator call two tools in parallel")
     response = await post(client, {**body, "stream": True}, "seed=4, interleave_tools")
     chunks = sse_chunks(await response.read())
     order = [
@@ -575,3 +580,25 @@ async def test_auth_is_checked_before_faults(client: Client) -> None:
     response = await client.post(CHAT, json=chat(), headers={HEADER: "status=429"})
     error = await error_of(response, 401)
     assert error["code"] is None or error["code"] != "rate_limit_exceeded"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="completion.replayable() redraws every tool-call id under a fault seed, scripted "
+    "ids included, so a seeded replay no longer carries the ids the fixture wrote",
+)
+async def test_seed_keeps_scripted_tool_call_ids(make_client: MakeClient, tmp_path: Path) -> None:
+    path = write_yaml(
+        tmp_path,
+        """
+        - name: call
+          reply:
+            tool_calls: [{id: call_scripted0000000000000001, name: get_weather, arguments: {}}]
+        """,
+    )
+    client = await make_client(fixture_paths=(path,))
+    body = chat("weather", tools=[tool("get_weather")])
+    plain = await (await post(client, body)).json()
+    assert plain["choices"][0]["message"]["tool_calls"][0]["id"] == "call_scripted0000000000000001"
+    seeded = await (await post(client, body, "seed=3")).json()
+    assert seeded["choices"][0]["message"]["tool_calls"][0]["id"] == "call_scripted0000000000000001"
