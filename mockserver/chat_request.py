@@ -119,6 +119,14 @@ def text_of(content: Any) -> str:
     return ""
 
 
+def last_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
+    """The text of the last user message ('' when there is none)."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return text_of(message.get("content"))
+    return ""
+
+
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
     """A schema-valid chat request, with the gateway's defaults and precedences applied."""
@@ -178,7 +186,4 @@ class ChatRequest:
 
     @property
     def last_user_text(self) -> str:
-        for message in reversed(self.messages):
-            if message.get("role") == "user":
-                return text_of(message.get("content"))
-        return ""
+        return last_user_text(self.messages)

@@ -50,11 +50,16 @@ class MockServer:
         self._thread = threading.Thread(target=self._run, name="mockserver", daemon=True)
         self._thread.start()
         self._ready.wait()
-        if self._error is not None:
-            error, self._error = self._error, None
+        error = self._failure()
+        if error is not None:
             self.stop()  # the thread is ending: join it and forget its loop
             raise error
         return self
+
+    def _failure(self) -> BaseException | None:
+        """What made the server thread fail to start (set by that thread), taken once."""
+        error, self._error = self._error, None
+        return error
 
     def stop(self) -> None:
         loop, stop = self._loop, self._stop
