@@ -6,7 +6,9 @@ A scripted reply that drifted from the request gets a warning header, or under -
 
 from __future__ import annotations
 
+import dataclasses
 from random import Random
+from typing import Any
 
 from mockserver.chat_request import ChatRequest
 from mockserver.drift import drift
@@ -61,6 +63,7 @@ def _fixture_error(fixture: Fixture, why: str, error_type: str) -> MockError:
 def respond(
     chat: ChatRequest, fixtures: FixtureSet, settings: Settings, text: TextGenerator
 ) -> Reply:
+    """The fixture forced by X-Mock-Fixture or the first that matches, else the generator."""
     ctx = MatchContext(chat.body, chat.headers)
     forced = chat.headers.get(FORCE_HEADER)
     fixture = _forced(fixtures, forced) if forced else fixtures.select(ctx)
@@ -69,19 +72,7 @@ def respond(
         if settings.strict_fixtures:
             raise _no_match(fixtures, ctx)
         return Reply(completion=generate(chat, text, settings.seed, key))
-    try:
-        step = fixtures.take_reply(fixture)
-    except ScenarioExhausted:
-        raise _fixture_error(
-            fixture, "its sequence is exhausted (after_last: error)", "mock_scenario_exhausted"
-        ) from None
-    rng = Random(key)
-    try:
-        context = template_context(ctx, text.faker(False, rng), text.faker(True, rng))
-        rendered = render_tree(step, context)
-    except TemplateError as exc:
-        raise _fixture_error(fixture, str(exc), "mock_fixture_error") from exc
-    rendered["headers"] = {MATCHED_HEADER: fixture.name, **(rendered.get("headers") or {})}
+    rendered = _rendered_step(fixture, fixtures, ctx, text, Random(key))
     if is_generated(rendered):
         completion = generate(chat, text, settings.seed, key)
         return Reply(
@@ -92,21 +83,38 @@ def respond(
             fault=fixture.fault,
         )
     reply = scripted_reply(rendered, chat, Random(key), fixture.name, fixture.fault)
+    return _checked(reply, fixture, chat, strict=settings.strict)
+
+
+def _rendered_step(
+    fixture: Fixture, fixtures: FixtureSet, ctx: MatchContext, text: TextGenerator, rng: Random
+) -> dict[str, Any]:
+    """This request's step of the fixture's scenario, templates rendered."""
+    try:
+        step = fixtures.take_reply(fixture)
+    except ScenarioExhausted:
+        raise _fixture_error(
+            fixture, "its sequence is exhausted (after_last: error)", "mock_scenario_exhausted"
+        ) from None
+    try:
+        context = template_context(ctx, text.faker(False, rng), text.faker(True, rng))
+        rendered: dict[str, Any] = render_tree(step, context)
+    except TemplateError as exc:
+        raise _fixture_error(fixture, str(exc), "mock_fixture_error") from exc
+    rendered["headers"] = {MATCHED_HEADER: fixture.name, **(rendered.get("headers") or {})}
+    return rendered
+
+
+def _checked(reply: Reply, fixture: Fixture, chat: ChatRequest, *, strict: bool) -> Reply:
+    """Contract drift: a warning header on the reply, or under --strict a 400."""
     warnings = tuple(drift(reply.completion, chat.body)) if reply.completion else ()
-    if warnings and settings.strict:
+    if not warnings:
+        return reply
+    if strict:
         raise InvalidRequest(
             f"Fixture {fixture.name!r} drifted from the request (--strict): " + "; ".join(warnings),
             code="fixture_drift",
             headers={**NO_RETRY, MATCHED_HEADER: fixture.name},
         )
-    if warnings:
-        headers = {**reply.headers, WARNING_HEADER: "; ".join(warnings)[:4000]}
-        return Reply(
-            completion=reply.completion,
-            status=reply.status,
-            headers=headers,
-            fixture=fixture.name,
-            warnings=warnings,
-            fault=fixture.fault,
-        )
-    return reply
+    headers = {**reply.headers, WARNING_HEADER: "; ".join(warnings)[:4000]}
+    return dataclasses.replace(reply, headers=headers, warnings=warnings)
