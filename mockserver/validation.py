@@ -85,6 +85,40 @@ def _describe(error: ValidationError) -> Violation:
     return _describe_at(error, list(error.absolute_path))
 
 
+# OpenAI's wording for each kind of schema failure: (message template, code). Fields:
+# param, value (the schema's bound or list), got (the value sent), type (its JSON type).
+_WORDING: dict[str, tuple[str, str]] = {
+    "type": (
+        "Invalid type for '{param}': expected {expected}, but got {type} instead.",
+        "invalid_type",
+    ),
+    "enum": (
+        "Invalid value for '{param}': '{got}'. Supported values are: {allowed}.",
+        "invalid_value",
+    ),
+    "const": (
+        "Invalid value for '{param}': '{got}'. Supported values are: {allowed}.",
+        "invalid_value",
+    ),
+    "maxItems": (
+        "Invalid '{param}': array too long. Expected an array with maximum length "
+        "{value}, but got an array with length {length} instead.",
+        "array_above_max_length",
+    ),
+    "minimum": (
+        "Invalid '{param}': value below minimum. Expected a value >= {value}, but got "
+        "{got} instead.",
+        "value_below_min_value",
+    ),
+    "not": ("Invalid value for '{param}': {type} is not allowed here.", "invalid_value"),
+}
+_EMPTY = (
+    "Invalid '{param}': empty array. Expected an array with minimum length {value}, but "
+    "got an empty array instead.",
+    "empty_array",
+)
+
+
 def _describe_at(error: ValidationError, path: Iterable[str | int]) -> Violation:
     param = param_path(path)
     kind = error.validator
@@ -96,48 +130,19 @@ def _describe_at(error: ValidationError, path: Iterable[str | int]) -> Violation
         return Violation(
             full, f"Missing required parameter: '{full}'.", "missing_required_parameter"
         )
-    if kind == "type":
-        return Violation(
-            param,
-            f"Invalid type for '{param}': expected {_expected(value)}, "
-            f"but got {json_type(instance)} instead.",
-            "invalid_type",
-        )
-    if kind in ("enum", "const"):
-        allowed = ", ".join(f"'{v}'" for v in (value if kind == "enum" else [value]))
-        return Violation(
-            param,
-            f"Invalid value for '{param}': '{_shown(instance)}'. Supported values are: {allowed}.",
-            "invalid_value",
-        )
-    if kind == "minItems" and instance == []:
-        return Violation(
-            param,
-            f"Invalid '{param}': empty array. Expected an array with minimum "
-            f"length {value}, but got an empty array instead.",
-            "empty_array",
-        )
-    if kind == "maxItems":
-        return Violation(
-            param,
-            f"Invalid '{param}': array too long. Expected an array with "
-            f"maximum length {value}, but got an array with length {len(instance)} "
-            "instead.",
-            "array_above_max_length",
-        )
-    if kind == "minimum":
-        return Violation(
-            param,
-            f"Invalid '{param}': value below minimum. Expected a value >= "
-            f"{value}, but got {_shown(instance)} instead.",
-            "value_below_min_value",
-        )
-    if kind == "not":
-        return Violation(
-            param,
-            f"Invalid value for '{param}': {json_type(instance)} is not allowed here.",
-            "invalid_value",
-        )
-    return Violation(
-        param, f"Invalid '{param or 'body'}': {_shown(error.message, 300)}", "invalid_value"
-    )
+    wording = _EMPTY if kind == "minItems" and instance == [] else _WORDING.get(str(kind))
+    if wording is None:
+        message = f"Invalid '{param or 'body'}': {_shown(error.message, 300)}"
+        return Violation(param, message, "invalid_value")
+    allowed = value if kind == "enum" else [value]
+    fields = {
+        "param": param,
+        "value": value,
+        "got": _shown(instance),
+        "type": json_type(instance),
+        "expected": _expected(value) if kind == "type" else "",
+        "allowed": ", ".join(f"'{v}'" for v in allowed) if kind in ("enum", "const") else "",
+        "length": len(instance) if isinstance(instance, list) else 0,
+    }
+    template, code = wording
+    return Violation(param, template.format(**fields), code)
