@@ -91,9 +91,22 @@ def percentile(samples: list[float], q: float) -> float:
 def spawn_to_health(folder: Path) -> float:
     start = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--quiet",
-         "--fixtures", str(folder)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "serve",
+            "--port",
+            "0",
+            "--quiet",
+            "--fixtures",
+            str(folder),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         for line in process.stdout:
@@ -134,8 +147,9 @@ def main() -> None:
     for name, samples in (("10k", big_times), ("10", small_times)):
         results[f"match_p50_us_{name}"] = round(percentile(samples, 50), 1)
         results[f"match_p99_us_{name}"] = round(percentile(samples, 99), 1)
-    results["p99_ratio_10k_to_10"] = round(results["match_p99_us_10k"]
-                                           / results["match_p99_us_10"], 2)
+    results["p99_ratio_10k_to_10"] = round(
+        results["match_p99_us_10k"] / results["match_p99_us_10"], 2
+    )
     results["targets"] = {
         "match p99 < 1000 us": results["match_p99_us_10k"] < 1000,
         "serve healthy < 3 s": results["spawn_to_health_s"] < 3,

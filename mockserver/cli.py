@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 
 from mockserver import __version__
-from mockserver.client import AdminClient
+from mockserver.client import AdminClient, AdminError
 from mockserver.errors import MockError
 from mockserver.faults import NO_FAULT, FaultPlan, parse_fault
 from mockserver.fixtures.loader import fixture_files, load_paths
@@ -286,7 +287,8 @@ def requests_command(
     filters: dict[str, object] = {"limit": limit}
     if fixture:
         filters["fixture"] = fixture
-    entries = _admin(url, admin_token).requests(**filters)
+    with _admin_errors():
+        entries = _admin(url, admin_token).requests(**filters)
     if as_json:
         click.echo(json.dumps(entries, ensure_ascii=False, indent=2))
         return
@@ -315,7 +317,8 @@ def report_command(
 ) -> None:
     """Fixtures that never fired and requests that fell through to generation (with the
     closest fixture and the condition that failed), for a CI job's artifacts."""
-    report = write_report(build_report(_admin(url, admin_token)), json_path, junit_path)
+    with _admin_errors():
+        report = write_report(build_report(_admin(url, admin_token)), json_path, junit_path)
     click.echo(
         f"{report['fixtures']} fixture(s); never fired: {len(report['never_fired'])}; "
         f"requests that fell through to generation: {len(report['fell_through'])}"
@@ -335,6 +338,16 @@ def _admin(url: str, token: str | None) -> AdminClient:
     except OSError as exc:
         raise click.ClickException(f"no mock server answers at {url}: {exc}") from exc
     return admin
+
+
+@contextlib.contextmanager
+def _admin_errors() -> Iterator[None]:
+    """An admin API refusal as one line (a 401 most often: the server has a token)."""
+    try:
+        yield
+    except AdminError as exc:
+        hint = " Pass --admin-token (or MOCKSERVER_ADMIN_TOKEN)." if exc.status == 401 else ""
+        raise click.ClickException(f"{exc}.{hint}") from exc
 
 
 def requests_table(entries: list[dict[str, object]]) -> str:

@@ -43,8 +43,12 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 @dataclass(slots=True, kw_only=True)
 class Frame:
     at_ms: float
-    data: str
+    raw: bytes  # as sent; decoded only when someone reads the journal
     fault: str | None = None
+
+    @property
+    def data(self) -> str:
+        return self.raw.decode("utf-8", "replace")
 
 
 @dataclass(slots=True, kw_only=True)
@@ -81,8 +85,7 @@ class ServeEvent:
         if self.first_byte_ms is None:
             self.first_byte_ms = self.elapsed_ms()
         if len(self.frames) < MAX_FRAMES:
-            text = data.decode("utf-8", "replace")
-            self.frames.append(Frame(at_ms=self.elapsed_ms(), data=text, fault=fault))
+            self.frames.append(Frame(at_ms=self.elapsed_ms(), raw=data, fault=fault))
         else:
             self.frames_dropped += 1
 

@@ -72,7 +72,9 @@ def mockserver_session(
         path = request.config.stash.get(_REPORT, None)
         if path is not None:
             report = merge(request.config.stash[_RUNS])
-            write_report(report, path.with_suffix(".json"), path.with_suffix(".xml"))
+            # PATH.json and PATH.xml, even when PATH has a dot of its own (out/mock.v1)
+            json_path, xml_path = (path.with_name(f"{path.name}{s}") for s in (".json", ".xml"))
+            write_report(report, json_path, xml_path)
 
 
 @pytest.fixture

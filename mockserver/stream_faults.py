@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mockserver import sse
-from mockserver.faults import FaultPlan
+from mockserver.faults import NO_FAULT, FaultPlan
 
 Frame = tuple[bytes, str | None]  # the bytes, and the fault that made or changed them
 
@@ -39,6 +39,8 @@ def _malformed(frame: bytes) -> bytes:
 
 def apply(events: Sequence[Mapping[str, Any]], plan: FaultPlan) -> list[Frame]:
     """The frames of a stream (events then [DONE]) with the plan's structural faults applied."""
+    if plan is NO_FAULT:  # every stream without a fault plan: no per-frame checks
+        return [*((sse.frame(event), None) for event in events), (sse.DONE, None)]
     frames: list[Frame] = []
     for event in events:
         if plan.empty_delta_at is not None and len(frames) == plan.empty_delta_at:

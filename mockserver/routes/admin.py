@@ -7,7 +7,9 @@ and AdminClient reach. Errors use OpenAI's error shape like the rest of the serv
 from __future__ import annotations
 
 import hmac
+import json
 import time
+from functools import cache
 from typing import Any
 
 import yaml
@@ -225,7 +227,25 @@ async def reload(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(load_schema("admin.openapi.json"))
+    return web.json_response(openapi_document())
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """schemas/admin.openapi.json with the fixture schema bundled in, so that every $ref
+    resolves from the served URL (the file refers to fixture.schema.json beside it)."""
+    fixture = load_schema("fixture.schema.json")
+    text = json.dumps(load_schema("admin.openapi.json"))
+    text = text.replace('"fixture.schema.json#/definitions/', '"#/components/schemas/')
+    text = text.replace('"fixture.schema.json"', '"#/components/schemas/FixtureFile"')
+    document: dict[str, Any] = json.loads(text)
+    definitions = json.loads(
+        json.dumps(fixture["definitions"]).replace('"#/definitions/', '"#/components/schemas/')
+    )
+    top = {k: v for k, v in fixture.items() if k not in ("definitions", "$schema", "$id")}
+    top = json.loads(json.dumps(top).replace('"#/definitions/', '"#/components/schemas/'))
+    document["components"]["schemas"].update({**definitions, "FixtureFile": top})
+    return document
 
 
 def add_routes(app: web.Application) -> None:

@@ -298,12 +298,6 @@ def test_requests_with_an_admin_token(tmp_path: Path) -> None:
         assert sent in from_env.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py lets AdminError escape: a 401 from a token-protected server is a Python "
-    "traceback (exit 1, the exception uncaught), not a one-line error telling to pass "
-    "--admin-token",
-)
 def test_requests_without_the_admin_token_is_a_clear_error() -> None:
     with MockServer(admin_token=TOKEN) as guarded:
         result = cli("requests", "--url", guarded.url)
