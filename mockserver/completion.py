@@ -41,6 +41,7 @@ class ToolCall:
     id: str
     name: str
     arguments: str  # a JSON object as a string, exactly as OpenAI sends it
+    scripted_id: bool = False  # the fixture wrote the id: keep it, even when replaying
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -168,7 +169,11 @@ def replayable(completion: Completion, seed: int) -> Completion:
 
     choices = tuple(
         dataclasses.replace(
-            c, tool_calls=tuple(dataclasses.replace(t, id="call_" + draw(24)) for t in c.tool_calls)
+            c,
+            tool_calls=tuple(
+                t if t.scripted_id else dataclasses.replace(t, id="call_" + draw(24))
+                for t in c.tool_calls
+            ),
         )
         for c in completion.choices
     )

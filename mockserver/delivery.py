@@ -64,11 +64,11 @@ class Wire:
 
     async def pause(self, ms: float, response: web.StreamResponse | None = None) -> None:
         """Sleep `ms`; on a started stream with ping_ms, send `: ping` comments meanwhile."""
-        remaining = ms / 1000
-        every = (self.plan.ping_ms or 0) / 1000
+        remaining = float(ms)  # in ms, not s: 0.2 - 4 * 0.05 > 0 made one ping too many
+        every = float(self.plan.ping_ms or 0)
         while remaining > 0:
             step = min(remaining, every) if every and response is not None else remaining
-            await asyncio.sleep(step)
+            await asyncio.sleep(step / 1000)
             remaining -= step
             if every and response is not None and remaining > 0:
                 await self.write(response, b": ping\n\n", "ping")
@@ -159,6 +159,8 @@ async def send_body(
     if plan.disconnect_after is None:
         response.content_length = len(data)
     await response.prepare(wire.request)
+    if wire.record is not None:
+        wire.record.status = response.status  # sent, whatever happens next
     if plan.disconnect_after is not None:
         await wire.write(response, data[: plan.disconnect_after], "truncated")
         wire.drop()
@@ -178,6 +180,8 @@ async def send_frames(
     plan = wire.plan
     response = web.StreamResponse(status=status, headers={**STREAM_HEADERS, **headers})
     await response.prepare(wire.request)
+    if wire.record is not None:
+        wire.record.status = response.status  # sent, whatever happens next
     try:
         for index, (data, note) in enumerate(frames):
             if index == plan.disconnect_after:

@@ -207,8 +207,12 @@ class Chaos:
         return NO_FAULT
 
 
-def plan_for(headers: Mapping[str, str], server: FaultPlan, chaos: Chaos) -> FaultPlan:
-    """The plan before any fixture speaks: --fault, then chaos, then the request header."""
-    plan = server.merged(chaos.draw())
+def planned(
+    headers: Mapping[str, str], server: FaultPlan, chaos: Chaos
+) -> tuple[FaultPlan, FaultPlan]:
+    """(the server's plan: --fault then chaos, the request's X-Mock-Fault plan).
+
+    A fixture's `fault:` block goes between the two: server < fixture < header.
+    """
     text = headers.get(HEADER)
-    return plan.merged(parse_fault(text)) if text else plan
+    return server.merged(chaos.draw()), (parse_fault(text) if text else NO_FAULT)

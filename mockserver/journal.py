@@ -7,6 +7,7 @@ are redacted on the way in.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -173,8 +174,12 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         response = await handler(request)
         return response
+    except asyncio.CancelledError:  # the client hung up and the server cancelled the handler
+        event.client_hung_up = True
+        raise
     finally:
-        event.status = response.status if response is not None else 500
+        # A cancelled stream already sent its status (delivery noted it); else nothing was sent.
+        event.status = response.status if response is not None else (event.status or 500)
         event.duration_ms = event.elapsed_ms()
         request.app[JOURNAL].record(event)
         if log.isEnabledFor(logging.INFO):

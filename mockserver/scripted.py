@@ -60,6 +60,7 @@ def _choice(index: int, spec: Mapping[str, Any]) -> Choice:
     calls = tuple(
         ToolCall(
             id=c.get("id") or new_id("call_", 24),
+            scripted_id="id" in c,
             name=c["name"],
             arguments=_arguments(c.get("arguments")),
         )

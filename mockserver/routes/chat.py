@@ -5,7 +5,9 @@ The journal middleware records what each stage decided (the ServeEvent filled in
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from random import Random
 
 from aiohttp import web
 
@@ -15,7 +17,8 @@ from mockserver.chat_request import ChatRequest, parse_json_object, read_body
 from mockserver.completion import replayable
 from mockserver.delivery import deliver
 from mockserver.error_catalog import html_error, scripted_error
-from mockserver.faults import FaultPlan, plan_for
+from mockserver.faults import NO_FAULT, FaultPlan, planned
+from mockserver.journal import ServeEvent
 from mockserver.respond import respond
 from mockserver.state import CHAOS, CONTRACT, EVENT, FIXTURES, LIMITER, RATE_HEADERS, SETTINGS, TEXT
 from mockserver.validation import ValidationFailed, validate
@@ -23,9 +26,13 @@ from mockserver.validation import ValidationFailed, validate
 BODY_KEPT = 64 * 1024  # of an unparsable body, this much text is kept in the journal
 
 
-def _fail(plan: FaultPlan) -> web.Response:
-    """A scripted HTTP error: OpenAI's JSON error (raised), or a proxy's HTML page."""
+async def _fail(plan: FaultPlan, event: ServeEvent) -> web.Response:
+    """A scripted HTTP error, after the plan's delay: OpenAI's JSON error (raised), or a
+    reverse proxy's HTML page."""
     assert plan.status is not None
+    event.fault = plan.describe()
+    if plan.delay_ms is not None:
+        await asyncio.sleep(Random(plan.seed or 0).randint(*plan.delay_ms) / 1000)
     if plan.html:
         return html_error(plan.status)
     raise scripted_error(plan.status, variant=plan.error, retry_after=plan.retry_after)
@@ -47,18 +54,15 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     if app[LIMITER].active:
         prompt = tokens.prompt_tokens(chat.messages, body.get("tools"))
         request[RATE_HEADERS] = app[LIMITER].charge(key, prompt + (chat.max_tokens or 0))
-    plan = plan_for(request.headers, settings.fault, app[CHAOS])
-    if plan.status is not None:
-        event.fault = plan.describe()
-        return _fail(plan)
+    server_plan, header_plan = planned(request.headers, settings.fault, app[CHAOS])
+    if header_plan.status is not None:  # the client asked for an error: no fixture is consulted
+        return await _fail(server_plan.merged(header_plan), event)
     reply = respond(chat, app[FIXTURES], settings, app[TEXT])
     event.fixture, event.warnings = reply.fixture, list(reply.warnings)
     event.generated = reply.completion is not None and reply.fixture is None
-    if reply.fault is not None:
-        plan = reply.fault.merged(plan)  # the request header still has the last word
-        if plan.status is not None:
-            event.fault = plan.describe()
-            return _fail(plan)
+    plan = server_plan.merged(reply.fault or NO_FAULT).merged(header_plan)
+    if plan.status is not None:
+        return await _fail(plan, event)
     if plan.seed is not None and reply.completion is not None:
         reply = dataclasses.replace(reply, completion=replayable(reply.completion, plan.seed))
     return await deliver(

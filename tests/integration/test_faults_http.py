@@ -278,21 +278,12 @@ async def read_into(response: ClientResponse, data: bytearray) -> None:
         data += piece
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routes/chat.py answers the --fault status before consulting fixtures, and merges "
-    "the server plan over the fixture's (documented order: server < fixture < header)",
-)
 async def test_fixture_status_overrides_server(make_client: MakeClient, tmp_path: Path) -> None:
     path = write_yaml(tmp_path, "- name: throttled\n  fault: {status: 429}\n")
     client = await make_client(fixture_paths=(path,), fault=parse_fault("status=503"))
     await error_of(await post(client, chat()), 429)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routes/chat.py merges the server --fault over the fixture's `fault:` block",
-)
 async def test_fixture_stream_fault_overrides_server(
     make_client: MakeClient, tmp_path: Path
 ) -> None:
@@ -301,11 +292,6 @@ async def test_fixture_stream_fault_overrides_server(
     assert len(await frames_until_drop(client, None)) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routes/chat.py returns scripted errors before deliver(), so delay_ms is ignored "
-    "for them (a slow 504 from a gateway cannot be scripted)",
-)
 async def test_delay_applies_to_scripted_errors(client: Client) -> None:
     started = time.monotonic()
     await error_of(await post(client, chat(), "status=504, delay_ms=200"), 504)
@@ -386,8 +372,7 @@ async def test_ping_ms_keeps_the_connection_alive_during_ttft(client: Client) ->
     frames = await timed_frames(response)
     blocks = [block for _, block in frames]
     pings = [i for i, block in enumerate(blocks) if block == b": ping"]
-    assert 3 <= len(pings) <= 5
-    assert pings == list(range(1, len(pings) + 1)), "all between the role chunk and the content"
+    assert pings == [1, 2, 3, 4], "every 50 ms between the role chunk and the content"
     chunks = sse_chunks(b"".join(b + b"\n\n" for b in blocks if not b.startswith(b":")))
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
 
@@ -406,7 +391,7 @@ async def test_chunk_ms_with_jitter(client: Client) -> None:
     stamps = [frame["at_ms"] for frame in journal["frames"]]
     server_gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert len(server_gaps) == gaps
-    assert all(9 <= gap <= 80 for gap in server_gaps), server_gaps
+    assert all(9 <= gap <= 150 for gap in server_gaps), server_gaps
     assert max(server_gaps) - min(server_gaps) >= 8, f"jitter varies the gaps: {server_gaps}"
 
 
@@ -579,14 +564,9 @@ async def test_interleave_tools_with_generated_parallel_calls(client: Client) ->
 async def test_auth_is_checked_before_faults(client: Client) -> None:
     response = await client.post(CHAT, json=chat(), headers={HEADER: "status=429"})
     error = await error_of(response, 401)
-    assert error["code"] is None or error["code"] != "rate_limit_exceeded"
+    assert error["message"].startswith("You didn't provide an API key.")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="completion.replayable() redraws every tool-call id under a fault seed, scripted "
-    "ids included, so a seeded replay no longer carries the ids the fixture wrote",
-)
 async def test_seed_keeps_scripted_tool_call_ids(make_client: MakeClient, tmp_path: Path) -> None:
     path = write_yaml(
         tmp_path,

@@ -318,8 +318,7 @@ async def test_pings_during_the_ttft_pause(wire: Client, baseline: list[bytes]) 
     assert_clean_end(capture)
     frames = capture.frames()
     pings = [i for i, frame in enumerate(frames) if frame == b": ping\n\n"]
-    assert 3 <= len(pings) <= 4, frames[:6]
-    assert pings == list(range(1, len(pings) + 1)), "right after the first frame"
+    assert pings == [1, 2, 3], "at 50, 100 and 150 ms of the 200 ms pause; none at 200 ms"
     assert [f for f in frames if f != b": ping\n\n"] == baseline
     assert b": ping\n\n" in capture.chunks, "each ping is written on its own"
 
@@ -374,11 +373,6 @@ async def test_stall_ends_when_the_client_leaves_under_the_cli_runner() -> None:
         assert event["frame_count"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="journal.py records status 500 when the handler is cancelled (aiohttp's TestServer "
-    "cancels handlers of clients that hung up), though a 200 stream had been sent",
-)
 async def test_a_hung_up_stream_is_journaled_as_sent(wire: Client) -> None:
     wire.app[JOURNAL].clear()
     await exchange(wire, HI, "stall_after=1", read_timeout=0.3)

@@ -11,11 +11,12 @@ from mockserver.errors import InvalidRequest
 from mockserver.faults import (
     HEADER,
     KEYS,
+    NO_FAULT,
     Chaos,
     FaultPlan,
     parse_fault,
-    plan_for,
     plan_from_mapping,
+    planned,
 )
 
 EVERY_KEY = [
@@ -277,15 +278,15 @@ def test_chaos_is_seeded() -> None:
     assert {Chaos(1.0, 500, 1).draw().status} == {500}
 
 
-def test_plan_for_merges_server_chaos_and_header() -> None:
+def test_planned_splits_server_and_header_plans() -> None:
     server = parse_fault("chunk_ms=10, retry_after=3")
     calm = Chaos(0.0, 503, 1)
-    assert plan_for({}, server, calm) == server
-    assert plan_for({HEADER: "chunk_ms=20, seed=4"}, server, calm) == FaultPlan(
-        chunk_ms=20, retry_after=3.0, seed=4
-    )
+    assert planned({}, server, calm) == (server, NO_FAULT)
+    server_plan, header_plan = planned({HEADER: "chunk_ms=20, seed=4"}, server, calm)
+    assert server_plan.merged(header_plan) == FaultPlan(chunk_ms=20, retry_after=3.0, seed=4)
     angry = Chaos(1.0, 503, 1)
-    assert plan_for({}, server, angry).status == 503
-    assert plan_for({HEADER: "status=429"}, server, angry).status == 429, "the header wins"
+    assert planned({}, server, angry)[0].status == 503
+    server_plan, header_plan = planned({HEADER: "status=429"}, server, angry)
+    assert server_plan.merged(header_plan).status == 429, "the header wins"
     with pytest.raises(InvalidRequest):
-        plan_for({HEADER: "chunk_ms=soon"}, server, calm)
+        planned({HEADER: "chunk_ms=soon"}, server, calm)
