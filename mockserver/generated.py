@@ -194,33 +194,54 @@ def _reasoning(
     return reasoning
 
 
+def _budget(request: ChatRequest, reasoning: str | None) -> int | None:
+    """Completion tokens left for the answer once the reasoning is counted."""
+    if request.max_tokens is None:
+        return None
+    return max(request.max_tokens - tokens.count(reasoning or ""), 0)
+
+
+def _within(calls: tuple[ToolCall, ...], budget: int | None) -> tuple[tuple[ToolCall, ...], bool]:
+    """The calls that fit in `budget` tokens of arguments, the last one cut short as OpenAI
+    does at max_tokens (finish_reason length); True when something was cut."""
+    if budget is None:
+        return calls, False
+    kept: list[ToolCall] = []
+    for call in calls:
+        pieces = tokens.split(call.arguments)
+        if len(pieces) > budget:
+            kept.append(dataclasses.replace(call, arguments="".join(pieces[:budget])))
+            return tuple(kept), True
+        budget -= len(pieces)
+        kept.append(call)
+    return tuple(kept), False
+
+
 def _choice(
     index: int, request: ChatRequest, text: TextGenerator, rng: Random, thinking: Random
 ) -> Choice:
     chinese = is_chinese(request.last_user_text)
     reasoning = _reasoning(request, text, chinese, thinking)
+    budget = _budget(request, reasoning)
     tools = planned_tools(request, rng)
     if tools:
-        calls = make_calls(tools, rng, text.faker(chinese, rng))
+        calls, cut = _within(make_calls(tools, rng, text.faker(chinese, rng)), budget)
         return Choice(
             index=index,
             content=None,
             tool_calls=calls,
-            finish_reason="tool_calls",
+            finish_reason="length" if cut else "tool_calls",
             reasoning_content=reasoning,
         )
     function = planned_function(request, rng)
     if function is not None:
-        call = ToolCall(
-            id="",
-            name=function.name,
-            arguments=arguments_for(function, rng, text.faker(chinese, rng)),
-        )
+        arguments = arguments_for(function, rng, text.faker(chinese, rng))
+        (call,), cut = _within((ToolCall(id="", name=function.name, arguments=arguments),), budget)
         return Choice(
             index=index,
             content=None,
             function_call=call,
-            finish_reason="function_call",
+            finish_reason="length" if cut else "function_call",
             reasoning_content=reasoning,
         )
     return _text_choice(index, request, text, rng, chinese, reasoning)
@@ -231,7 +252,7 @@ def _completion_tokens(choice: Choice) -> tuple[int, int]:
     reasoning = tokens.count(choice.reasoning_content or "")
     calls = [*choice.tool_calls, *([choice.function_call] if choice.function_call else [])]
     total = reasoning + tokens.count(choice.content or "")
-    total += sum(tokens.count(c.name + c.arguments) for c in calls)
+    total += sum(tokens.count(c.arguments) for c in calls)
     return total, reasoning
 
 

@@ -92,8 +92,8 @@ def completion_from(reply: Mapping[str, Any], request: ChatRequest, rng: Random)
     counted = sum(
         tokens.count(c.content or "")
         + tokens.count(c.reasoning_content or "")
-        + sum(tokens.count(t.name + t.arguments) for t in c.tool_calls)
-        + (tokens.count(c.function_call.name + c.function_call.arguments) if c.function_call else 0)
+        + sum(tokens.count(t.arguments) for t in c.tool_calls)
+        + (tokens.count(c.function_call.arguments) if c.function_call else 0)
         for c in choices
     )
     overrides = reply.get("usage") or {}

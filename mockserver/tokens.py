@@ -6,6 +6,8 @@ letters or digits together with the whitespace before it, or one other symbol (w
 before it). That is close to OpenAI's rule of thumb (about 4 characters per English token, about
 one token per Chinese character) and, above all, it is exact and stable: `"".join(split(t)) == t`.
 
+Completion tokens: the content, the reasoning, and each tool call's arguments.
+
 Prompt tokens follow OpenAI's cookbook accounting for chat models: 3 tokens per message plus its
 role, content and name, 3 more to prime the reply; tools count as the tokens of their JSON.
 Images follow OpenAI's published rule (85 at detail low; else 85 + 170 per 512px tile of the
