@@ -6,6 +6,7 @@ a streamed and a plain reply to one request carry the same content and usage.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import os
@@ -24,11 +25,9 @@ _IDS = random.Random(os.urandom(16))  # ids must be unique, not secret: a fast g
 
 def new_id(prefix: str, length: int = 29) -> str:
     """An id shaped like OpenAI's (`chatcmpl-` + 29 alphanumerics, `call_` + 24)."""
-    number, digits = _IDS.getrandbits(6 * length), []
-    for _ in range(length):
-        number, digit = divmod(number, 62)
-        digits.append(_ALPHABET[digit])
-    return prefix + "".join(digits)
+    # base64 of random bytes with its two symbols mapped to letters: all in C, ~1 us.
+    raw = base64.b64encode(_IDS.randbytes(length), altchars=b"xZ")
+    return prefix + raw[:length].decode()
 
 
 def fingerprint(model: str) -> str:
