@@ -7,7 +7,7 @@ import time
 from aiohttp import web
 
 from mockserver.contract import Contract
-from mockserver.cors import add_cors_headers, preflight_middleware
+from mockserver.cors import add_cors_headers, preflight
 from mockserver.errors import error_middleware
 from mockserver.faults import Chaos
 from mockserver.fixtures.fixture_set import FixtureSet
@@ -16,7 +16,6 @@ from mockserver.generated import TextGenerator
 from mockserver.journal import Journal, journal_middleware
 from mockserver.ratelimit import RateLimiter, add_rate_headers
 from mockserver.routes import admin, chat, models
-from mockserver.routes.admin import admin_token_middleware
 from mockserver.settings import Settings
 from mockserver.state import (
     CHAOS,
@@ -38,13 +37,7 @@ def create_app(settings: Settings) -> web.Application:
     Raises FixtureLoadError (every problem of every file) when a fixture is broken.
     """
     app = web.Application(
-        middlewares=[
-            tracing_middleware,
-            journal_middleware,
-            preflight_middleware,
-            error_middleware,
-            admin_token_middleware,
-        ],
+        middlewares=[tracing_middleware, journal_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -63,6 +56,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_post("/v1/chat/completions", chat.create_chat_completion)
     app.router.add_get("/v1/models", models.list_models)
     app.router.add_get("/v1/models/{model}", models.get_model)
+    for path in ("/v1/chat/completions", "/v1/models", "/v1/models/{model}"):
+        app.router.add_route("OPTIONS", path, preflight)  # CORS preflights
     admin.add_routes(app)
     return app
 
