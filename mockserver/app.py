@@ -50,9 +50,7 @@ def create_app(settings: Settings) -> web.Application:
     app[CHAOS] = Chaos(settings.chaos_rate, settings.chaos_status, settings.seed)
     app.on_cleanup.append(_close_journal)
     app[STARTED] = time.monotonic()
-    app.on_response_prepare.append(add_trace_headers)
-    app.on_response_prepare.append(add_cors_headers)
-    app.on_response_prepare.append(add_rate_headers)
+    app.on_response_prepare.append(_response_headers)
     app.router.add_post("/v1/chat/completions", chat.create_chat_completion)
     app.router.add_get("/v1/models", models.list_models)
     app.router.add_get("/v1/models/{model}", models.get_model)
@@ -64,3 +62,10 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _close_journal(app: web.Application) -> None:
     app[JOURNAL].close()
+
+
+async def _response_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Set before any header is sent, so streams get them too (a middleware would be late)."""
+    add_trace_headers(request, response)
+    add_cors_headers(request, response)
+    add_rate_headers(request, response)

@@ -30,7 +30,7 @@ async def preflight(request: web.Request) -> web.Response:
     return web.Response(status=204, headers=headers)
 
 
-async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
     origin = request.headers.get("Origin")
     if origin is None or not _is_api(request):
         return

@@ -86,7 +86,7 @@ class RateLimiter:
         return headers
 
 
-async def add_rate_headers(request: web.Request, response: web.StreamResponse) -> None:
+def add_rate_headers(request: web.Request, response: web.StreamResponse) -> None:
     """The budget headers go on every reply to a charged request, errors included."""
     for name, value in request.get(RATE_HEADERS, {}).items():
         response.headers.setdefault(name, value)

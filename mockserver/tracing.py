@@ -59,7 +59,7 @@ async def tracing_middleware(request: web.Request, handler: Handler) -> web.Stre
         in_flight.leave()
 
 
-async def add_trace_headers(request: web.Request, response: web.StreamResponse) -> None:
+def add_trace_headers(request: web.Request, response: web.StreamResponse) -> None:
     request_id = request.get(REQUEST_ID)
     if request_id is None:  # answered before the middleware ran (e.g. a malformed request line)
         return
