@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat.completion_create_params import Function
 
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
 MODEL = "gpt-4o"
@@ -202,3 +204,49 @@ async def test_tool_round_trip_with_null_content(sdk: AsyncOpenAI, make_client: 
             await strict_sdk.chat.completions.create(model=MODEL, messages=TOOL_ROUND_TRIP)
     assert caught.value.param == "messages[1].content"
     assert caught.value.code == "invalid_type"
+
+
+LEGACY_FUNCTIONS: list[Function] = [
+    {
+        "name": "get_weather",
+        "description": "查询城市天气",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    }
+]
+
+
+async def test_legacy_function_round_trip(sdk: AsyncOpenAI, make_client: MakeClient) -> None:
+    """Cited by the overlay's legacy-function-role: the `function` role the spec's enum lacks."""
+    question: list[Any] = [{"role": "user", "content": "北京现在天气怎么样?"}]
+    first = await sdk.chat.completions.create(
+        model=MODEL, messages=question, functions=LEGACY_FUNCTIONS
+    )
+    call = first.choices[0].message.function_call
+    assert first.choices[0].finish_reason == "function_call"
+    assert call is not None
+    assert call.name == "get_weather"
+    assert "city" in json.loads(call.arguments)
+    answer: list[Any] = [
+        *question,
+        {"role": "assistant", "content": None, "function_call": call.model_dump()},
+        {"role": "function", "name": "get_weather", "content": "晴，25°C"},
+    ]
+    second = await sdk.chat.completions.create(
+        model=MODEL, messages=answer, functions=LEGACY_FUNCTIONS
+    )
+    assert second.choices[0].finish_reason == "stop"
+    assert "晴，25°C" in (second.choices[0].message.content or "")
+
+    strict = await make_client(strict_spec=True)
+    async with sdk_for(strict) as strict_sdk:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await strict_sdk.chat.completions.create(
+                model=MODEL, messages=answer, functions=LEGACY_FUNCTIONS
+            )
+    body = caught.value.body
+    assert isinstance(body, dict)
+    assert "messages[2].role" in [v["param"] for v in body["violations"]]
