@@ -108,13 +108,13 @@ class AdminClient:
         return added
 
     def replace_fixture(self, name: str, fixture: Mapping[str, Any]) -> None:
-        self._call("PUT", f"/fixtures/{urllib.parse.quote(name)}", dict(fixture))
+        self._call("PUT", f"/fixtures/{urllib.parse.quote(name, safe='')}", dict(fixture))
 
     def delete_fixture(self, name: str) -> None:
-        self._call("DELETE", f"/fixtures/{urllib.parse.quote(name)}")
+        self._call("DELETE", f"/fixtures/{urllib.parse.quote(name, safe='')}")
 
     def reset_fixture(self, name: str) -> None:
-        self._call("POST", f"/fixtures/{urllib.parse.quote(name)}/reset")
+        self._call("POST", f"/fixtures/{urllib.parse.quote(name, safe='')}/reset")
 
     def reset(self) -> None:
         self._call("POST", "/reset")

@@ -4,6 +4,7 @@
      ├─ InvalidRequest             400 invalid_request_error
      │   └─ ValidationFailed       400 (validation.py: carries every violation)
      ├─ AuthenticationFailed       401 invalid_request_error / invalid_api_key
+     ├─ Forbidden                  403 invalid_request_error  (admin API: browsers, foreign hosts)
      ├─ NotFound                   404 invalid_request_error
      ├─ MethodNotAllowed           405 invalid_request_error
      ├─ Conflict                   409 invalid_request_error  (admin API: name taken)
@@ -73,6 +74,10 @@ class InvalidRequest(MockError):
 
 class AuthenticationFailed(InvalidRequest):
     default_status = 401
+
+
+class Forbidden(InvalidRequest):
+    default_status = 403
 
 
 class NotFound(InvalidRequest):

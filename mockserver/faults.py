@@ -22,6 +22,7 @@ from typing import Any
 from mockserver.errors import InvalidRequest
 
 HEADER = "X-Mock-Fault"
+MAX_RETRY_AFTER_S = 86_400  # a day: more is no longer a test of retrying
 MAX_DELAY_MS = 600_000
 
 
@@ -166,8 +167,8 @@ def _value(key: str, value: Any) -> Any:
             seconds = float(value)
         except (TypeError, ValueError):
             raise _bad(f"retry_after must be seconds, got {value!r}") from None
-        if not math.isfinite(seconds):  # nan/inf would crash the retry-after headers (a 500)
-            raise _bad(f"retry_after must be a finite number of seconds, got {value!r}")
+        if not math.isfinite(seconds) or seconds > MAX_RETRY_AFTER_S:
+            raise _bad(f"retry_after must be 0 to {MAX_RETRY_AFTER_S} seconds, got {value!r}")
         return max(seconds, 0.0)
     return str(value)
 

@@ -39,6 +39,7 @@ from mockserver.tool_calls import (
     planned_tools,
 )
 
+DISTINCT_CHOICES = 8  # n beyond this repeats earlier choices: bounded work per request
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _EN_OPENERS = ("Sure!", "Good question.", "Here is a short answer.", "Of course.")
 _ZH_OPENERS = ("好的！", "当然可以。", "这是个好问题。", "简单来说，")
@@ -276,9 +277,15 @@ def generate(
         choices, usage = cached
         return Completion(model=request.model, choices=tuple(map(_fresh_ids, choices)), usage=usage)
     thinking = _thinking_key(request, server_seed) if thinking_effort(request) else key
-    choices = tuple(
+    distinct = [
         _choice(index, request, text, Random(f"{key}:{index}"), Random(f"{thinking}:{index}"))
-        for index in range(min(request.n, MAX_CHOICES))
+        for index in range(min(request.n, DISTINCT_CHOICES))
+    ]
+    choices = tuple(  # past DISTINCT_CHOICES the replies repeat: n=128 costs what n=8 does
+        distinct[i]
+        if i < len(distinct)
+        else _fresh_ids(dataclasses.replace(distinct[i % len(distinct)], index=i))
+        for i in range(min(request.n, MAX_CHOICES))
     )
     counts = [_completion_tokens(c) for c in choices]
     completion_tokens = sum(total for total, _ in counts)

@@ -30,6 +30,22 @@ SECRET_HEADERS = frozenset(
 MAX_FRAMES = 5000  # per stream; the rest is counted, not kept
 
 
+MAX_KEPT_STRING = 4096  # longer strings of a large body are kept cut, with their length
+
+
+def summarized(value: Any) -> Any:
+    """The value with every long string cut (a 10 MB image stays 4 KB in the journal)."""
+    if isinstance(value, str):
+        if len(value) <= MAX_KEPT_STRING:
+            return value
+        return f"{value[:MAX_KEPT_STRING]}... [{len(value)} characters in all]"
+    if isinstance(value, dict):
+        return {k: summarized(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [summarized(v) for v in value]
+    return value
+
+
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers with every credential reduced to its first and last characters."""
     safe = {}

@@ -17,6 +17,7 @@ from mockserver.errors import MockError
 from mockserver.state import RATE_HEADERS
 
 WINDOW_S = 60.0
+MAX_KEYS = 10_000  # budgets kept before expired ones are dropped
 
 
 @dataclass(slots=True)
@@ -36,6 +37,8 @@ class RateLimiter:
     def _budget(self, key: str) -> _Budget:
         now = self.clock()
         budget = self._budgets.get(key)
+        if budget is None and len(self._budgets) >= MAX_KEYS:  # forget finished windows
+            self._budgets = {k: b for k, b in self._budgets.items() if now - b.started < WINDOW_S}
         if budget is None or now - budget.started >= WINDOW_S:
             budget = self._budgets[key] = _Budget(started=now)
         return budget

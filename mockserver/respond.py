@@ -18,6 +18,7 @@ from mockserver.fixtures.fixture_set import FixtureSet, ScenarioExhausted
 from mockserver.fixtures.model import Fixture
 from mockserver.fixtures.templates import TemplateError, render_tree, template_context
 from mockserver.generated import TextGenerator, generate, seed_key
+from mockserver.journal import redact_headers
 from mockserver.reply import Reply
 from mockserver.scripted import NO_RETRY, is_generated, scripted_reply
 from mockserver.settings import Settings
@@ -41,7 +42,9 @@ def _forced(fixtures: FixtureSet, name: str) -> Fixture:
 
 
 def _no_match(fixtures: FixtureSet, ctx: MatchContext) -> MockError:
-    misses = fixtures.near_misses(ctx)
+    # The message quotes what the request had: never the caller's credentials.
+    redacted = {k.lower(): v for k, v in redact_headers(ctx.headers).items()}
+    misses = fixtures.near_misses(MatchContext(ctx.body, redacted))
     detail = " ".join(f"[{m.name} ({m.source}): {'; '.join(m.failed)}]" for m in misses)
     error = NotFound(
         f"No fixture matches this request (--strict-fixtures). Closest: "

@@ -152,6 +152,28 @@ def _images(body: dict[str, Any]) -> Iterator[Violation]:
                 yield Violation(param, f"Invalid image in '{param}': {exc}", "invalid_image_url")
 
 
+def _offered_names(body: dict[str, Any]) -> set[Any]:
+    tools = [(t.get("function") or {}) for t in body.get("tools") or () if isinstance(t, dict)]
+    functions = [f for f in body.get("functions") or () if isinstance(f, dict)]
+    return {entry.get("name") for entry in (*tools, *functions)}
+
+
+def _named_tool(body: dict[str, Any]) -> Iterator[Violation]:
+    """A tool_choice (or legacy function_call) naming a function must name an offered one."""
+    for field in ("tool_choice", "function_call"):
+        choice = body.get(field)
+        if not isinstance(choice, dict):
+            continue
+        name = (choice.get("function") or {}).get("name") or choice.get("name")
+        if name not in _offered_names(body):
+            yield Violation(
+                field,
+                f"Invalid value for '{field}': it names '{name}' but no "
+                "such function is offered in 'tools' or 'functions'.",
+                "invalid_value",
+            )
+
+
 def _choices(body: dict[str, Any]) -> Iterator[Violation]:
     yield from _range("n", 1, MAX_CHOICES)(body)
 
@@ -165,4 +187,5 @@ RULES: dict[str, Rule] = {
     "logit-bias-range": _logit_bias,
     "n-range": _choices,
     "image-data-uri": _images,
+    "tool-choice-offered": _named_tool,
 }

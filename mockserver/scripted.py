@@ -112,6 +112,14 @@ def completion_from(reply: Mapping[str, Any], request: ChatRequest, rng: Random)
     return Completion(model=reply.get("model") or request.model, choices=choices, usage=usage)
 
 
+def _framed(event: str) -> str:
+    """An event ends with a blank line (YAML block scalars keep only one newline); an event
+    already ending with one, in LF or CRLF, is sent as written."""
+    if event.endswith(("\n\n", "\r\n\r\n")):
+        return event
+    return event.rstrip("\r\n") + "\n\n"
+
+
 def scripted_reply(
     reply: Mapping[str, Any],
     request: ChatRequest,
@@ -127,7 +135,7 @@ def scripted_reply(
         error.headers = {**headers, **error.headers}
         raise error
     if "raw_sse" in reply:
-        events = tuple(e if e.endswith("\n") else e + "\n\n" for e in reply["raw_sse"])
+        events = tuple(_framed(e) for e in reply["raw_sse"])
         return Reply(
             raw_events=events, status=status, headers=headers, fixture=fixture, fault=fault
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
+import urllib.parse
 from functools import cache
 from typing import Any
 
@@ -18,7 +19,7 @@ from aiohttp.typedefs import Handler
 
 from mockserver import __version__
 from mockserver.contract import load_schema
-from mockserver.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound
+from mockserver.errors import AuthenticationFailed, Conflict, Forbidden, InvalidRequest, NotFound
 from mockserver.fixtures.conditions import ConditionError
 from mockserver.fixtures.loader import fixture_validator, load_paths, load_text
 from mockserver.fixtures.model import Fixture, FixtureLoadError
@@ -29,10 +30,37 @@ from mockserver.state import CONTRACT, FIXTURES, JOURNAL, SETTINGS, STARTED
 ADMIN = "/__admin"
 
 
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def refuse_browsers(request: web.Request) -> None:
+    """No web page may drive the admin API (MockServer's CVE-2021-32827 was exactly that).
+
+    A browser marks every cross-site request with Origin, even a "simple" POST that needs no
+    preflight; scripts, curl and the SDKs send none. A server bound to loopback also answers
+    only loopback host names, which defeats DNS rebinding.
+    """
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        raise Forbidden(
+            f"The admin API does not take requests from web pages (Origin: {origin}).",
+            code="admin_origin_refused",
+        )
+    if request.app[SETTINGS].host in LOOPBACK_NAMES:
+        host = urllib.parse.urlsplit(f"//{request.host}").hostname or ""
+        if host not in LOOPBACK_NAMES:
+            raise Forbidden(
+                f"The admin API of a server bound to loopback answers only loopback "
+                f"host names, not {request.host!r}.",
+                code="admin_host_refused",
+            )
+
+
 def guarded(handler: Handler) -> Handler:
     """With --admin-token, the route needs `Authorization: Bearer <token>` (health does not)."""
 
     async def check(request: web.Request) -> web.StreamResponse:
+        refuse_browsers(request)
         token = request.app[SETTINGS].admin_token
         if token:
             scheme, _, given = request.headers.get("Authorization", "").partition(" ")
@@ -86,10 +114,19 @@ async def clear_requests(request: web.Request) -> web.Response:
     return web.json_response({"cleared": True})
 
 
+async def _body_text(request: web.Request) -> str:
+    try:
+        return (await request.read()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("The body is not valid UTF-8.", code="invalid_body") from exc
+
+
 async def _json_or_yaml(request: web.Request) -> Any:
-    text = await request.text()
+    text = await _body_text(request)
     try:
         return yaml.safe_load(text)
+    except RecursionError as exc:
+        raise InvalidRequest("The body is nested too deeply.", code="invalid_body") from exc
     except yaml.YAMLError as exc:
         raise InvalidRequest(
             f"The body is neither JSON nor YAML: {exc}", code="invalid_body"
@@ -159,7 +196,7 @@ async def get_fixture(request: web.Request) -> web.Response:
 
 async def _parse_fixtures(request: web.Request) -> list[Fixture]:
     """Fixtures from a JSON or YAML body, checked exactly as files are."""
-    fixtures, problems = load_text(await request.text(), "admin-api.yaml", [])
+    fixtures, problems = load_text(await _body_text(request), "admin-api.yaml", [])
     if problems:
         raise InvalidRequest(
             "The fixtures have problems: " + "; ".join(str(p) for p in problems),

@@ -18,7 +18,7 @@ from mockserver.completion import replayable
 from mockserver.delivery import deliver
 from mockserver.error_catalog import html_error, scripted_error
 from mockserver.faults import NO_FAULT, FaultPlan, planned
-from mockserver.journal import ServeEvent
+from mockserver.journal import ServeEvent, summarized
 from mockserver.respond import respond
 from mockserver.state import CHAOS, CONTRACT, EVENT, FIXTURES, LIMITER, RATE_HEADERS, SETTINGS, TEXT
 from mockserver.validation import ValidationFailed, validate
@@ -45,7 +45,10 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     raw = await read_body(request)
     event.body = raw[:BODY_KEPT].decode("utf-8", "replace")
     body = parse_json_object(raw)
-    event.body, event.model, event.stream = body, body.get("model"), body.get("stream") is True
+    # A large body is journaled with its long strings cut: memory stays flat (parsing bounded
+    # its depth, so the walk cannot recurse too far).
+    event.body = body if len(raw) <= BODY_KEPT else summarized(body)
+    event.model, event.stream = body.get("model"), body.get("stream") is True
     violations = validate(body, app[CONTRACT], settings.disabled_rules)
     if violations:
         event.violations = [v.to_json() for v in violations]

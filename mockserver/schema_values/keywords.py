@@ -72,6 +72,10 @@ def read_number(value: Any, path: str, key: str) -> Fraction:
     return Fraction(value)
 
 
+# The largest lower bounds the generator honours; a request asking more gets the fallback.
+MIN_BOUNDS = {"minLength": 10_000, "minItems": 1_000, "minProperties": 1_000, "minContains": 1_000}
+
+
 def read_count(schema: Mapping[str, Any], key: str, path: str) -> int | None:
     """A length or size bound, if the schema sets it; 3.0 counts as 3."""
     value = schema.get(key)
@@ -81,6 +85,9 @@ def read_count(schema: Mapping[str, Any], key: str, path: str) -> int | None:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise UnsupportedSchema(path, f"{key} must be a non-negative integer, not {value!r}")
+    floor = MIN_BOUNDS.get(key)
+    if floor is not None and value > floor:  # a request must not make the server generate GBs
+        raise UnsupportedSchema(path, f"{key} {value} is more than the mock generates ({floor})")
     return value
 
 

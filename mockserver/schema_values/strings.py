@@ -105,9 +105,13 @@ def text_for(g: Generator, name: str, low: int, high: int | None) -> str:
     text = string_hint(g, name)
     if text is None:
         text = phrase(g)
-    while len(text) < low:
+    if len(text) < low:  # pad with phrases, joined once (linear, not quadratic)
         joiner = "" if _CJK.search(text) else " "
-        text = f"{text}{joiner}{phrase(g)}"
+        parts, size = [text], len(text)
+        while size < low:
+            parts.append(phrase(g))
+            size += len(parts[-1]) + len(joiner)
+        text = joiner.join(parts)
     if high is not None and len(text) > high:
         cut = text[:high]
         text = cut.rstrip() if len(cut.rstrip()) >= low else cut

@@ -385,6 +385,10 @@ RULE_BREAKERS: dict[str, dict[str, Any]] = {
             }
         ]
     ),
+    "tool-choice-offered": body_with(
+        tools=[{"type": "function", "function": {"name": "get_weather"}}],
+        tool_choice={"type": "function", "function": {"name": "get_price"}},
+    ),
 }
 
 
