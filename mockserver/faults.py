@@ -64,24 +64,6 @@ class FaultPlan:
         }
         return dataclasses.replace(self, **changes)
 
-    @property
-    def is_stream_fault(self) -> bool:
-        return any(
-            _said(v)
-            for v in (
-                self.disconnect_after,
-                self.stall_after,
-                self.no_done,
-                self.malformed_at,
-                self.error_at,
-                self.duplicate_finish,
-                self.empty_delta_at,
-                self.split_bytes,
-                self.crlf,
-                self.interleave_tools,
-            )
-        )
-
     def describe(self) -> str:
         return ", ".join(
             f"{f.name}={getattr(self, f.name)}"

@@ -64,7 +64,6 @@ def test_keys_are_the_documented_grammar() -> None:
 def test_empty_header_is_no_fault() -> None:
     for text in ("", " ", ",", " , ;"):
         assert parse_fault(text) == FaultPlan()
-    assert not FaultPlan().is_stream_fault
     assert FaultPlan().describe() == ""
 
 
@@ -132,7 +131,6 @@ def test_a_whole_header() -> None:
         disconnect_after=5,
         seed=7,
     )
-    assert plan.is_stream_fault
     assert plan.describe() == (
         "status=429, retry_after=2.0, html=True, ttft_ms=800, chunk_ms=40, jitter_ms=15, "
         "disconnect_after=5, seed=7"
@@ -242,24 +240,6 @@ def test_zero_is_a_value_not_silence(key: str) -> None:
 
 def test_an_unset_flag_does_not_undo_an_earlier_one() -> None:
     assert parse_fault("html").merged(parse_fault("html=false")).html is True
-
-
-@pytest.mark.parametrize(("key", "value"), list(STREAM_KEYS.items()))
-def test_stream_faults_are_recognised(key: str, value: Any) -> None:
-    assert FaultPlan(**{key: value}).is_stream_fault
-
-
-@pytest.mark.parametrize(
-    "plan",
-    [
-        FaultPlan(status=500),
-        FaultPlan(delay_ms=(1, 2)),
-        FaultPlan(ttft_ms=5, chunk_ms=5, jitter_ms=1, ping_ms=1),
-        FaultPlan(seed=3, retry_after=1.0, html=True, error="x"),
-    ],
-)
-def test_errors_and_timing_are_not_stream_faults(plan: FaultPlan) -> None:
-    assert not plan.is_stream_fault
 
 
 def test_chaos_is_seeded() -> None:
