@@ -42,18 +42,6 @@ EVERY_KEY = [
     "ttft_ms",
 ]
 FLAGS = ["html", "no_done", "duplicate_finish", "crlf", "interleave_tools"]
-STREAM_KEYS = {
-    "disconnect_after": 0,
-    "stall_after": 0,
-    "no_done": True,
-    "malformed_at": 0,
-    "error_at": 0,
-    "duplicate_finish": True,
-    "empty_delta_at": 0,
-    "split_bytes": 3,
-    "crlf": True,
-    "interleave_tools": True,
-}
 
 
 def test_keys_are_the_documented_grammar() -> None:
