@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,3 +202,13 @@ def check_stream(
     for arguments in joined:
         assert isinstance(json.loads(arguments), dict), "arguments join to a JSON object"
     return summary
+
+
+def end_process(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a server subprocess that is still running and close its pipes."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=10)
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()

@@ -22,6 +22,7 @@ from mockserver.cli import main
 from mockserver.runner import MockServer
 from tests.fixture_helpers import chat, write_yaml
 from tests.integration.test_cli import ROOT, START_TIMEOUT, LineReader, free_port
+from tests.support import end_process
 
 pytestmark = pytest.mark.timeout(30)
 SECRET = "sk-proj-Zq8vT3kW9mN2xR7pL4sJ6hB1"
@@ -96,12 +97,7 @@ class Served:
         return self.proc.returncode, self.stdout.lines, self.stderr.lines
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            if pipe is not None:
-                pipe.close()
+        end_process(self.proc)
 
 
 @pytest.fixture

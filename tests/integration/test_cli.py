@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from mockserver.cli import main
+from tests.support import end_process
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 8.0
@@ -85,12 +86,7 @@ class Server:
         return self.proc.wait(timeout=10)
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            if pipe is not None:
-                pipe.close()
+        end_process(self.proc)
 
 
 @pytest.fixture
