@@ -35,15 +35,6 @@ STREAM_HEADERS = {
 MAX_STALL_S = 300.0
 
 
-def send_json(body: Any, headers: Mapping[str, str], status: int = 200) -> web.Response:
-    return web.Response(
-        status=status,
-        body=json_bytes.dumps(body),
-        content_type="application/json",
-        headers=headers,
-    )
-
-
 class Wire:
     """One reply's writer: timing and transport faults, and the journal's record of frames."""
 
@@ -146,12 +137,14 @@ async def deliver(
 async def send_body(
     wire: Wire, body: Any, headers: Mapping[str, str], status: int
 ) -> web.StreamResponse:
+    data = json_bytes.dumps(body)
     if wire.record is not None:
-        wire.record.response = body
+        wire.record.response = data  # as bytes: parsed only when the journal is read
     plan = wire.plan
     if plan.disconnect_after is None and plan.malformed_at is None and not plan.split_bytes:
-        return send_json(body, headers, status)
-    data = json_bytes.dumps(body)
+        return web.Response(
+            status=status, body=data, content_type="application/json", headers=headers
+        )
     if plan.malformed_at is not None:
         data = data[: len(data) // 2]
     response = web.StreamResponse(status=status, headers=headers)

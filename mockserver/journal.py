@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -44,6 +45,17 @@ def summarized(value: Any) -> Any:
     if isinstance(value, list):
         return [summarized(v) for v in value]
     return value
+
+
+def _as_json(value: Any) -> Any:
+    """Bodies are kept as bytes (no object trees for the garbage collector to walk on every
+    pass over a full journal) and parsed only when someone reads them."""
+    if not isinstance(value, bytes):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return value.decode("utf-8", "replace")
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -77,7 +89,7 @@ class ServeEvent:
     method: str
     path: str
     headers: dict[str, str]
-    body: Any = None
+    body: Any = None  # bytes as received (JSON, parsed when read), or a JSON value
     model: str | None = None
     stream: bool = False
     status: int | None = None
@@ -86,7 +98,7 @@ class ServeEvent:
     violations: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
-    response: Any = None  # the JSON body sent (non-stream replies)
+    response: Any = None  # the JSON body sent (non-stream replies): bytes, or a JSON value
     frames: list[Frame] = field(default_factory=list)
     frames_dropped: int = 0
     client_hung_up: bool = False
@@ -94,6 +106,11 @@ class ServeEvent:
     duration_ms: float | None = None
     first_byte_ms: float | None = None
     started: float = field(default_factory=time.perf_counter, repr=False)
+
+    @property
+    def body_json(self) -> Any:
+        """The body as JSON (its text when it was not JSON)."""
+        return _as_json(self.body)
 
     def elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 3)
@@ -113,7 +130,7 @@ class ServeEvent:
             "method": self.method,
             "path": self.path,
             "headers": self.headers,
-            "body": self.body,
+            "body": self.body_json,
             "model": self.model,
             "stream": self.stream,
             "status": self.status,
@@ -122,7 +139,7 @@ class ServeEvent:
             "violations": self.violations,
             "warnings": self.warnings,
             "error": self.error,
-            "response": self.response,
+            "response": _as_json(self.response),
             "client_hung_up": self.client_hung_up,
             "fault": self.fault,
             "duration_ms": self.duration_ms,

@@ -72,14 +72,15 @@ def filter_events(events: Iterable[ServeEvent], query: Mapping[str, str]) -> lis
 
 
 def _context(event: ServeEvent) -> MatchContext:
-    body = event.body if isinstance(event.body, dict) else {}
+    body = event.body_json
+    body = body if isinstance(body, dict) else {}
     return MatchContext(body, {k.lower(): v for k, v in event.headers.items()})
 
 
 def count_matching(events: Iterable[ServeEvent], match: Mapping[str, Any]) -> list[str]:
     """Ids of the journaled requests (newest first) that satisfy a fixture-format match block."""
     block = compile_match(match)
-    return [e.id for e in events if isinstance(e.body, dict) and block.holds(_context(e))]
+    return [e.id for e in events if isinstance(e.body_json, dict) and block.holds(_context(e))]
 
 
 def near_misses_for(fixtures: FixtureSet, event: ServeEvent) -> list[dict[str, Any]]:

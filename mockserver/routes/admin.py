@@ -155,7 +155,7 @@ async def unmatched_requests(request: web.Request) -> web.Response:
     fixtures = request.app[FIXTURES]
     found = []
     for event in request.app[JOURNAL]:
-        if event.generated and isinstance(event.body, dict):
+        if event.generated and isinstance(event.body_json, dict):
             misses = near_misses_for(fixtures, event)
             found.append({**event.to_json(frames=False), "near_misses": misses})
     return web.json_response({"requests": found})

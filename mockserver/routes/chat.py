@@ -11,7 +11,7 @@ from random import Random
 
 from aiohttp import web
 
-from mockserver import tokens
+from mockserver import json_bytes, tokens
 from mockserver.auth import authenticate
 from mockserver.chat_request import ChatRequest, parse_json_object, read_body
 from mockserver.completion import replayable
@@ -43,11 +43,11 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     settings = app[SETTINGS]
     key = authenticate(request.headers, settings.api_keys)
     raw = await read_body(request)
-    event.body = raw[:BODY_KEPT].decode("utf-8", "replace")
+    event.body = raw[:BODY_KEPT]
     body = parse_json_object(raw)
     # A large body is journaled with its long strings cut: memory stays flat (parsing bounded
     # its depth, so the walk cannot recurse too far).
-    event.body = body if len(raw) <= BODY_KEPT else summarized(body)
+    event.body = raw if len(raw) <= BODY_KEPT else json_bytes.dumps(summarized(body))
     event.model, event.stream = body.get("model"), body.get("stream") is True
     violations = validate(body, app[CONTRACT], settings.disabled_rules)
     if violations:
