@@ -150,10 +150,8 @@ def _near_misses(match: Mapping[str, Any], requests: list[dict[str, Any]]) -> li
     block = compile_match(match)
     lines = []
     for request in requests:
-        body = request.get("body")
-        body = body if isinstance(body, dict) else {}
-        headers = {k.lower(): v for k, v in (request.get("headers") or {}).items()}
-        failed = block.failures(MatchContext(body, headers))
+        context = MatchContext.recorded(request.get("body"), request.get("headers") or {})
+        failed = block.failures(context)
         summary = f"{request['id']} model={request.get('model')} status={request.get('status')}"
         lines.append(f"{summary}: {'; '.join(failed) if failed else 'matches'}")
     return lines

@@ -72,9 +72,7 @@ def filter_events(events: Iterable[ServeEvent], query: Mapping[str, str]) -> lis
 
 
 def _context(event: ServeEvent) -> MatchContext:
-    body = event.body_json
-    body = body if isinstance(body, dict) else {}
-    return MatchContext(body, {k.lower(): v for k, v in event.headers.items()})
+    return MatchContext.recorded(event.body_json, event.headers)
 
 
 def count_matching(events: Iterable[ServeEvent], match: Mapping[str, Any]) -> list[str]:

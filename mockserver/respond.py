@@ -43,8 +43,7 @@ def _forced(fixtures: FixtureSet, name: str) -> Fixture:
 
 def _no_match(fixtures: FixtureSet, ctx: MatchContext) -> MockError:
     # The message quotes what the request had: never the caller's credentials.
-    redacted = {k.lower(): v for k, v in redact_headers(ctx.headers).items()}
-    misses = fixtures.near_misses(MatchContext(ctx.body, redacted))
+    misses = fixtures.near_misses(MatchContext.recorded(ctx.body, redact_headers(ctx.headers)))
     detail = " ".join(f"[{m.name} ({m.source}): {'; '.join(m.failed)}]" for m in misses)
     error = NotFound(
         f"No fixture matches this request (--strict-fixtures). Closest: "
