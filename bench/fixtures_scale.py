@@ -28,9 +28,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mockserver.fixtures.context import MatchContext  # noqa: E402
-from mockserver.fixtures.fixture_set import FixtureSet  # noqa: E402
-from mockserver.fixtures.loader import load_paths  # noqa: E402
+from mockserver.stubs.context import MatchContext  # noqa: E402
+from mockserver.stubs.fixture_set import FixtureSet  # noqa: E402
+from mockserver.stubs.loader import load_paths  # noqa: E402
 
 UNKEYED_SHARE = 0.02  # fixtures with only contains/regex conditions: tested on every request
 

@@ -1,13 +1,21 @@
-"""mockserver: a contract-validating mock of the OpenAI-compatible chat completions API."""
+"""mockserver: a contract-validating mock of the OpenAI-compatible chat completions API.
 
-from importlib.metadata import PackageNotFoundError, version
+The public API is what `__all__` names; every other module is internal and may change.
+"""
 
-try:
-    __version__ = version("mockserver")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
-
-from mockserver.app import create_app
+from mockserver._version import __version__
+from mockserver.app.factory import create_app
 from mockserver.settings import Settings
+from mockserver.stubs.model import FixtureLoadError
+from mockserver.testing.admin_client import AdminClient, AdminError
+from mockserver.testing.runner import MockServer
 
-__all__ = ["Settings", "__version__", "create_app"]
+__all__ = [
+    "AdminClient",
+    "AdminError",
+    "FixtureLoadError",
+    "MockServer",
+    "Settings",
+    "__version__",
+    "create_app",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mockserver.faults import NO_FAULT, FaultPlan
+from mockserver.wire.faults import NO_FAULT, FaultPlan
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 

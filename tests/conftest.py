@@ -11,8 +11,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from mockserver.app import create_app
-from mockserver.contract import response_validator
+from mockserver.app.factory import create_app
+from mockserver.contract.schemas import response_validator
 from mockserver.settings import Settings
 
 AUTH = {"Authorization": "Bearer sk-test"}

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
-from mockserver.contract import response_validator
+from mockserver.contract.schemas import response_validator
 from tests.conftest import AUTH, sse_chunks
 from tests.support import CHAT
 

@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestClient
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
-from mockserver.faults import HEADER
-from mockserver.stream_faults import STREAM_ERROR
+from mockserver.wire.faults import HEADER
+from mockserver.wire.stream_faults import STREAM_ERROR
 from tests.fixture_helpers import MakeClient, write_yaml
 
 Client = TestClient[Any, Any]

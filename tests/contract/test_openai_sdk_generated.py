@@ -20,7 +20,7 @@ from openai.types.chat import (
 )
 from pydantic import BaseModel
 
-from mockserver import tokens
+from mockserver.replies import tokens
 from tests.contract.test_openai_sdk import sdk_for
 
 MODEL = "gpt-4o"

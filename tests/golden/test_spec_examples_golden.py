@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mockserver.contract import load_schema
+from mockserver.contract.schemas import load_schema
 from tests.conftest import AUTH
 
 GOLDEN = Path(__file__).with_name("spec_examples.json")

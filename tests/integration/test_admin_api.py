@@ -20,9 +20,9 @@ import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
-from mockserver.contract import load_schema
-from mockserver.runner import MockServer
+from mockserver.contract.schemas import load_schema
 from mockserver.settings import Settings
+from mockserver.testing.runner import MockServer
 from tests.conftest import AUTH
 from tests.fixture_helpers import (
     WEATHER_TOOL,

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from mockserver.cli import main
-from mockserver.runner import MockServer
+from mockserver.cli.main import main
+from mockserver.testing.runner import MockServer
 from tests.fixture_helpers import chat, write_yaml
 from tests.integration.test_cli import ROOT, START_TIMEOUT, LineReader, free_port
 from tests.support import end_process

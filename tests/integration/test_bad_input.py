@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mockserver.contract import REQUEST_SCHEMA, load_schema
-from mockserver.rules import RULES
+from mockserver.contract.rules import RULES
+from mockserver.contract.schemas import REQUEST_SCHEMA, load_schema
 from tests.conftest import AUTH
 from tests.support import CHAT, HEALTH, VALID_BODY, body_with, completion, error_of, post_chat
 

@@ -21,8 +21,8 @@ import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mockserver.contract import load_schema
-from mockserver.fixtures.loader import fixture_files
+from mockserver.contract.schemas import load_schema
+from mockserver.stubs.loader import fixture_files
 from tests.conftest import AUTH, sse_chunks
 from tests.support import VALID_BODY, assert_valid_completion, check_stream, post_chat
 

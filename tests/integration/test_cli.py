@@ -20,7 +20,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from mockserver.cli import main
+from mockserver.cli.main import main
 from tests.support import end_process
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,8 +18,8 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
-from mockserver.error_catalog import QUOTA
-from mockserver.faults import HEADER, KEYS, parse_fault
+from mockserver.replies.error_catalog import QUOTA
+from mockserver.wire.faults import HEADER, KEYS, parse_fault
 from tests.conftest import sse_chunks
 from tests.fixture_helpers import MakeClient, chat, tool, write_yaml
 from tests.support import CHAT, error_of

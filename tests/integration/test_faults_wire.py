@@ -21,11 +21,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from mockserver.app import create_app
-from mockserver.faults import HEADER
-from mockserver.journal import Journal
+from mockserver.app.factory import create_app
+from mockserver.app.state import JOURNAL
+from mockserver.journal.store import Journal
 from mockserver.settings import Settings
-from mockserver.state import JOURNAL
+from mockserver.wire.faults import HEADER
 from tests.conftest import sse_chunks
 from tests.fixture_helpers import MakeClient, write_yaml
 

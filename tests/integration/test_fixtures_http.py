@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.fixtures.model import FixtureLoadError
-from mockserver.state import FIXTURES
+from mockserver.app.state import FIXTURES
+from mockserver.stubs.model import FixtureLoadError
 from tests.fixture_helpers import (
     FORCE,
     MATCHED,

@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mockserver import tokens
+from mockserver.replies import tokens
 from tests.support import (
     assert_valid_completion,
     body_with,

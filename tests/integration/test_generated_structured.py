@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from jsonschema import Draft202012Validator, FormatChecker
 
-from mockserver.contract import load_schema
+from mockserver.contract.schemas import load_schema
 from tests.support import assert_valid_completion, body_with, check_stream, completion, stream
 
 Client = TestClient[Any, Any]

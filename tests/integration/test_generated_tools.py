@@ -20,8 +20,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mockserver.app import create_app
-from mockserver.contract import load_schema, response_validator
+from mockserver.app.factory import create_app
+from mockserver.contract.schemas import load_schema, response_validator
 from mockserver.settings import Settings
 from tests.support import (
     assert_valid_completion,

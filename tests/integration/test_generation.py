@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mockserver import tokens
+from mockserver.replies import tokens
 from tests.support import CJK, assert_valid_completion, body_with, check_stream, completion, stream
 
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]

@@ -11,11 +11,11 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from mockserver.client import AdminClient
-from mockserver.http_headers import header_safe
-from mockserver.journal import MAX_KEPT_STRING, summarized
-from mockserver.ratelimit import MAX_KEYS, RateLimiter
-from mockserver.runner import MockServer
+from mockserver.journal.store import MAX_KEPT_STRING, summarized
+from mockserver.testing.admin_client import AdminClient
+from mockserver.testing.runner import MockServer
+from mockserver.wire.headers import header_safe
+from mockserver.wire.ratelimit import MAX_KEYS, RateLimiter
 from tests.conftest import AUTH
 from tests.fixture_helpers import MakeClient, serve_yaml
 from tests.support import body_with, error_of, post_chat

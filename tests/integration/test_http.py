@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mockserver.contract import load_overlay
+from mockserver.contract.schemas import load_overlay
 from tests.conftest import AUTH
 from tests.support import CHAT, HEALTH, VALID_BODY, body_with, error_of, post_chat
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from mockserver.contract import load_schema
+from mockserver.contract.schemas import load_schema
 from tests.conftest import AUTH
 from tests.support import error_of
 

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import openai
 import pytest
 
-from mockserver.runner import MockServer
+from mockserver.testing.runner import MockServer
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.timeout(60)
@@ -111,7 +111,7 @@ def test_the_plugin_comes_from_its_entry_point(pytester: pytest.Pytester) -> Non
             manager = request.config.pluginmanager
             plugin = manager.get_plugin("mockserver")
             assert plugin is not None
-            assert plugin.__name__ == "mockserver.pytest_plugin"
+            assert plugin.__name__ == "mockserver.testing.pytest_plugin"
             assert "mockserver" in [d.project_name for _, d in manager.list_plugin_distinfo()]
         """
     )
@@ -127,8 +127,6 @@ from pathlib import Path
 import pytest
 
 from mockserver import Settings
-
-
 @pytest.fixture(scope="session")
 def mockserver_settings():
     here = Path(__file__).parent

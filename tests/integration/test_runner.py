@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from mockserver.fixtures.model import FixtureLoadError
-from mockserver.runner import MockServer
 from mockserver.settings import Settings
+from mockserver.stubs.model import FixtureLoadError
+from mockserver.testing.runner import MockServer
 from tests.fixture_helpers import chat, write_yaml
 
 pytestmark = pytest.mark.timeout(20)

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mockserver.contract import load_schema
+from mockserver.contract.schemas import load_schema
 from tests.conftest import sse_chunks
 from tests.support import (
     StreamSummary,

@@ -9,9 +9,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from mockserver import tokens
-from mockserver.chunks import chunks
-from mockserver.completion import Choice, Completion, ToolCall, Usage, latency_checkpoint
+from mockserver.replies import tokens
+from mockserver.replies.completion import Choice, Completion, ToolCall, Usage, latency_checkpoint
+from mockserver.wire.chunks import chunks
 from tests.support import assert_valid_completion, check_stream
 
 LONG = "The first answer is long enough to need several chunks of a few tokens each."

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from multidict import CIMultiDict
 
-from mockserver.fixtures.conditions import ConditionError, compile_match, text_matcher
-from mockserver.fixtures.context import MatchContext
+from mockserver.stubs.conditions import ConditionError, compile_match, text_matcher
+from mockserver.stubs.context import MatchContext
 
 Body = dict[str, Any]
 

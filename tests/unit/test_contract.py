@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from mockserver.app import create_app
-from mockserver.contract import (
+from mockserver.app.factory import create_app
+from mockserver.app.state import CONTRACT
+from mockserver.contract.schemas import (
     CHUNK_SCHEMA,
     REQUEST_SCHEMA,
     RESPONSE_SCHEMA,
@@ -20,9 +21,8 @@ from mockserver.contract import (
     load_overlay,
     schema_dir,
 )
+from mockserver.contract.validation import validate
 from mockserver.settings import Settings
-from mockserver.state import CONTRACT
-from mockserver.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT.parent / "shared" / "seeds" / "000_197fde85536ad122.txt"

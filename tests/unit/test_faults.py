@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from mockserver.errors import InvalidRequest
-from mockserver.faults import (
+from mockserver.contract.errors import InvalidRequest
+from mockserver.wire.faults import (
     HEADER,
     KEYS,
     NO_FAULT,

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from mockserver.fixtures.context import MatchContext
-from mockserver.fixtures.fixture_set import FixtureSet, ScenarioExhausted
-from mockserver.fixtures.loader import load_text
-from mockserver.fixtures.model import Fixture
+from mockserver.stubs.context import MatchContext
+from mockserver.stubs.fixture_set import FixtureSet, ScenarioExhausted
+from mockserver.stubs.loader import load_text
+from mockserver.stubs.model import Fixture
 
 
 def loaded(text: str) -> list[Fixture]:

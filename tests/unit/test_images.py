@@ -13,8 +13,8 @@ import zlib
 
 import pytest
 
-from mockserver import images
-from mockserver.images import ImageInfo, InvalidImage, image_tokens, inspect_image_url
+from mockserver.contract import images
+from mockserver.contract.images import ImageInfo, InvalidImage, image_tokens, inspect_image_url
 
 SPEC_PNG = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQ"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from mockserver import journal as journal_module
-from mockserver.journal import Journal, ServeEvent, redact_headers
+from mockserver.journal import store as journal_module
+from mockserver.journal.store import Journal, ServeEvent, redact_headers
 
 SECRET = "sk-proj-Zq8vT3kW9mN2xR7pL4sJ6hB1"
 SECRET_MIDDLE = SECRET[3:-4]  # what a redaction must never show

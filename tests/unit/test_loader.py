@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.fixtures.loader import fixture_files, load_paths, load_text
-from mockserver.fixtures.model import Fixture, FixtureLoadError, Problem
+from mockserver.stubs.loader import fixture_files, load_paths, load_text
+from mockserver.stubs.model import Fixture, FixtureLoadError, Problem
 from tests.fixture_helpers import write_yaml
 
 

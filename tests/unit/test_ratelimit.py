@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.errors import MockError
-from mockserver.ratelimit import WINDOW_S, RateLimiter
+from mockserver.contract.errors import MockError
+from mockserver.wire.ratelimit import WINDOW_S, RateLimiter
 
 
 class Clock:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from mockserver.client import AdminClient
-from mockserver.report import build_report, last_user_text, merge, to_junit, write_report
+from mockserver.journal.report import build_report, last_user_text, merge, to_junit, write_report
+from mockserver.testing.admin_client import AdminClient
 
 
 class FakeAdmin(AdminClient):

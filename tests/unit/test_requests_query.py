@@ -6,17 +6,17 @@ from typing import Any
 
 import pytest
 
-from mockserver.errors import InvalidRequest
-from mockserver.fixtures.conditions import ConditionError
-from mockserver.fixtures.fixture_set import FixtureSet
-from mockserver.fixtures.loader import load_text
-from mockserver.journal import Journal, ServeEvent
-from mockserver.requests_query import (
+from mockserver.contract.errors import InvalidRequest
+from mockserver.journal.queries import (
     DEFAULT_LIMIT,
     count_matching,
     filter_events,
     near_misses_for,
 )
+from mockserver.journal.store import Journal, ServeEvent
+from mockserver.stubs.conditions import ConditionError
+from mockserver.stubs.fixture_set import FixtureSet
+from mockserver.stubs.loader import load_text
 
 T0 = 1_700_000_000.0
 

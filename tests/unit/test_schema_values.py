@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 from pydantic import BaseModel, Field
 
-from mockserver.schema_values import UnsupportedSchema, value_for
+from mockserver.replies.schema_values import UnsupportedSchema, value_for
 
 Schema = dict[str, Any]
 
@@ -244,7 +244,7 @@ def test_same_seed_same_value() -> None:
 def test_same_seed_same_value_in_another_process() -> None:
     """Hash randomization must not leak in (rstr draws characters out of sets)."""
     script = (
-        "import json, random; from mockserver.schema_values import value_for; "
+        "import json, random; from mockserver.replies.schema_values import value_for; "
         f"print(json.dumps(value_for({RICH!r}, random.Random(7))))"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}

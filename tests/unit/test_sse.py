@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mockserver import sse
+from mockserver.wire import sse
 
 EVENTS: list[Any] = [
     {"content": "line one\nline two\r\nline three\rend"},

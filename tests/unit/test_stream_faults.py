@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from mockserver import sse
-from mockserver.chunks import chunks
-from mockserver.completion import Choice, Completion, ToolCall, Usage, latency_checkpoint
-from mockserver.faults import FaultPlan
-from mockserver.stream_faults import STREAM_ERROR, Frame, apply, interleaved
+from mockserver.replies.completion import Choice, Completion, ToolCall, Usage, latency_checkpoint
+from mockserver.wire import sse
+from mockserver.wire.chunks import chunks
+from mockserver.wire.faults import FaultPlan
+from mockserver.wire.stream_faults import STREAM_ERROR, Frame, apply, interleaved
 
 TEXT = "Streams break in many ways, and every client must survive each one of them."
 PARIS = '{"city": "Paris", "unit": "celsius", "days": 3, "hourly": false}'

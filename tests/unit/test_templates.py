@@ -10,8 +10,8 @@ import jinja2
 import pytest
 from faker import Faker
 
-from mockserver.fixtures.context import MatchContext
-from mockserver.fixtures.templates import (
+from mockserver.stubs.context import MatchContext
+from mockserver.stubs.templates import (
     FAKER_PROVIDERS,
     FakeProviders,
     TemplateError,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mockserver import tokens
+from mockserver.replies import tokens
 
 SAMPLES = [
     "",

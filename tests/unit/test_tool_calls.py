@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
-from mockserver.chat_request import ChatRequest
-from mockserver.tool_calls import (
+from mockserver.contract.request import ChatRequest
+from mockserver.replies.tool_calls import (
     MAX_PARALLEL,
     Offered,
     arguments_for,

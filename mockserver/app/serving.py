@@ -1,0 +1,107 @@
+"""Running the app on a socket: banner, readiness line, graceful shutdown on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import watchfiles
+from aiohttp import web
+
+from mockserver._version import __version__
+from mockserver.app.factory import create_app
+from mockserver.app.state import CONTRACT, FIXTURES, IN_FLIGHT
+from mockserver.settings import Settings
+from mockserver.stubs.loader import load_paths
+from mockserver.stubs.model import FixtureLoadError
+
+log = logging.getLogger("mockserver")
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs request_id=%{x-request-id}o'
+
+
+def banner(settings: Settings, app: web.Application, url: str) -> str:
+    keys = f"{len(settings.api_keys)} accepted key(s)" if settings.api_keys else "any Bearer key"
+    return "\n".join(
+        [
+            f"mockserver {__version__}: OpenAI-compatible mock of POST /v1/chat/completions",
+            f"  listening  {url}/v1   (health: {url}/__admin/health)",
+            f"  fixtures   {_fixture_line(settings, app)}",
+            f"  contract   {app[CONTRACT].describe()}",
+            f"  auth       {keys}",
+        ]
+    )
+
+
+def _fixture_line(settings: Settings, app: web.Application) -> str:
+    count = len(app[FIXTURES])
+    paths = ", ".join(str(p) for p in settings.fixture_paths) or "none"
+    watching = " (watching for changes)" if settings.watch else ""
+    return f"{count} loaded from {paths}{watching}; unmatched requests get generated replies"
+
+
+async def watch_fixtures(app: web.Application, paths: tuple[Path, ...]) -> None:
+    """Reload on change; a broken set is reported and the last good one stays in force."""
+    async for changes in watchfiles.awatch(*paths):
+        changed = ", ".join(sorted({Path(p).name for _, p in changes}))
+        try:
+            fixtures = load_paths(paths)
+        except FixtureLoadError as exc:
+            problems = "\n".join(f"  {p}" for p in exc.problems)
+            log.warning(
+                "fixtures changed (%s) but are broken; keeping the last good set of %d:\n%s",
+                changed,
+                len(app[FIXTURES]),
+                problems,
+            )
+            continue
+        app[FIXTURES].reload(fixtures)
+        log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
+
+
+async def drain(runner: web.AppRunner, app: web.Application, grace_s: float) -> None:
+    """Stop listening, then let requests in flight finish (up to `grace_s`) before closing.
+
+    runner.cleanup() alone closes connections still receiving a body (aio-libs/aiohttp#2298).
+    """
+    for site in list(runner.sites):
+        await site.stop()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(app[IN_FLIGHT].idle.wait(), grace_s)
+
+
+async def serve(settings: Settings) -> None:
+    """Serve until SIGINT/SIGTERM, then stop accepting and let in-flight replies finish."""
+    app = create_app(settings)
+    runner = web.AppRunner(
+        app,
+        access_log_format=ACCESS_LOG_FORMAT,
+        access_log=logging.getLogger("mockserver.access") if settings.access_log else None,
+        shutdown_timeout=settings.shutdown_timeout,
+        handle_signals=False,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before READY: a signal right after it counts
+        loop.add_signal_handler(sig, stop.set)
+    print(banner(settings, app, url), flush=True)
+    # One machine-readable line, so a CI script using --port 0 can learn the port.
+    print("MOCKSERVER_READY " + json.dumps({"url": url, "port": port}), flush=True)
+    watcher = None
+    if settings.watch:
+        watcher = asyncio.create_task(watch_fixtures(app, settings.fixture_paths))
+    await stop.wait()
+    print("mockserver: shutting down, finishing in-flight replies", file=sys.stderr, flush=True)
+    if watcher is not None:
+        watcher.cancel()
+    await drain(runner, app, settings.shutdown_timeout)
+    await runner.cleanup()

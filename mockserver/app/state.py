@@ -1,0 +1,32 @@
+"""Typed keys for what the app and each request carry: no module-level singletons."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from mockserver.app.tracing import InFlight
+    from mockserver.contract.schemas import Contract
+    from mockserver.journal.store import Journal, ServeEvent
+    from mockserver.replies.generated import TextGenerator
+    from mockserver.settings import Settings
+    from mockserver.stubs.fixture_set import FixtureSet
+    from mockserver.wire.faults import Chaos
+    from mockserver.wire.ratelimit import RateLimiter
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+CONTRACT: web.AppKey[Contract] = web.AppKey("contract")
+TEXT: web.AppKey[TextGenerator] = web.AppKey("text")
+FIXTURES: web.AppKey[FixtureSet] = web.AppKey("fixtures")
+JOURNAL: web.AppKey[Journal] = web.AppKey("journal")
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
+CHAOS: web.AppKey[Chaos] = web.AppKey("chaos")
+IN_FLIGHT: web.AppKey[InFlight] = web.AppKey("in_flight")
+STARTED: web.AppKey[float] = web.AppKey("started")
+
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
+STARTED_AT: web.RequestKey[float] = web.RequestKey("started_at")
+EVENT: web.RequestKey[ServeEvent] = web.RequestKey("event")
+RATE_HEADERS: web.RequestKey[dict[str, str]] = web.RequestKey("rate_headers")

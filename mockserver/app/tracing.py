@@ -1,0 +1,69 @@
+"""The request id and timing headers that clients read, on every reply including streams.
+
+openai-python and openai-node surface `x-request-id` as `_request_id` / `error.request_id`. The
+headers are set in on_response_prepare, which runs before a StreamResponse sends its headers: a
+middleware that adds headers after the handler returns is too late for a stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from mockserver.app.state import IN_FLIGHT, REQUEST_ID, STARTED_AT
+
+EXPOSED = (
+    "x-request-id",
+    "openai-processing-ms",
+    "openai-version",
+    "x-mock-matched",
+    "x-mock-warning",
+)
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(16)
+
+
+class InFlight:
+    """How many requests are being handled: graceful shutdown waits for it to reach 0."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def enter(self) -> None:
+        self.count += 1
+        self.idle.clear()
+
+    def leave(self) -> None:
+        self.count -= 1
+        if not self.count:
+            self.idle.set()
+
+
+@web.middleware
+async def tracing_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request[REQUEST_ID] = new_request_id()
+    request[STARTED_AT] = time.perf_counter()
+    in_flight = request.app[IN_FLIGHT]
+    in_flight.enter()
+    try:
+        return await handler(request)
+    finally:
+        in_flight.leave()
+
+
+def add_trace_headers(request: web.Request, response: web.StreamResponse) -> None:
+    request_id = request.get(REQUEST_ID)
+    if request_id is None:  # answered before the middleware ran (e.g. a malformed request line)
+        return
+    elapsed_ms = (time.perf_counter() - request[STARTED_AT]) * 1000
+    response.headers["x-request-id"] = request_id
+    response.headers["openai-processing-ms"] = str(round(elapsed_ms))
+    response.headers["openai-version"] = "2020-10-01"

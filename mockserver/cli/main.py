@@ -1,0 +1,377 @@
+"""The command line: flags (and MOCKSERVER_* environment variables) -> Settings, nothing more."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import click
+
+from mockserver._version import __version__
+from mockserver.app.serving import serve as run_server
+from mockserver.cli.logs import configure as configure_logs
+from mockserver.contract.errors import MockError
+from mockserver.contract.rules import RULES
+from mockserver.journal.report import build_report, last_user_text, write_report
+from mockserver.resources import bundled
+from mockserver.settings import DEFAULT_MAX_BODY_BYTES, Settings
+from mockserver.stubs.loader import fixture_files, load_paths
+from mockserver.stubs.model import FixtureLoadError, Problem
+from mockserver.testing.admin_client import AdminClient, AdminError
+from mockserver.wire.faults import NO_FAULT, FaultPlan, parse_fault
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.version_option(__version__, prog_name="mockserver")
+def main() -> None:
+    """A local mock of the OpenAI-compatible POST /v1/chat/completions API.
+
+    Every request is validated against the endpoint's contract (schemas/) and answered with a
+    scripted or generated reply, as JSON or as an SSE stream. Every option can also be set with
+    the environment variable shown next to it.
+    """
+
+
+def _option(*names: str, env: str, **kwargs: object) -> object:
+    """An option that also reads MOCKSERVER_<env> and says so in --help."""
+    return click.option(*names, envvar=f"MOCKSERVER_{env}", show_envvar=True, **kwargs)  # type: ignore[arg-type]
+
+
+SERVE_OPTIONS = [
+    _option(
+        "--host",
+        env="HOST",
+        default="127.0.0.1",
+        help="Address to bind. Keep 127.0.0.1 unless other machines must reach the mock.",
+    ),
+    _option(
+        "--port",
+        env="PORT",
+        default=8080,
+        type=click.IntRange(0, 65535),
+        help="Port to listen on; 0 picks a free port (see the MOCKSERVER_READY line).",
+    ),
+    _option(
+        "--fixtures",
+        "fixture_paths",
+        env="FIXTURES",
+        multiple=True,
+        type=click.Path(exists=True, path_type=Path),
+        help="Fixture file or folder (read recursively); repeat for several. The variable "
+        "takes space-separated paths. Default: the bundled fixtures.",
+    ),
+    _option(
+        "--seed",
+        env="SEED",
+        type=int,
+        default=None,
+        help="Seed for generated replies when a request has no `seed` of its own.",
+    ),
+    _option(
+        "--api-key",
+        "api_keys",
+        env="API_KEY",
+        multiple=True,
+        help="Accept only this Bearer key (repeat for several). Without it any non-empty "
+        "key passes.",
+    ),
+    _option(
+        "--strict",
+        env="STRICT",
+        is_flag=True,
+        help="A scripted reply that drifted from the request (tool not offered, arguments "
+        "or content breaking the request's schemas) is a 400, not a warning header.",
+    ),
+    _option(
+        "--strict-fixtures",
+        env="STRICT_FIXTURES",
+        is_flag=True,
+        help="A request no fixture matches gets a 404 naming the closest fixtures, "
+        "instead of a generated reply.",
+    ),
+    _option(
+        "--watch",
+        env="WATCH",
+        is_flag=True,
+        help="Reload fixtures when their files change; a broken set is reported and the "
+        "last good one kept.",
+    ),
+    _option(
+        "--strict-spec",
+        env="STRICT_SPEC",
+        is_flag=True,
+        help="Validate requests against the spec's schema verbatim, without the documented "
+        "overlay of relaxations (schemas/overlays/request.overlay.json).",
+    ),
+    _option(
+        "--disable-rule",
+        "disabled_rules",
+        env="DISABLE_RULE",
+        multiple=True,
+        type=click.Choice(sorted(RULES)),
+        help="Switch off a named semantic rule (repeat for several).",
+    ),
+    _option(
+        "--max-body-bytes",
+        env="MAX_BODY_BYTES",
+        default=DEFAULT_MAX_BODY_BYTES,
+        type=click.IntRange(1),
+        help="Larger request bodies get 413.",
+    ),
+    _option(
+        "--shutdown-timeout",
+        env="SHUTDOWN_TIMEOUT",
+        default=30.0,
+        type=click.FloatRange(0),
+        help="Seconds to let in-flight replies finish after SIGINT/SIGTERM.",
+    ),
+    _option(
+        "--admin-token",
+        env="ADMIN_TOKEN",
+        default=None,
+        help="Require 'Authorization: Bearer TOKEN' on /__admin/* (health excepted).",
+    ),
+    _option(
+        "--journal-limit",
+        env="JOURNAL_LIMIT",
+        default=10_000,
+        type=click.IntRange(1),
+        help="Requests kept in the journal (the oldest are dropped).",
+    ),
+    _option(
+        "--journal-file",
+        env="JOURNAL_FILE",
+        default=None,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Append every journal entry to this file as a JSON line, as it happens.",
+    ),
+    _option(
+        "--log-format",
+        env="LOG_FORMAT",
+        default="text",
+        type=click.Choice(["text", "json"]),
+        help="json: one structured line per request (request id, fixture, status, duration).",
+    ),
+    _option(
+        "--fault",
+        env="FAULT",
+        default=None,
+        help="Faults for every request, in the X-Mock-Fault grammar, e.g. "
+        "'ttft_ms=300, chunk_ms=30' or 'status=503'. Fixtures and the header override it.",
+    ),
+    _option(
+        "--chaos-rate",
+        env="CHAOS_RATE",
+        default=0.0,
+        type=click.FloatRange(0, 1),
+        help="Share of requests that fail with --chaos-status, drawn from --seed so a "
+        "failing CI run can be replayed.",
+    ),
+    _option(
+        "--chaos-status",
+        env="CHAOS_STATUS",
+        default=503,
+        type=click.IntRange(400, 599),
+        help="The status chaos answers with.",
+    ),
+    _option(
+        "--rpm",
+        env="RPM",
+        default=None,
+        type=click.IntRange(1),
+        help="Requests per minute allowed per API key (429 past it).",
+    ),
+    _option(
+        "--tpm",
+        env="TPM",
+        default=None,
+        type=click.IntRange(1),
+        help="Tokens per minute allowed per API key (prompt + max_tokens; 429 past it).",
+    ),
+    _option("--quiet", env="QUIET", is_flag=True, help="No per-request log lines."),
+]
+
+
+def _with_serve_options(command: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(SERVE_OPTIONS):
+        command = option(command)  # type: ignore[operator]
+    return command
+
+
+@main.command()
+@_with_serve_options
+def serve(
+    *,
+    fixture_paths: tuple[Path, ...],
+    api_keys: tuple[str, ...],
+    disabled_rules: tuple[str, ...],
+    log_format: str,
+    quiet: bool,
+    fault: str | None,
+    **options: object,
+) -> None:
+    """Serve the mock API on http://HOST:PORT/v1 until SIGINT or SIGTERM."""
+    configure_logs(log_format, quiet=quiet)
+    settings = Settings(
+        fixture_paths=fixture_paths or (bundled("fixtures"),),
+        api_keys=frozenset(api_keys),
+        disabled_rules=frozenset(disabled_rules),
+        access_log=not quiet,
+        fault=_server_fault(fault),
+        **options,  # type: ignore[arg-type]  # the remaining options are Settings fields
+    )
+    try:
+        asyncio.run(run_server(settings))
+    except FixtureLoadError as exc:
+        raise click.ClickException(report(exc.problems, "mockserver refuses to start")) from exc
+
+
+def _server_fault(text: str | None) -> FaultPlan:
+    try:
+        return parse_fault(text) if text else NO_FAULT
+    except MockError as exc:
+        raise click.BadParameter(exc.message, param_hint="--fault") from exc
+
+
+def report(problems: list[Problem], title: str) -> str:
+    lines = [f"{title}: {len(problems)} problem(s) in the fixtures"]
+    return "\n".join([*lines, *(f"  {p}" for p in problems)])
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def check(paths: tuple[Path, ...]) -> None:
+    """Check fixture files (default: the bundled ones) and report every problem.
+
+    Each problem is printed as FILE:LINE: /path/inside/the/fixture: message. Exits 1 when there
+    is any, so a CI job can run it before the tests.
+    """
+    files = fixture_files(paths or (bundled("fixtures"),))
+    try:
+        fixtures = load_paths(files)
+    except FixtureLoadError as exc:
+        click.echo(report(exc.problems, "mockserver check"), err=True)
+        raise SystemExit(1) from exc
+    click.echo(f"mockserver check: {len(fixtures)} fixture(s) in {len(files)} file(s), no problems")
+
+
+_URL = click.option(
+    "--url",
+    default="http://127.0.0.1:8080",
+    envvar="MOCKSERVER_URL",
+    show_envvar=True,
+    help="The running mock server.",
+)
+_TOKEN = click.option(
+    "--admin-token",
+    default=None,
+    envvar="MOCKSERVER_ADMIN_TOKEN",
+    show_envvar=True,
+    help="Its --admin-token, if it has one.",
+)
+
+
+@main.command(name="requests")
+@_URL
+@_TOKEN
+@click.option("--limit", default=20, type=click.IntRange(1), help="Newest requests shown.")
+@click.option("--fixture", default=None, help="Only requests answered by this fixture.")
+@click.option("--json", "as_json", is_flag=True, help="Print the journal entries as JSON.")
+def requests_command(
+    url: str, admin_token: str | None, limit: int, fixture: str | None, as_json: bool
+) -> None:
+    """Print the journal of a running server as a table, newest first."""
+    filters: dict[str, object] = {"limit": limit}
+    if fixture:
+        filters["fixture"] = fixture
+    with _admin_errors():
+        entries = _admin(url, admin_token).requests(**filters)
+    if as_json:
+        click.echo(json.dumps(entries, ensure_ascii=False, indent=2))
+        return
+    click.echo(requests_table(entries))
+
+
+@main.command(name="report")
+@_URL
+@_TOKEN
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report as JSON here.",
+)
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report as JUnit XML here.",
+)
+def report_command(
+    url: str, admin_token: str | None, json_path: Path | None, junit_path: Path | None
+) -> None:
+    """Fixtures that never fired and requests that fell through to generation (with the
+    closest fixture and the condition that failed), for a CI job's artifacts."""
+    with _admin_errors():
+        report = write_report(build_report(_admin(url, admin_token)), json_path, junit_path)
+    click.echo(
+        f"{report['fixtures']} fixture(s); never fired: {len(report['never_fired'])}; "
+        f"requests that fell through to generation: {len(report['fell_through'])}"
+    )
+    for entry in report["never_fired"]:
+        click.echo(f"  never fired: {entry['name']} ({entry['source']})")
+    for entry in report["fell_through"]:
+        closest = entry["closest"]
+        why = f"{closest['fixture']}: {'; '.join(closest['failed'])}" if closest else "none"
+        click.echo(f"  fell through: {entry['request']} (closest {why})")
+
+
+def _admin(url: str, token: str | None) -> AdminClient:
+    admin = AdminClient(url, token)
+    try:
+        admin.health()
+    except OSError as exc:
+        raise click.ClickException(f"no mock server answers at {url}: {exc}") from exc
+    return admin
+
+
+@contextlib.contextmanager
+def _admin_errors() -> Iterator[None]:
+    """An admin API refusal as one line (a 401 most often: the server has a token)."""
+    try:
+        yield
+    except AdminError as exc:
+        hint = " Pass --admin-token (or MOCKSERVER_ADMIN_TOKEN)." if exc.status == 401 else ""
+        raise click.ClickException(f"{exc}.{hint}") from exc
+
+
+def requests_table(entries: list[dict[str, object]]) -> str:
+    rows = [("ID", "STATUS", "MODEL", "STREAM", "FIXTURE", "MS", "LAST USER MESSAGE")]
+    for e in entries:
+        body = e.get("body")
+        rows.append(
+            (
+                str(e["id"]),
+                str(e.get("status")),
+                str(e.get("model") or "-"),
+                "yes" if e.get("stream") else "no",
+                str(e.get("fixture") or ("generated" if e.get("generated") else "-")),
+                f"{e.get('duration_ms') or 0:.1f}",
+                _short(last_user_text(body)),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in rows
+    )
+
+
+def _short(text: str | None, limit: int = 50) -> str:
+    text = " ".join((text or "-").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

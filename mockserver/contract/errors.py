@@ -1,0 +1,137 @@
+"""The error vocabulary: every failure the server reports, rendered in OpenAI's error shape.
+
+    MockError                      500 server_error       (a bug in the mock: never client input)
+     ├─ InvalidRequest             400 invalid_request_error
+     │   └─ ValidationFailed       400 (validation.py: carries every violation)
+     ├─ AuthenticationFailed       401 invalid_request_error / invalid_api_key
+     ├─ Forbidden                  403 invalid_request_error  (admin API: browsers, foreign hosts)
+     ├─ NotFound                   404 invalid_request_error
+     ├─ MethodNotAllowed           405 invalid_request_error
+     ├─ Conflict                   409 invalid_request_error  (admin API: name taken)
+     ├─ PayloadTooLarge            413 invalid_request_error
+     └─ UnsupportedMediaType       415 invalid_request_error
+
+Every body is {"error": {"message", "type", "param", "code"}} with a non-2xx status, which is what
+openai-python, openai-node and the AI SDK parse into their exception classes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from mockserver.app.state import EVENT
+from mockserver.wire import json_bytes
+from mockserver.wire.headers import header_safe
+
+log = logging.getLogger("mockserver")
+
+
+class MockError(Exception):
+    """A failure with an HTTP status, rendered as OpenAI's error body."""
+
+    default_status: ClassVar[int] = 500
+    default_type: ClassVar[str] = "server_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        status: int | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status or self.default_status
+        self.type = error_type or self.default_type
+        self.message = message
+        self.param = param
+        self.code = code
+        self.headers = dict(headers or {})
+
+    def error_object(self) -> dict[str, Any]:
+        return {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
+
+    def to_response(self) -> web.Response:
+        return web.Response(
+            status=self.status,
+            body=json_bytes.dumps({"error": self.error_object()}),
+            content_type="application/json",
+            headers=header_safe(self.headers),
+        )
+
+
+class InvalidRequest(MockError):
+    default_status = 400
+    default_type = "invalid_request_error"
+
+
+class AuthenticationFailed(InvalidRequest):
+    default_status = 401
+
+
+class Forbidden(InvalidRequest):
+    default_status = 403
+
+
+class NotFound(InvalidRequest):
+    default_status = 404
+
+
+class MethodNotAllowed(InvalidRequest):
+    default_status = 405
+
+
+class Conflict(InvalidRequest):
+    default_status = 409
+
+
+class PayloadTooLarge(InvalidRequest):
+    default_status = 413
+
+
+class UnsupportedMediaType(InvalidRequest):
+    default_status = 415
+
+
+def _from_http_exception(request: web.Request, exc: web.HTTPException) -> MockError:
+    """Map aiohttp's own errors (unknown route, wrong method, body too big) to our vocabulary."""
+    where = f"{request.method} {request.path}"
+    if isinstance(exc, web.HTTPNotFound):
+        return NotFound(f"Invalid URL ({where}).", code="unknown_url")
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        return MethodNotAllowed(
+            f"Method not allowed ({where}); this route accepts {allowed}.",
+            code="method_not_allowed",
+            headers={"Allow": allowed},
+        )
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return PayloadTooLarge(exc.text or "Request body too large.", code="request_too_large")
+    return InvalidRequest(exc.reason, status=exc.status)  # keep whatever 4xx aiohttp chose
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The one place errors become responses. A streamed reply handles its own late errors."""
+    try:
+        return await handler(request)
+    except MockError as exc:
+        error = exc
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        error = _from_http_exception(request, exc)
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        error = MockError("The mock server had an internal error; see its log.")
+    event = request.get(EVENT)
+    if event is not None:
+        event.error = error.error_object()
+    return error.to_response()

@@ -1,0 +1,300 @@
+"""Generated replies: what the real API would plausibly answer when no fixture does.
+
+Text in Chinese when the last user message is Chinese, English otherwise; tool calls, legacy
+function calls, JSON content, reasoning and cited search answers when the request asks for them
+(tool_calls.py, structured.py, reasoning.py, search.py). The same body and seed give the same
+reply: the random source is keyed by the request's `seed` (else the server's --seed) and a digest
+of the body without its streaming fields, so a streamed and a plain request agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from collections import OrderedDict
+from random import Random
+
+from faker import Faker
+
+from mockserver.contract.request import ChatRequest
+from mockserver.contract.rules import MAX_CHOICES
+from mockserver.replies import tokens
+from mockserver.replies.completion import (
+    Choice,
+    Completion,
+    ToolCall,
+    Usage,
+    latency_checkpoint,
+    new_id,
+)
+from mockserver.replies.reasoning import PARAGRAPHS, thinking_effort
+from mockserver.replies.search import cited_answer, wants_search
+from mockserver.replies.structured import structured_content
+from mockserver.replies.tool_calls import (
+    arguments_for,
+    last_tool_result,
+    make_calls,
+    planned_function,
+    planned_tools,
+)
+from mockserver.wire import json_bytes
+
+DISTINCT_CHOICES = 8  # n beyond this repeats earlier choices: bounded work per request
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_EN_OPENERS = ("Sure!", "Good question.", "Here is a short answer.", "Of course.")
+_ZH_OPENERS = ("好的！", "当然可以。", "这是个好问题。", "简单来说，")
+
+
+def is_chinese(text: str) -> bool:
+    return bool(_CJK.search(text))
+
+
+class TextGenerator:
+    """Faker instances per language, built once: creating one costs tens of milliseconds."""
+
+    def __init__(self, cache_size: int = 2048) -> None:
+        self.en = Faker("en_US")
+        self.zh = Faker("zh_CN")
+        # Replies are a pure function of their seed key: identical requests (CI retries, the
+        # same prompt in many tests) reuse the work. Least recently used first out.
+        self.cache: OrderedDict[str, tuple[tuple[Choice, ...], Usage]] = OrderedDict()
+        self.cache_size = cache_size
+
+    def remember(self, key: str, value: tuple[tuple[Choice, ...], Usage]) -> None:
+        self.cache[key] = value
+        if len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
+
+    def faker(self, chinese: bool, rng: Random) -> Faker:
+        fake = self.zh if chinese else self.en
+        fake.random = rng  # type: ignore[attr-defined]  # Faker's proxy forwards the setter
+        return fake
+
+    def sentence(self, chinese: bool, rng: Random) -> str:
+        fake = self.faker(chinese, rng)
+        if not chinese:
+            sentence: str = fake.sentence(nb_words=rng.randint(7, 14))
+            return sentence
+        words: list[str] = fake.words(rng.randint(4, 9))
+        cut = rng.randint(1, len(words) - 1)
+        return "".join(words[:cut]) + "，" + "".join(words[cut:]) + "。"
+
+    def _title(self, chinese: bool, rng: Random) -> str:
+        words: list[str] = self.faker(chinese, rng).words(2)
+        return "".join(words) if chinese else " ".join(words).capitalize()
+
+    def answer(self, chinese: bool, rng: Random, lead: str = "") -> str:
+        """A short Markdown answer: an opening line, a few numbered points, a closing line."""
+        opener = lead or rng.choice(_ZH_OPENERS if chinese else _EN_OPENERS)
+        colon, space = ("：", "") if chinese else (": ", " ")
+        points = [
+            f"{i}. **{self._title(chinese, rng)}**{colon}{self.sentence(chinese, rng)}"
+            for i in range(1, rng.randint(2, 4) + 1)
+        ]
+        return (
+            f"{opener}{space}{self.sentence(chinese, rng)}\n\n"
+            + "\n".join(points)
+            + f"\n\n{self.sentence(chinese, rng)}"
+        )
+
+    def reasoning(self, chinese: bool, rng: Random, paragraphs: int) -> str:
+        starts = (
+            ("首先，", "接着，", "另外，", "最后，")
+            if chinese
+            else ("First, ", "Next, ", "Also, ", "Finally, ")
+        )
+        return "\n\n".join(
+            starts[i % len(starts)]
+            + " ".join(self.sentence(chinese, rng) for _ in range(rng.randint(2, 3)))
+            for i in range(paragraphs)
+        )
+
+
+def seed_key(request: ChatRequest, server_seed: int | None) -> str:
+    """What the reply's randomness is keyed by: the seed in force, and the body."""
+    # `seed` is in the key already, as a float: 3 and 3.0 are one seed (a float64 in the gateway).
+    ignored = ("stream", "stream_options", "seed")
+    body = {k: v for k, v in request.body.items() if k not in ignored}
+    digest = hashlib.sha256(json_bytes.canonical(body)).hexdigest()
+    if request.seed is not None:
+        return f"request-seed:{request.seed}:{digest}"
+    if server_seed is not None:
+        return f"server-seed:{server_seed}:{digest}"
+    return f"body:{digest}"
+
+
+def limit(content: str, stop: tuple[str, ...], max_tokens: int | None) -> tuple[str, str]:
+    """Apply stop sequences, then the token limit; return the content and its finish_reason."""
+    cuts = [i for i in (content.find(s) for s in stop) if i >= 0]
+    if cuts:
+        content = content[: min(cuts)]
+    pieces = tokens.split(content)
+    if max_tokens is not None and len(pieces) > max_tokens:
+        return "".join(pieces[:max_tokens]), "length"
+    return content, "stop"
+
+
+def _text_choice(
+    index: int,
+    request: ChatRequest,
+    text: TextGenerator,
+    rng: Random,
+    chinese: bool,
+    reasoning: str | None,
+) -> Choice:
+    fake = text.faker(chinese, rng)
+    annotations: list[dict[str, object]] = []
+    structured = structured_content(request, rng, fake)
+    result = last_tool_result(request)
+    if structured is not None:
+        content = structured
+    elif wants_search(request):
+        lines = [text.sentence(chinese, rng) for _ in range(3)]
+        content, annotations = cited_answer(lines, rng, text.faker(chinese, rng))
+    elif result is not None:
+        name, value = result
+        lead = (
+            f"根据 {name} 的返回结果（{value[:80]}），"
+            if chinese
+            else f"Based on the {name} result ({value[:80]}),"
+        )
+        content = text.answer(chinese, rng, lead)
+    else:
+        content = text.answer(chinese, rng)
+    budget = request.max_tokens
+    if budget is not None and reasoning is not None:
+        budget = max(budget - tokens.count(reasoning), 0)
+    content, finish_reason = limit(content, request.stop, budget)
+    kept = tuple(a for a in annotations if a["url_citation"]["end_index"] <= len(content))  # type: ignore[index]
+    return Choice(
+        index=index,
+        content=content,
+        finish_reason=finish_reason,
+        reasoning_content=reasoning,
+        annotations=kept,
+    )
+
+
+def _thinking_key(request: ChatRequest, server_seed: int | None) -> str:
+    """The reasoning's randomness: the seed key of the body without its reasoning_effort, so a
+    higher effort goes on with the same reasoning for more paragraphs (strictly more tokens)."""
+    effortless = {k: v for k, v in request.body.items() if k != "reasoning_effort"}
+    return seed_key(ChatRequest(body=effortless, headers=request.headers), server_seed)
+
+
+def _reasoning(
+    request: ChatRequest, text: TextGenerator, chinese: bool, thinking: Random
+) -> str | None:
+    """The reply's reasoning, within max_tokens: OpenAI counts reasoning tokens against it."""
+    effort = thinking_effort(request)
+    if not effort:
+        return None
+    reasoning = text.reasoning(chinese, thinking, PARAGRAPHS[effort])
+    if request.max_tokens is not None:
+        reasoning = "".join(tokens.split(reasoning)[: request.max_tokens])
+    return reasoning
+
+
+def _budget(request: ChatRequest, reasoning: str | None) -> int | None:
+    """Completion tokens left for the answer once the reasoning is counted."""
+    if request.max_tokens is None:
+        return None
+    return max(request.max_tokens - tokens.count(reasoning or ""), 0)
+
+
+def _within(calls: tuple[ToolCall, ...], budget: int | None) -> tuple[tuple[ToolCall, ...], bool]:
+    """The calls that fit in `budget` tokens of arguments, the last one cut short as OpenAI
+    does at max_tokens (finish_reason length); True when something was cut."""
+    if budget is None:
+        return calls, False
+    kept: list[ToolCall] = []
+    for call in calls:
+        pieces = tokens.split(call.arguments)
+        if len(pieces) > budget:
+            kept.append(dataclasses.replace(call, arguments="".join(pieces[:budget])))
+            return tuple(kept), True
+        budget -= len(pieces)
+        kept.append(call)
+    return tuple(kept), False
+
+
+def _choice(
+    index: int, request: ChatRequest, text: TextGenerator, rng: Random, thinking: Random
+) -> Choice:
+    chinese = is_chinese(request.last_user_text)
+    reasoning = _reasoning(request, text, chinese, thinking)
+    budget = _budget(request, reasoning)
+    tools = planned_tools(request, rng)
+    if tools:
+        calls, cut = _within(make_calls(tools, rng, text.faker(chinese, rng)), budget)
+        return Choice(
+            index=index,
+            content=None,
+            tool_calls=calls,
+            finish_reason="length" if cut else "tool_calls",
+            reasoning_content=reasoning,
+        )
+    function = planned_function(request, rng)
+    if function is not None:
+        arguments = arguments_for(function, rng, text.faker(chinese, rng))
+        (call,), cut = _within((ToolCall(id="", name=function.name, arguments=arguments),), budget)
+        return Choice(
+            index=index,
+            content=None,
+            function_call=call,
+            finish_reason="length" if cut else "function_call",
+            reasoning_content=reasoning,
+        )
+    return _text_choice(index, request, text, rng, chinese, reasoning)
+
+
+def _completion_tokens(choice: Choice) -> tuple[int, int]:
+    """(all completion tokens, of which reasoning) for one choice."""
+    reasoning = tokens.count(choice.reasoning_content or "")
+    calls = [*choice.tool_calls, *([choice.function_call] if choice.function_call else [])]
+    total = reasoning + tokens.count(choice.content or "")
+    total += sum(tokens.count(c.arguments) for c in calls)
+    return total, reasoning
+
+
+def _fresh_ids(choice: Choice) -> Choice:
+    """Tool-call ids are per reply, even when the rest of the reply comes from the cache."""
+    if not choice.tool_calls:
+        return choice
+    calls = tuple(dataclasses.replace(c, id=new_id("call_", 24)) for c in choice.tool_calls)
+    return dataclasses.replace(choice, tool_calls=calls)
+
+
+def generate(
+    request: ChatRequest, text: TextGenerator, server_seed: int | None, key: str | None = None
+) -> Completion:
+    """n choices answering the whole request, with usage that adds up. `key`: seed_key's
+    value when the caller has it already."""
+    key = key or seed_key(request, server_seed)
+    cached = text.cache.get(key)
+    if cached is not None:
+        text.cache.move_to_end(key)
+        choices, usage = cached
+        return Completion(model=request.model, choices=tuple(map(_fresh_ids, choices)), usage=usage)
+    thinking = _thinking_key(request, server_seed) if thinking_effort(request) else key
+    distinct = [
+        _choice(index, request, text, Random(f"{key}:{index}"), Random(f"{thinking}:{index}"))
+        for index in range(min(request.n, DISTINCT_CHOICES))
+    ]
+    choices = tuple(  # past DISTINCT_CHOICES the replies repeat: n=128 costs what n=8 does
+        distinct[i]
+        if i < len(distinct)
+        else _fresh_ids(dataclasses.replace(distinct[i % len(distinct)], index=i))
+        for i in range(min(request.n, MAX_CHOICES))
+    )
+    counts = [_completion_tokens(c) for c in choices]
+    completion_tokens = sum(total for total, _ in counts)
+    usage = Usage(
+        prompt_tokens=tokens.prompt_tokens(request.messages, request.body.get("tools")),
+        completion_tokens=completion_tokens,
+        reasoning_tokens=sum(reasoning for _, reasoning in counts),
+        latency_checkpoint=latency_checkpoint(Random(key), completion_tokens),
+    )
+    text.remember(key, (choices, usage))
+    return Completion(model=request.model, choices=choices, usage=usage)

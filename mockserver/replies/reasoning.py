@@ -1,0 +1,28 @@
+"""Thinking: when a reply carries reasoning_content, and how long it thinks.
+
+The gateway turns thinking on with `enable_thinking: true` (top level or in `extra_body`; only the
+boolean true counts), `reasoning_effort`, or a model name ending in `-thinking`.
+"""
+
+from __future__ import annotations
+
+from mockserver.contract.request import ChatRequest
+
+# Paragraphs of reasoning per effort: higher effort thinks longer.
+PARAGRAPHS = {"minimal": 1, "low": 1, "medium": 2, "high": 4}
+
+
+def thinking_effort(request: ChatRequest) -> str | None:
+    """The effort in force, or None when the reply does not think."""
+    body = request.body
+    effort = body.get("reasoning_effort")
+    if isinstance(effort, str) and effort:
+        return effort if effort in PARAGRAPHS else "medium"
+    extra = body.get("extra_body")
+    if body.get("enable_thinking") is True or (
+        isinstance(extra, dict) and extra.get("enable_thinking") is True
+    ):
+        return "medium"
+    if request.model.endswith("-thinking"):
+        return "medium"
+    return None

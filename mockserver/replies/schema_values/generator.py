@@ -1,0 +1,189 @@
+"""The generator core: `value_for`, and the walk that dispatches a schema by its type.
+
+A `Generator` holds what one `value_for` call shares (root schema, rng, Faker, validator). Its
+`value` flattens a schema, draws a value of a type the schema allows, and draws again while
+the keywords kept as checks reject it; the kinds themselves live in numeric, strings, arrays,
+objects and choices.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from random import Random
+from typing import Any
+
+import jsonschema
+from faker import Faker
+from jsonschema.exceptions import best_match
+from jsonschema.protocols import Validator
+
+from mockserver.replies.schema_values.arrays import array_value
+from mockserver.replies.schema_values.choices import branch_value, enum_value
+from mockserver.replies.schema_values.errors import UnsupportedSchema
+from mockserver.replies.schema_values.keywords import (
+    ARRAY_KEYS,
+    CHECK_ONLY,
+    CHECKS,
+    IF,
+    NUMBER_KEYS,
+    OBJECT_KEYS,
+    STRING_KEYS,
+    type_list,
+)
+from mockserver.replies.schema_values.limits import ATTEMPTS, MAX_DEPTH, SOFT_DEPTH, TRIES
+from mockserver.replies.schema_values.names import number_hint, string_maker
+from mockserver.replies.schema_values.numeric import integer_value, number_value
+from mockserver.replies.schema_values.objects import object_value
+from mockserver.replies.schema_values.resolve import flatten
+from mockserver.replies.schema_values.strings import string_value
+
+
+def value_for(
+    schema: Mapping[str, Any], rng: Random, *, name: str = "", fake: Faker | None = None
+) -> Any:
+    """A value valid against `schema`, drawn from `rng`; `name` is the property it is for."""
+    if not isinstance(schema, Mapping | bool):
+        raise UnsupportedSchema("$", "a schema must be an object or a boolean")
+    validator_class = jsonschema.validators.validator_for(
+        schema, default=jsonschema.Draft202012Validator
+    )
+    validator = validator_class(schema, format_checker=jsonschema.FormatChecker())
+    generator = Generator(schema, rng, fake if fake is not None else _default_faker(), validator)
+    error = None
+    with generator.bound():
+        for _ in range(TRIES):
+            try:
+                value = generator.value(schema, "$", name, 0)
+                error = best_match(validator.iter_errors(value))
+            except RecursionError:  # e.g. {"anyOf": [{"$ref": "#"}, ...]}: jsonschema loops too
+                raise UnsupportedSchema("$", "a $ref loop that never reaches a value") from None
+            if error is None:
+                return value
+    assert error is not None
+    where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.schema_path)
+    raise UnsupportedSchema(where, f"could not generate a valid value: {error.message}")
+
+
+@functools.cache
+def _default_faker() -> Faker:
+    """Built once: a Faker costs tens of milliseconds to create."""
+    return Faker("en_US")
+
+
+class Generator:
+    """One value_for call: the root schema (for $ref), the random source and the checker."""
+
+    rng: Random
+    fake: Faker
+
+    def __init__(
+        self, root: Mapping[str, Any] | bool, rng: Random, fake: Faker, validator: Validator
+    ) -> None:
+        self.root = root
+        self.rng = rng
+        self.validator = validator
+        self.checker = jsonschema.FormatChecker()
+        self.english = fake.locales[0].startswith("en")
+        # A multi-locale Faker picks its locale with the global random: use the first one only.
+        self.fake = fake[fake.locales[0]] if len(fake.locales) > 1 else fake
+
+    @contextmanager
+    def bound(self) -> Iterator[None]:
+        """Faker draws from our rng while we generate, and gets its own source back after."""
+        saved = self.fake.random
+        self.fake.random = self.rng  # type: ignore[attr-defined]  # the proxy forwards it
+        try:
+            yield
+        finally:
+            self.fake.random = saved  # type: ignore[attr-defined]
+
+    def passes(self, value: Any, schema: Any) -> bool:
+        """Whether `value` satisfies a subschema, with the root's dialect and formats."""
+        return bool(self.validator.evolve(schema=schema).is_valid(value))
+
+    def value(self, schema: Any, path: str, name: str, depth: int) -> Any:
+        """A value of `schema`, drawn again until the keywords kept as checks accept it."""
+        if depth > MAX_DEPTH:
+            raise UnsupportedSchema(
+                path, f"nested over {MAX_DEPTH} levels deep: a recursion with no finite value?"
+            )
+        flat, path = flatten(self.root, schema, path)
+        checks = list(flat.get(CHECKS, ()))
+        checks += [{key: flat[key]} for key in CHECK_ONLY if key in flat]
+        if "if" in flat:
+            checks.append({k: flat[k] for k in IF if k in flat})
+        if "minContains" in flat or "maxContains" in flat:
+            keys = ("contains", "minContains", "maxContains")
+            checks.append({k: flat[k] for k in keys if k in flat})
+        if not checks:
+            return self.draw(flat, path, name, depth)
+        for _ in range(ATTEMPTS):
+            value = self.draw(flat, path, name, depth)
+            if all(self.passes(value, check) for check in checks):
+                return value
+        keywords = sorted({key for check in checks for key in check})
+        raise UnsupportedSchema(path, f"no value found that also satisfies {', '.join(keywords)}")
+
+    def draw(self, flat: dict[str, Any], path: str, name: str, depth: int) -> Any:
+        """One value of a flattened schema: its const, an enum member, a branch, or a type."""
+        if "const" in flat:
+            return copy.deepcopy(flat["const"])
+        if "enum" in flat:
+            return enum_value(self, flat, path)
+        if "anyOf" in flat or "oneOf" in flat:
+            return branch_value(self, flat, path, name, depth)
+        error: UnsupportedSchema | None = None
+        for kind in self.kinds(flat, path, name, depth):
+            try:
+                return self.typed(kind, flat, path, name, depth)
+            except UnsupportedSchema as failure:
+                error = error or failure
+        assert error is not None
+        raise error
+
+    def kinds(self, flat: Mapping[str, Any], path: str, name: str, depth: int) -> list[str]:
+        """The types to try, most plausible first."""
+        if "type" in flat:
+            types = type_list(flat["type"], path)
+        else:
+            keys = set(flat)
+            families = (
+                (OBJECT_KEYS, "object"),
+                (ARRAY_KEYS, "array"),
+                (STRING_KEYS, "string"),
+                (NUMBER_KEYS, "number"),
+            )
+            types = [kind for keywords, kind in families if keys & keywords]
+            if not types:  # any value at all: what the name suggests, else any scalar
+                hint = number_hint(name)
+                if string_maker(name) is not None:
+                    return ["string"]
+                if hint is not None:
+                    return ["integer" if hint[2] == 0 else "number"]
+                types = ["string", "integer", "number", "boolean"]
+        solid = [t for t in types if t != "null"]
+        self.rng.shuffle(solid)
+        if "null" not in types:
+            return solid
+        if depth >= SOFT_DEPTH or not solid or self.rng.random() < 0.1:
+            return ["null", *solid]
+        return [*solid, "null"]
+
+    def typed(self, kind: str, flat: Mapping[str, Any], path: str, name: str, depth: int) -> Any:
+        """A value of one JSON type, under the schema's keywords for that type."""
+        if kind == "null":
+            return None
+        if kind == "boolean":
+            return self.rng.random() < 0.5
+        if kind == "integer":
+            return integer_value(self.rng, flat, path, name)
+        if kind == "number":
+            return number_value(self.rng, flat, path, name)
+        if kind == "string":
+            return string_value(self, flat, path, name)
+        if kind == "array":
+            return array_value(self, flat, path, name, depth)
+        return object_value(self, flat, path, depth)

@@ -1,0 +1,49 @@
+"""Structured output: content that is a JSON object (json_object) or valid against the request's
+json_schema, strict or not, so `chat.completions.parse` and the stream helpers accept it."""
+
+from __future__ import annotations
+
+import json
+import re
+from random import Random
+from typing import Any
+
+from faker import Faker
+
+from mockserver.contract.request import ChatRequest
+from mockserver.replies.schema_values import UnsupportedSchema, value_for
+
+# Keys a prompt spells out, as the spec's example does: { "title": "...", "bullets": [...] }
+_KEY = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:\s*(\[)?')
+
+
+def _object_from_prompt(prompt: str, rng: Random, fake: Faker) -> dict[str, Any]:
+    """An object with the keys the prompt asks for (lists where it shows a list)."""
+    keys = {key: bool(is_list) for key, is_list in _KEY.findall(prompt)}
+    if not keys:
+        keys = {"answer": False, "points": True}
+    return {
+        key: [fake.sentence(nb_words=rng.randint(4, 8)) for _ in range(rng.randint(2, 4))]
+        if is_list
+        else fake.sentence(nb_words=rng.randint(4, 10))
+        for key, is_list in keys.items()
+    }
+
+
+def structured_content(request: ChatRequest, rng: Random, fake: Faker) -> str | None:
+    """The JSON text the response_format asks for, or None for plain text."""
+    response_format = request.body.get("response_format") or {}
+    kind = response_format.get("type")
+    if kind == "json_object":
+        value: Any = _object_from_prompt(request.last_user_text, rng, fake)
+    elif kind == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        try:
+            value = value_for(
+                schema if isinstance(schema, dict) else {"type": "object"}, rng, fake=fake
+            )
+        except UnsupportedSchema:
+            value = {}
+    else:
+        return None
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,3 @@
+"""The fixture engine (stubs): typed fixtures compiled at load, conditions, the fixture set,
+sandboxed templates.
+"""

@@ -1,0 +1,248 @@
+"""Reply templates: Jinja2 in its immutable sandbox, compiled at load, rendered per request.
+
+A template sees the request (model, messages, last_user, tools, body, pointer()) and an
+allow-list of faker providers; no Python internals, files or environment. Any string of a reply
+holding `{{` or `{%` is a template; everything else is sent as written.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+from faker import Faker
+from jinja2 import meta
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jsonpointer import JsonPointerException, resolve_pointer
+
+from mockserver.stubs.context import MatchContext
+from mockserver.stubs.render_guard import LIMIT_S, RenderTimeout, within_limit
+
+FAKER_PROVIDERS = frozenset(
+    {
+        "name",
+        "first_name",
+        "last_name",
+        "city",
+        "country",
+        "address",
+        "street_address",
+        "postcode",
+        "email",
+        "phone_number",
+        "company",
+        "job",
+        "url",
+        "domain_name",
+        "uuid4",
+        "date",
+        "time",
+        "date_time",
+        "iso8601",
+        "word",
+        "words",
+        "sentence",
+        "sentences",
+        "paragraph",
+        "text",
+        "random_int",
+        "pyfloat",
+        "pybool",
+        "color_name",
+        "currency_code",
+    }
+)
+
+
+class TemplateError(ValueError):
+    """A template that failed to compile or render; `path` points inside the fixture."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+class FakeProviders:
+    """The faker providers a template may call, and nothing else of Faker."""
+
+    def __init__(self, fake: Faker) -> None:
+        self.__fake = fake
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in FAKER_PROVIDERS:
+            raise AttributeError(f"fake.{name} is not available in templates")
+        provider = getattr(self.__fake, name)
+
+        def bounded(*args: Any, **kwargs: Any) -> Any:
+            _check_sizes(f"fake.{name}", [*args, *kwargs.values()])
+            return provider(*args, **kwargs)
+
+        return bounded
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, which also refuses any fake.<name> that is not a listed provider.
+
+    Without this, `fake.seed_instance` only fails as an unknown attribute (FakeProviders hides
+    it), so the load-time trial render would not report it as a sandbox escape.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if attribute.startswith("_"):  # even where it does not exist: say "sandbox", clearly
+            raise SecurityError(
+                f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe."
+            )
+        if isinstance(obj, FakeProviders) and attribute not in FAKER_PROVIDERS:
+            return self.unsafe_undefined(obj, attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, FakeProviders) and argument not in FAKER_PROVIDERS:
+            return self.unsafe_undefined(obj, str(argument))
+        return super().getitem(obj, argument)
+
+    # Arithmetic that would hang the server or eat its memory ({{ 9**9**9 }}, 'x' * 10**10)
+    # is refused: Jinja's sandbox limits range() but leaves the operators to us.
+    intercepted_binops = frozenset({"**", "*", "%"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "%" and isinstance(left, str) and _WIDE_FORMAT.search(left):
+            raise SecurityError("a format width that large is refused")
+        if operator == "**" and _too_big_power(left, right):
+            raise SecurityError(f"{left!r} ** {right!r} is too large for a template")
+        if operator == "*" and _too_long_repeat(left, right):
+            raise SecurityError("repeating a string or list that many times is refused")
+        return super().call_binop(context, operator, left, right)
+
+
+MAX_RESULT_DIGITS = 4300  # Python's own int-to-str limit
+MAX_SIZE_ARGUMENT = 10_000  # widths and counts given to filters and faker providers
+MAX_OUTPUT = 1_000_000  # characters one template may produce
+_WIDE_FORMAT = re.compile(r"%[-+ #0]*\d{5,}")
+
+
+def _check_sizes(what: str, values: list[Any]) -> None:
+    for value in values:
+        if isinstance(value, int) and not isinstance(value, bool) and value > MAX_SIZE_ARGUMENT:
+            raise SecurityError(f"{what}({value}) is larger than templates may ask for")
+
+
+def _bounded_filter(name: str, original: Any) -> Any:
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        _check_sizes(name, [*args[1:], *kwargs.values()])
+        if name == "format" and args and isinstance(args[0], str) and _WIDE_FORMAT.search(args[0]):
+            raise SecurityError("a format width that large is refused")
+        return original(*args, **kwargs)
+
+    return bounded
+
+
+MAX_REPEAT = 1_000_000
+
+
+def _too_big_power(base: Any, exponent: Any) -> bool:
+    if not isinstance(base, int | float) or not isinstance(exponent, int | float):
+        return False
+    size = abs(exponent) * math.log10(max(abs(base), 2))
+    return size > MAX_RESULT_DIGITS
+
+
+def _too_long_repeat(left: Any, right: Any) -> bool:
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, str | list | tuple) and isinstance(times, int):
+            return len(seq) * times > MAX_REPEAT
+    return False
+
+
+_ENV = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False)
+for _name in ("center", "indent", "wordwrap", "truncate", "format", "batch", "slice"):
+    _ENV.filters[_name] = _bounded_filter(_name, _ENV.filters[_name])
+
+
+def is_template(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+CONTEXT_NAMES = frozenset({"request", "pointer", "fake", "fake_zh"})
+
+
+def _compile(text: str, path: str) -> jinja2.Template:
+    try:
+        used = meta.find_undeclared_variables(_ENV.parse(text))
+        template = _ENV.from_string(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(path, f"template syntax error: {exc.message}") from exc
+    unknown = sorted(used - CONTEXT_NAMES)
+    if unknown:
+        raise TemplateError(
+            path,
+            f"unknown name(s) {', '.join(unknown)}; templates can use "
+            f"{', '.join(sorted(CONTEXT_NAMES))}",
+        )
+    return template
+
+
+def compile_tree(value: Any, path: str = "") -> Any:
+    """The same structure with every template string replaced by a compiled Template."""
+    if isinstance(value, str) and is_template(value):
+        return _compile(value, path)
+    if isinstance(value, dict):
+        return {k: compile_tree(v, f"{path}/{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [compile_tree(v, f"{path}/{i}") for i, v in enumerate(value)]
+    return value
+
+
+def render_tree(value: Any, context: Mapping[str, Any], path: str = "") -> Any:
+    if isinstance(value, jinja2.Template):
+        try:
+            text = within_limit(lambda: value.render(context))
+        except RenderTimeout as exc:
+            raise TemplateError(
+                path, f"refused by the template sandbox: rendering took longer than {LIMIT_S:g} s"
+            ) from exc
+        except SecurityError as exc:
+            raise TemplateError(path, f"refused by the template sandbox: {exc}") from exc
+        except Exception as exc:  # 1/0, a range too big...: the fixture's fault, never a crash
+            raise TemplateError(path, f"template failed: {exc}") from exc
+        if len(text) > MAX_OUTPUT:
+            raise TemplateError(
+                path, f"refused by the template sandbox: output over {MAX_OUTPUT} characters"
+            )
+        return text
+    if isinstance(value, dict):
+        return {k: render_tree(v, context, f"{path}/{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_tree(v, context, f"{path}/{i}") for i, v in enumerate(value)]
+    return value
+
+
+def template_context(ctx: MatchContext, fake: Faker, fake_zh: Faker) -> dict[str, Any]:
+    """What templates see. Headers are left out: they carry the caller's API key."""
+
+    def pointer(path: str) -> Any:
+        try:
+            return resolve_pointer(ctx.body, path, None)
+        except JsonPointerException as exc:
+            raise ValueError(f"bad JSON pointer {path!r}: {exc}") from exc
+
+    request = {
+        "model": ctx.model,
+        "stream": ctx.stream,
+        "messages": ctx.messages,
+        "last_user": ctx.last_user,
+        "system": ctx.system,
+        "tools": sorted(ctx.tools),
+        "body": ctx.body,
+    }
+    return {
+        "request": request,
+        "pointer": pointer,
+        "fake": FakeProviders(fake),
+        "fake_zh": FakeProviders(fake_zh),
+    }

@@ -1,0 +1,80 @@
+"""A Completion as the chunks of a stream, in the order OpenAI sends them.
+
+Per choice: a role delta, reasoning pieces, content pieces (a few tokens each), tool calls (a
+header delta with id, type and name, then argument fragments), and an empty delta carrying the
+finish_reason. With n > 1 the choices are interleaved one per chunk, first appearance in index
+order. With include_usage every chunk has `usage: null` and one last chunk has `choices: []`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from mockserver.replies import tokens
+from mockserver.replies.completion import Choice, Completion
+
+TOKENS_PER_CHUNK = 3
+Delta = tuple[dict[str, Any], str | None]
+
+
+def _pieces(text: str) -> Iterator[str]:
+    parts = tokens.split(text)
+    for start in range(0, len(parts), TOKENS_PER_CHUNK):
+        yield "".join(parts[start : start + TOKENS_PER_CHUNK])
+
+
+def choice_deltas(choice: Choice) -> Iterator[Delta]:
+    """(delta, finish_reason) pairs of one choice; finish_reason is set on the last only."""
+    opening = "" if choice.content is not None else None
+    yield {"role": "assistant", "content": opening, "refusal": None}, None
+    for piece in _pieces(choice.reasoning_content or ""):
+        yield {"reasoning_content": piece}, None
+    for piece in _pieces(choice.content or ""):
+        yield {"content": piece}, None
+    for index, call in enumerate(choice.tool_calls):
+        header = {
+            "index": index,
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
+        yield {"tool_calls": [header]}, None
+        for piece in _pieces(call.arguments):
+            yield {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}, None
+    if choice.function_call is not None:
+        yield {"function_call": {"name": choice.function_call.name, "arguments": ""}}, None
+        for piece in _pieces(choice.function_call.arguments):
+            yield {"function_call": {"arguments": piece}}, None
+    if choice.annotations:
+        yield {"annotations": list(choice.annotations)}, None
+    yield {}, choice.finish_reason
+
+
+def _interleaved(completion: Completion) -> Iterator[tuple[int, Delta]]:
+    lanes = [(c.index, choice_deltas(c)) for c in completion.choices]
+    while lanes:
+        for lane in list(lanes):
+            delta = next(lane[1], None)
+            if delta is None:
+                lanes.remove(lane)
+            else:
+                yield lane[0], delta
+
+
+def chunks(completion: Completion, *, include_usage: bool) -> Iterator[dict[str, Any]]:
+    envelope: dict[str, Any] = {
+        "id": completion.id,
+        "object": "chat.completion.chunk",
+        "created": completion.created,
+        "model": completion.model,
+        "system_fingerprint": completion.system_fingerprint,
+        "service_tier": completion.service_tier,
+    }
+    if include_usage:
+        envelope["usage"] = None
+    for index, (delta, finish_reason) in _interleaved(completion):
+        choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        yield {**envelope, "choices": [choice]}
+    if include_usage:
+        yield {**envelope, "choices": [], "usage": completion.usage.to_json()}

@@ -1,0 +1,206 @@
+"""Putting a reply on the wire: one JSON body, or an SSE stream that ends with [DONE].
+
+The only module that writes response bytes, and so the one that applies a FaultPlan's timing
+and transport faults: delays, keep-alive pings, odd TCP write boundaries, disconnects, stalls.
+Once a stream's headers are out, a failure can only be reported inside the stream
+(`data: {"error": ...}` then [DONE], as the gateway does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from random import Random
+from typing import Any
+
+from aiohttp import web
+
+from mockserver.app.state import EVENT
+from mockserver.contract.errors import MockError
+from mockserver.journal.store import ServeEvent
+from mockserver.replies.reply import Reply
+from mockserver.wire import json_bytes, sse, stream_faults
+from mockserver.wire.chunks import chunks
+from mockserver.wire.faults import NO_FAULT, FaultPlan
+from mockserver.wire.headers import header_safe
+
+log = logging.getLogger("mockserver")
+
+STREAM_HEADERS = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
+MAX_STALL_S = 300.0
+
+
+class Wire:
+    """One reply's writer: timing and transport faults, and the journal's record of frames."""
+
+    def __init__(self, request: web.Request, plan: FaultPlan) -> None:
+        self.request = request
+        self.plan = plan
+        self._rng: Random | None = None
+        self.record: ServeEvent | None = request.get(EVENT)
+        if self.record is not None and plan is not NO_FAULT:
+            self.record.fault = plan.describe()
+
+    @property
+    def rng(self) -> Random:
+        """The plan's randomness (jitter, delay ranges, split points), made when first needed."""
+        if self._rng is None:
+            self._rng = Random(self.plan.seed if self.plan.seed is not None else 0)
+        return self._rng
+
+    async def pause(self, ms: float, response: web.StreamResponse | None = None) -> None:
+        """Sleep `ms`; on a started stream with ping_ms, send `: ping` comments meanwhile."""
+        remaining = float(ms)  # in ms, not s: 0.2 - 4 * 0.05 > 0 made one ping too many
+        every = float(self.plan.ping_ms or 0)
+        while remaining > 0:
+            step = min(remaining, every) if every and response is not None else remaining
+            await asyncio.sleep(step / 1000)
+            remaining -= step
+            if every and response is not None and remaining > 0:
+                await self.write(response, b": ping\n\n", "ping")
+
+    def chunk_gap_ms(self) -> float:
+        gap = float(self.plan.chunk_ms or 0)
+        if self.plan.jitter_ms:
+            gap += self.rng.uniform(-self.plan.jitter_ms, self.plan.jitter_ms)
+        return max(gap, 0.0)
+
+    async def write(self, response: web.StreamResponse, data: bytes, note: str | None) -> None:
+        size = self.plan.split_bytes
+        if size:
+            start = 0
+            while start < len(data):  # odd cut points: mid-line, mid-character
+                end = min(start + self.rng.randint(1, size), len(data))
+                await response.write(data[start:end])
+                await asyncio.sleep(0.001)  # separate TCP segments, not one coalesced write
+                start = end
+        else:
+            await response.write(data)
+        if self.record is not None:
+            self.record.add_frame(data, note)
+
+    def drop(self) -> None:
+        """Cut the connection, as a crashed upstream would (no terminating chunk)."""
+        if self.request.transport is not None:
+            self.request.transport.abort()
+        if self.record is not None:
+            self.record.fault = (self.record.fault or "") + " (connection dropped)"
+
+    async def stall(self, response: web.StreamResponse) -> None:
+        """Send nothing more (pings aside) until the client gives up, within MAX_STALL_S."""
+        waited = 0.0
+        while waited < MAX_STALL_S:
+            transport = self.request.transport
+            if transport is None or transport.is_closing():
+                break
+            step = (self.plan.ping_ms or 200) / 1000
+            await asyncio.sleep(step)
+            waited += step
+            if self.plan.ping_ms:
+                await self.write(response, b": ping\n\n", "ping")
+        if self.record is not None:
+            self.record.client_hung_up = True
+
+
+async def deliver(
+    request: web.Request,
+    reply: Reply,
+    *,
+    stream: bool,
+    include_usage: bool,
+    plan: FaultPlan = NO_FAULT,
+) -> web.StreamResponse:
+    """Send `reply` the way the request asked (JSON, or SSE for stream: true), faults applied."""
+    wire = Wire(request, plan)
+    headers = header_safe(reply.headers)
+    if plan.delay_ms is not None:
+        await wire.pause(wire.rng.randint(*plan.delay_ms))
+    if reply.raw_events is not None:
+        frames = [(event.encode(), None) for event in reply.raw_events]
+        return await send_frames(wire, frames, headers, reply.status)
+    if reply.has_raw_body:
+        return await send_body(wire, reply.raw_body, headers, reply.status)
+    assert reply.completion is not None  # a Reply always carries one payload
+    if stream:
+        events = list(chunks(reply.completion, include_usage=include_usage))
+        if plan.interleave_tools:
+            events = stream_faults.interleaved(events)
+        return await send_frames(wire, stream_faults.apply(events, plan), headers, reply.status)
+    return await send_body(wire, reply.completion.to_json(), headers, reply.status)
+
+
+async def send_body(
+    wire: Wire, body: Any, headers: Mapping[str, str], status: int
+) -> web.StreamResponse:
+    data = json_bytes.dumps(body)
+    if wire.record is not None:
+        wire.record.response = data  # as bytes: parsed only when the journal is read
+    plan = wire.plan
+    if plan.disconnect_after is None and plan.malformed_at is None and not plan.split_bytes:
+        return web.Response(
+            status=status, body=data, content_type="application/json", headers=headers
+        )
+    if plan.malformed_at is not None:
+        data = data[: len(data) // 2]
+    response = web.StreamResponse(status=status, headers=headers)
+    response.content_type = "application/json"
+    if plan.disconnect_after is None:
+        response.content_length = len(data)
+    await response.prepare(wire.request)
+    if wire.record is not None:
+        wire.record.status = response.status  # sent, whatever happens next
+    if plan.disconnect_after is not None:
+        await wire.write(response, data[: plan.disconnect_after], "truncated")
+        wire.drop()
+        return response
+    await wire.write(response, data, "malformed" if plan.malformed_at is not None else None)
+    await response.write_eof()
+    return response
+
+
+async def send_frames(
+    wire: Wire,
+    frames: Iterable[tuple[bytes, str | None]],
+    headers: Mapping[str, str],
+    status: int = 200,
+) -> web.StreamResponse:
+    """Stream the frames, then end the body (clients wait for EOF after [DONE])."""
+    plan = wire.plan
+    response = web.StreamResponse(status=status, headers={**STREAM_HEADERS, **headers})
+    await response.prepare(wire.request)
+    if wire.record is not None:
+        wire.record.status = response.status  # sent, whatever happens next
+    try:
+        for index, (data, note) in enumerate(frames):
+            if index == plan.disconnect_after:
+                wire.drop()
+                return response
+            if index == plan.stall_after:
+                await wire.stall(response)
+                return response
+            gap = plan.ttft_ms if index == 1 and plan.ttft_ms else wire.chunk_gap_ms()
+            if index and gap:
+                await wire.pause(gap, response)
+            await wire.write(response, data, note)
+        if plan.disconnect_after is not None and plan.disconnect_after >= 0:
+            wire.drop()  # asked to drop after more frames than there were: drop at the end
+            return response
+        await response.write_eof()
+    except ConnectionError:
+        log.info("client closed the stream early")
+        if wire.record is not None:
+            wire.record.client_hung_up = True
+    except asyncio.CancelledError:  # a server with handler_cancellation (aiohttp's TestServer)
+        if wire.record is not None:  # cancels the handler when the client hangs up
+            wire.record.client_hung_up = True
+        raise
+    except Exception as exc:  # after prepare() the middleware cannot answer any more
+        log.exception("error while streaming")
+        error = exc if isinstance(exc, MockError) else MockError("The stream failed.")
+        await response.write(sse.frame({"error": error.error_object()}) + sse.DONE)
+    return response
