@@ -35,3 +35,5 @@ class Settings:
     chaos_status: int = 503
     rpm: int | None = None  # requests per minute per API key
     tpm: int | None = None  # tokens per minute per API key
+    state_url: str | None = None  # redis://...: state shared with other workers and replicas
+    reuse_port: bool = False  # a worker of `serve --workers N`: share the port (SO_REUSEPORT)

@@ -17,6 +17,7 @@ from mockserver.app.state import (
     LIMITER,
     SETTINGS,
     STARTED,
+    STATE,
     TEXT,
 )
 from mockserver.app.tracing import InFlight, add_trace_headers, tracing_middleware
@@ -25,6 +26,8 @@ from mockserver.contract.schemas import Contract
 from mockserver.journal.store import Journal, journal_middleware
 from mockserver.replies.generated import TextGenerator
 from mockserver.settings import Settings
+from mockserver.state.base import SharedState
+from mockserver.state.memory import MemoryState
 from mockserver.stubs.fixture_set import FixtureSet
 from mockserver.stubs.loader import load_paths
 from mockserver.wire.faults import Chaos
@@ -44,11 +47,14 @@ def create_app(settings: Settings) -> web.Application:
     app[CONTRACT] = Contract.load(strict_spec=settings.strict_spec)
     app[TEXT] = TextGenerator()
     app[FIXTURES] = FixtureSet(load_paths(settings.fixture_paths))
-    app[JOURNAL] = Journal(settings.journal_limit, settings.journal_file)
+    journal_file = settings.journal_file if settings.state_url is None else None
+    app[JOURNAL] = Journal(settings.journal_limit, journal_file)
     app[LIMITER] = RateLimiter(settings.rpm, settings.tpm)
     app[IN_FLIGHT] = InFlight()
     app[CHAOS] = Chaos(settings.chaos_rate, settings.chaos_status, settings.seed)
-    app.on_cleanup.append(_close_journal)
+    app[STATE] = _state(app)
+    app.on_startup.append(_start_state)
+    app.on_cleanup.append(_close_state)
     app[STARTED] = time.monotonic()
     app.on_response_prepare.append(_response_headers)
     app.router.add_post("/v1/chat/completions", chat.create_chat_completion)
@@ -60,8 +66,30 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-async def _close_journal(app: web.Application) -> None:
-    app[JOURNAL].close()
+def _state(app: web.Application) -> SharedState:
+    """In memory for one process; in Redis (--state) when workers or replicas share it."""
+    settings = app[SETTINGS]
+    if settings.state_url is None:
+        return MemoryState(app[JOURNAL], app[FIXTURES], app[LIMITER], app[CHAOS])
+    from mockserver.state.redis_backend import RedisState  # redis-py only when asked for
+
+    return RedisState(
+        settings.state_url,
+        fixtures=app[FIXTURES],
+        files=settings.fixture_paths,
+        limiter=app[LIMITER],
+        chaos=app[CHAOS],
+        journal_limit=settings.journal_limit,
+        journal_file=settings.journal_file,
+    )
+
+
+async def _start_state(app: web.Application) -> None:
+    await app[STATE].start()
+
+
+async def _close_state(app: web.Application) -> None:
+    await app[STATE].close()
 
 
 async def _response_headers(request: web.Request, response: web.StreamResponse) -> None:

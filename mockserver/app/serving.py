@@ -8,6 +8,7 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import watchfiles
@@ -15,8 +16,9 @@ from aiohttp import web
 
 from mockserver._version import __version__
 from mockserver.app.factory import create_app
-from mockserver.app.state import CONTRACT, FIXTURES, IN_FLIGHT
+from mockserver.app.state import CONTRACT, FIXTURES, IN_FLIGHT, STATE
 from mockserver.settings import Settings
+from mockserver.state.base import StateUnavailable
 from mockserver.stubs.loader import load_paths
 from mockserver.stubs.model import FixtureLoadError
 
@@ -33,8 +35,16 @@ def banner(settings: Settings, app: web.Application, url: str) -> str:
             f"  fixtures   {_fixture_line(settings, app)}",
             f"  contract   {app[CONTRACT].describe()}",
             f"  auth       {keys}",
+            f"  state      {_state_line(settings)}",
         ]
     )
+
+
+def _state_line(settings: Settings) -> str:
+    if settings.state_url is None:
+        return "in memory (this process only)"
+    scheme, _, rest = settings.state_url.partition("://")
+    return f"shared in {scheme}://{rest.rpartition('@')[2]}"  # never the password
 
 
 def _fixture_line(settings: Settings, app: web.Application) -> str:
@@ -59,7 +69,11 @@ async def watch_fixtures(app: web.Application, paths: tuple[Path, ...]) -> None:
                 problems,
             )
             continue
-        app[FIXTURES].reload(fixtures)
+        try:
+            await app[STATE].reload_files(fixtures)
+        except StateUnavailable:
+            log.warning("fixtures changed (%s) but the shared state is unavailable", changed)
+            continue
         log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
 
 
@@ -74,8 +88,20 @@ async def drain(runner: web.AppRunner, app: web.Application, grace_s: float) -> 
         await asyncio.wait_for(app[IN_FLIGHT].idle.wait(), grace_s)
 
 
-async def serve(settings: Settings) -> None:
-    """Serve until SIGINT/SIGTERM, then stop accepting and let in-flight replies finish."""
+Announce = Callable[[str, int, str], None]  # (url, port, banner) once the socket listens
+
+
+def announce_ready(url: str, port: int, text: str) -> None:
+    print(text, flush=True)
+    # One machine-readable line, so a CI script using --port 0 can learn the port.
+    print("MOCKSERVER_READY " + json.dumps({"url": url, "port": port}), flush=True)
+
+
+async def serve(settings: Settings, announce: Announce = announce_ready) -> None:
+    """Serve until SIGINT/SIGTERM, then stop accepting and let in-flight replies finish.
+
+    A worker of `serve --workers N` announces to its supervisor instead of printing.
+    """
     app = create_app(settings)
     runner = web.AppRunner(
         app,
@@ -85,7 +111,7 @@ async def serve(settings: Settings) -> None:
         handle_signals=False,
     )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.reuse_port or None)
     await site.start()
     host, port = runner.addresses[0][:2]
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
@@ -93,14 +119,13 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):  # before READY: a signal right after it counts
         loop.add_signal_handler(sig, stop.set)
-    print(banner(settings, app, url), flush=True)
-    # One machine-readable line, so a CI script using --port 0 can learn the port.
-    print("MOCKSERVER_READY " + json.dumps({"url": url, "port": port}), flush=True)
+    announce(url, port, banner(settings, app, url))
     watcher = None
     if settings.watch:
         watcher = asyncio.create_task(watch_fixtures(app, settings.fixture_paths))
     await stop.wait()
-    print("mockserver: shutting down, finishing in-flight replies", file=sys.stderr, flush=True)
+    if announce is announce_ready:
+        print("mockserver: shutting down, finishing in-flight replies", file=sys.stderr, flush=True)
     if watcher is not None:
         watcher.cancel()
     await drain(runner, app, settings.shutdown_timeout)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from mockserver.journal.store import Journal, ServeEvent
     from mockserver.replies.generated import TextGenerator
     from mockserver.settings import Settings
+    from mockserver.state.base import SharedState
     from mockserver.stubs.fixture_set import FixtureSet
     from mockserver.wire.faults import Chaos
     from mockserver.wire.ratelimit import RateLimiter
@@ -23,6 +24,7 @@ FIXTURES: web.AppKey[FixtureSet] = web.AppKey("fixtures")
 JOURNAL: web.AppKey[Journal] = web.AppKey("journal")
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
 CHAOS: web.AppKey[Chaos] = web.AppKey("chaos")
+STATE: web.AppKey[SharedState] = web.AppKey("state")
 IN_FLIGHT: web.AppKey[InFlight] = web.AppKey("in_flight")
 STARTED: web.AppKey[float] = web.AppKey("started")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import Callable, Iterator
@@ -12,12 +11,15 @@ import click
 
 from mockserver._version import __version__
 from mockserver.app.serving import serve as run_server
+from mockserver.app.workers import UNSUPPORTED, Supervisor, cpu_count, reuse_port_supported
+from mockserver.app.workers import run as run_loop
 from mockserver.cli.logs import configure as configure_logs
 from mockserver.contract.errors import MockError
 from mockserver.contract.rules import RULES
 from mockserver.journal.report import build_report, last_user_text, write_report
 from mockserver.resources import bundled
 from mockserver.settings import DEFAULT_MAX_BODY_BYTES, Settings
+from mockserver.state.connect import StateConnectError, check_reachable
 from mockserver.stubs.loader import fixture_files, load_paths
 from mockserver.stubs.model import FixtureLoadError, Problem
 from mockserver.testing.admin_client import AdminClient, AdminError
@@ -192,6 +194,21 @@ SERVE_OPTIONS = [
         help="Tokens per minute allowed per API key (prompt + max_tokens; 429 past it).",
     ),
     _option("--quiet", env="QUIET", is_flag=True, help="No per-request log lines."),
+    _option(
+        "--workers",
+        env="WORKERS",
+        default="1",
+        help="Processes serving the one port (Linux, SO_REUSEPORT); 'auto' = one per core. "
+        "More than one needs --state.",
+    ),
+    _option(
+        "--state",
+        "state_url",
+        env="STATE",
+        default=None,
+        help="redis://HOST:PORT/DB: keep the journal, scenario counters, run-time fixtures, "
+        "rate budgets and chaos draws in Redis, shared by all workers and replicas.",
+    ),
 ]
 
 
@@ -211,11 +228,15 @@ def serve(
     log_format: str,
     quiet: bool,
     fault: str | None,
+    workers: str,
+    state_url: str | None,
     **options: object,
 ) -> None:
     """Serve the mock API on http://HOST:PORT/v1 until SIGINT or SIGTERM."""
+    count = _worker_count(workers, state_url)
     configure_logs(log_format, quiet=quiet)
     settings = Settings(
+        state_url=state_url,
         fixture_paths=fixture_paths or (bundled("fixtures"),),
         api_keys=frozenset(api_keys),
         disabled_rules=frozenset(disabled_rules),
@@ -224,9 +245,45 @@ def serve(
         **options,  # type: ignore[arg-type]  # the remaining options are Settings fields
     )
     try:
-        asyncio.run(run_server(settings))
+        load_paths(settings.fixture_paths)  # before any worker starts: one report, not N
+        if state_url is not None:
+            check_reachable(state_url)
+        if count > 1:
+            raise SystemExit(Supervisor(settings, count, log_format, quiet).run())
+        run_loop(run_server(settings))
     except FixtureLoadError as exc:
         raise click.ClickException(report(exc.problems, "mockserver refuses to start")) from exc
+    except StateConnectError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(2) from exc
+
+
+def _worker_count(workers: str, state_url: str | None) -> int:
+    """--workers N or auto, checked before anything starts."""
+    if workers == "auto":
+        count = cpu_count()
+    else:
+        try:
+            count = int(workers)
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise click.BadParameter(
+                "a number of processes (1 or more) or 'auto'.", param_hint="--workers"
+            )
+    if state_url is not None and not state_url.startswith(("redis://", "rediss://", "unix://")):
+        raise click.BadParameter(
+            "a Redis URL: redis://HOST:PORT/DB, rediss://... or unix://PATH.", param_hint="--state"
+        )
+    if count > 1 and not reuse_port_supported():
+        click.echo(f"Error: {UNSUPPORTED}", err=True)
+        raise SystemExit(2)
+    if count > 1 and state_url is None:
+        raise click.UsageError(
+            f"--workers {workers} needs --state redis://HOST:PORT: the workers share the "
+            "journal, scenario counters, run-time fixtures, rate budgets and chaos draws there."
+        )
+    return count
 
 
 def _server_fault(text: str | None) -> FaultPlan:

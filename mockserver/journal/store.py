@@ -21,8 +21,9 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockserver.app.state import EVENT, JOURNAL, REQUEST_ID
+from mockserver.app.state import EVENT, REQUEST_ID, STATE
 from mockserver.contract.auth import redact
+from mockserver.state.base import StateUnavailable
 
 log = logging.getLogger("mockserver.requests")
 SECRET_HEADERS = frozenset(
@@ -214,9 +215,17 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         # A cancelled stream already sent its status (delivery noted it); else nothing was sent.
         event.status = response.status if response is not None else (event.status or 500)
         event.duration_ms = event.elapsed_ms()
-        request.app[JOURNAL].record(event)
+        await _record(request.app, event)
         if log.isEnabledFor(logging.INFO):
             _log(event)
+
+
+async def _record(app: web.Application, event: ServeEvent) -> None:
+    """Into the (possibly shared) journal; a store that is away loses the entry, not the reply."""
+    try:
+        await app[STATE].record(event)
+    except StateUnavailable:
+        log.warning("request %s not journaled: the shared state is unavailable", event.id)
 
 
 def _log(event: ServeEvent) -> None:

@@ -53,6 +53,7 @@ class FixtureSet:
         self._runtime: dict[str, Fixture] = {}  # added, or replacing a file fixture
         self._removed: set[str] = set()
         self.calls: dict[str, int] = {}
+        self.last_taken: tuple[str, int] | None = None  # (fixture, step) of the last take_reply
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -126,6 +127,7 @@ class FixtureSet:
         """Count a use of `fixture` and return its compiled reply for this step of its scenario."""
         step = self.calls.get(fixture.name, 0)
         self.calls[fixture.name] = step + 1
+        self.last_taken = (fixture.name, step)
         replies = fixture.replies
         if step < len(replies):
             return replies[step]
@@ -170,6 +172,16 @@ class FixtureSet:
         if any(f.name == name for f in self._files):
             self._removed.add(name)
         self.calls.pop(name, None)
+        self._rebuild()
+
+    def is_file_fixture(self, name: str) -> bool:
+        return any(f.name == name for f in self._files)
+
+    def set_runtime(self, runtime: Iterable[Fixture], removed: Iterable[str]) -> None:
+        """Run-time changes as a whole (another worker made them): additions and replacements
+        in the order they were made, and the file fixtures removed."""
+        self._runtime = {f.name: f for f in runtime}
+        self._removed = set(removed)
         self._rebuild()
 
     def reset_all(self) -> None:

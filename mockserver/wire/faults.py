@@ -182,20 +182,37 @@ class Chaos:
     def __init__(self, rate: float, status: int, seed: int | None) -> None:
         self.rate = rate
         self.status = status
+        self._seed = seed
         self._rng = Random(f"chaos:{seed}")
+        self._drawn = 0  # values taken from _rng so far
 
     def draw(self) -> FaultPlan:
-        if self.rate > 0 and self._rng.random() < self.rate:
+        return self.draw_at(self._drawn)
+
+    def draw_at(self, k: int) -> FaultPlan:
+        """Draw k (from 0) of the seeded sequence. Workers sharing state get k from one
+        counter, so draw k is the same whichever worker makes it; each worker walks the
+        sequence forward only (restarting if the shared counter was reset)."""
+        if self.rate <= 0:
+            return NO_FAULT
+        if k < self._drawn:
+            self._rng, self._drawn = Random(f"chaos:{self._seed}"), 0
+        while self._drawn < k:
+            self._rng.random()
+            self._drawn += 1
+        self._drawn += 1
+        if self._rng.random() < self.rate:
             return FaultPlan(status=self.status)
         return NO_FAULT
 
 
 def planned(
-    headers: Mapping[str, str], server: FaultPlan, chaos: Chaos
+    headers: Mapping[str, str], server: FaultPlan, chaos: FaultPlan
 ) -> tuple[FaultPlan, FaultPlan]:
-    """(the server's plan: --fault then chaos, the request's X-Mock-Fault plan).
+    """(the server's plan: --fault then this request's chaos draw, the request's X-Mock-Fault
+    plan).
 
     A fixture's `fault:` block goes between the two: server < fixture < header.
     """
     text = headers.get(HEADER)
-    return server.merged(chaos.draw()), (parse_fault(text) if text else NO_FAULT)
+    return server.merged(chaos), (parse_fault(text) if text else NO_FAULT)

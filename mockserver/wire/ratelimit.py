@@ -58,8 +58,18 @@ class RateLimiter:
         if not (over_requests or over_tokens):
             budget.requests += 1
             budget.tokens += tokens
-        headers = self._headers(budget, reset)
-        if over_requests or over_tokens:
+        return self.verdict(
+            budget.requests, budget.tokens, reset, over_requests=over_requests, over=over_tokens
+        )
+
+    def verdict(
+        self, requests: int, tokens: int, reset: float, *, over_requests: bool, over: bool
+    ) -> dict[str, str]:
+        """Headers for a budget after a charge (used `requests` and `tokens`, `reset` seconds
+        left), or the 429 when the charge was refused (`over_requests`, else `over` tokens).
+        Shared budgets (Redis) are charged elsewhere and answered here alike."""
+        headers = self._headers(_Budget(started=0.0, requests=requests, tokens=tokens), reset)
+        if over_requests or over:
             kind = "requests" if over_requests else "tokens"
             limit = self.rpm if over_requests else self.tpm
             headers |= {

@@ -248,11 +248,11 @@ def test_chaos_is_seeded() -> None:
 
 def test_planned_splits_server_and_header_plans() -> None:
     server = parse_fault("chunk_ms=10, retry_after=3")
-    calm = Chaos(0.0, 503, 1)
+    calm = Chaos(0.0, 503, 1).draw()
     assert planned({}, server, calm) == (server, NO_FAULT)
     server_plan, header_plan = planned({HEADER: "chunk_ms=20, seed=4"}, server, calm)
     assert server_plan.merged(header_plan) == FaultPlan(chunk_ms=20, retry_after=3.0, seed=4)
-    angry = Chaos(1.0, 503, 1)
+    angry = Chaos(1.0, 503, 1).draw()
     assert planned({}, server, angry)[0].status == 503
     server_plan, header_plan = planned({HEADER: "status=429"}, server, angry)
     assert server_plan.merged(header_plan).status == 429, "the header wins"

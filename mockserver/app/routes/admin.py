@@ -1,7 +1,8 @@
 """/__admin: the control panel for CI (WireMock's shape). No CORS headers, ever.
 
-Each handler is a thin shell over Journal and FixtureSet, the same objects the pytest plugin
-and AdminClient reach. Errors use OpenAI's error shape like the rest of the server.
+Each handler is a thin shell over the shared state (journal, counters, run-time fixtures): the
+same for one worker or many, and what the pytest plugin and AdminClient reach. Errors use
+OpenAI's error shape like the rest of the server.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver._version import __version__
-from mockserver.app.state import CONTRACT, FIXTURES, JOURNAL, SETTINGS, STARTED
+from mockserver.app.state import CONTRACT, FIXTURES, SETTINGS, STARTED, STATE
 from mockserver.contract.errors import (
     AuthenticationFailed,
     Conflict,
@@ -28,7 +29,7 @@ from mockserver.contract.errors import (
 )
 from mockserver.contract.schemas import load_schema
 from mockserver.journal.queries import count_matching, filter_events, near_misses_for
-from mockserver.journal.store import Journal, ServeEvent
+from mockserver.journal.store import ServeEvent
 from mockserver.stubs.conditions import ConditionError
 from mockserver.stubs.loader import fixture_validator, load_paths, load_text
 from mockserver.stubs.model import Fixture, FixtureLoadError
@@ -82,21 +83,27 @@ def guarded(handler: Handler) -> Handler:
 
 
 async def health(request: web.Request) -> web.Response:
+    """200 and "ok"; 503 and "degraded" while the shared state (Redis) cannot be reached."""
     app = request.app
+    state = app[STATE]
+    checked = await state.health()
+    requests = await state.journal_size() if checked["status"] == "ok" else None
     return web.json_response(
         {
-            "status": "ok",
+            "status": checked["status"],
             "version": __version__,
             "uptime_s": round(time.monotonic() - app[STARTED], 3),
             "fixtures": len(app[FIXTURES]),
-            "requests": len(app[JOURNAL]),
+            "requests": requests,
             "contract": app[CONTRACT].describe(),
-        }
+            "state": checked["state"],
+        },
+        status=200 if checked["status"] == "ok" else 503,
     )
 
 
-def _event(request: web.Request) -> ServeEvent:
-    event = request.app[JOURNAL].get(request.match_info["id"])
+async def _event(request: web.Request) -> ServeEvent:
+    event = await request.app[STATE].event(request.match_info["id"])
     if event is None:
         raise NotFound(
             f"No request with id {request.match_info['id']!r} in the journal.",
@@ -106,17 +113,16 @@ def _event(request: web.Request) -> ServeEvent:
 
 
 async def list_requests(request: web.Request) -> web.Response:
-    journal: Journal = request.app[JOURNAL]
-    events = filter_events(journal, request.query)
+    events = filter_events(await request.app[STATE].events(), request.query)
     return web.json_response({"requests": [e.to_json(frames=False) for e in events]})
 
 
 async def get_request(request: web.Request) -> web.Response:
-    return web.json_response(_event(request).to_json())
+    return web.json_response((await _event(request)).to_json())
 
 
 async def clear_requests(request: web.Request) -> web.Response:
-    request.app[JOURNAL].clear()
+    await request.app[STATE].clear_journal()
     return web.json_response({"cleared": True})
 
 
@@ -147,9 +153,9 @@ async def count_requests(request: web.Request) -> web.Response:
         raise InvalidRequest(
             f"Not a match block: {errors[0].message}", param="match", code="invalid_match"
         )
-    journal: Journal = request.app[JOURNAL]
+    events = await request.app[STATE].events()
     try:
-        ids = count_matching(journal, match)
+        ids = count_matching(events, match)
     except ConditionError as exc:
         raise InvalidRequest(
             f"Not a match block: {exc}", param="match", code="invalid_match"
@@ -158,9 +164,10 @@ async def count_requests(request: web.Request) -> web.Response:
 
 
 async def unmatched_requests(request: web.Request) -> web.Response:
+    await request.app[STATE].fresh()
     fixtures = request.app[FIXTURES]
     found = []
-    for event in request.app[JOURNAL]:
+    for event in await request.app[STATE].events():
         if event.generated and isinstance(event.body_json, dict):
             misses = near_misses_for(fixtures, event)
             found.append({**event.to_json(frames=False), "near_misses": misses})
@@ -179,13 +186,17 @@ def _fixture_json(fixture: Fixture, calls: int) -> dict[str, Any]:
 
 
 async def list_fixtures(request: web.Request) -> web.Response:
-    fixtures = request.app[FIXTURES]
+    state = request.app[STATE]
+    await state.fresh()
+    calls = await state.calls()
+    fixtures = request.app[FIXTURES].fixtures
     return web.json_response(
-        {"fixtures": [_fixture_json(f, fixtures.calls.get(f.name, 0)) for f in fixtures.fixtures]}
+        {"fixtures": [_fixture_json(f, calls.get(f.name, 0)) for f in fixtures]}
     )
 
 
-def _named(request: web.Request) -> Fixture:
+async def _named(request: web.Request) -> Fixture:
+    await request.app[STATE].fresh()
     name = request.match_info["name"]
     fixture = request.app[FIXTURES].by_name.get(name)
     if fixture is None:
@@ -194,10 +205,9 @@ def _named(request: web.Request) -> Fixture:
 
 
 async def get_fixture(request: web.Request) -> web.Response:
-    fixture = _named(request)
-    return web.json_response(
-        _fixture_json(fixture, request.app[FIXTURES].calls.get(fixture.name, 0))
-    )
+    fixture = await _named(request)
+    calls = await request.app[STATE].calls()
+    return web.json_response(_fixture_json(fixture, calls.get(fixture.name, 0)))
 
 
 async def _parse_fixtures(request: web.Request) -> list[Fixture]:
@@ -214,8 +224,9 @@ async def _parse_fixtures(request: web.Request) -> list[Fixture]:
 
 
 async def add_fixtures(request: web.Request) -> web.Response:
-    fixtures = request.app[FIXTURES]
     new = await _parse_fixtures(request)
+    await request.app[STATE].fresh()
+    fixtures = request.app[FIXTURES]
     taken = [f.name for f in new if f.name in fixtures.by_name]
     if taken or len({f.name for f in new}) < len(new):
         raise Conflict(
@@ -223,38 +234,36 @@ async def add_fixtures(request: web.Request) -> web.Response:
             "; PUT /__admin/fixtures/{name} replaces one.",
             code="fixture_exists",
         )
-    for fixture in new:
-        fixtures.add(fixture)
+    await request.app[STATE].add_fixtures(new)
     return web.json_response({"added": [f.name for f in new]}, status=201)
 
 
 async def replace_fixture(request: web.Request) -> web.Response:
-    old = _named(request)
+    old = await _named(request)
     new = await _parse_fixtures(request)
     if len(new) != 1 or new[0].name != old.name:
         raise InvalidRequest(
             f"PUT needs exactly one fixture named {old.name!r}.", code="invalid_fixture"
         )
-    request.app[FIXTURES].replace(new[0])
+    await request.app[STATE].replace_fixture(new[0])
     return web.json_response({"replaced": old.name})
 
 
 async def delete_fixture(request: web.Request) -> web.Response:
-    fixture = _named(request)
-    request.app[FIXTURES].remove(fixture.name)
+    fixture = await _named(request)
+    await request.app[STATE].remove_fixture(fixture.name)
     return web.json_response({"deleted": fixture.name})
 
 
 async def reset_fixture(request: web.Request) -> web.Response:
-    fixture = _named(request)
-    request.app[FIXTURES].reset(fixture.name)
+    fixture = await _named(request)
+    await request.app[STATE].reset_counters(fixture.name)
     return web.json_response({"reset": fixture.name})
 
 
 async def reset(request: web.Request) -> web.Response:
     """Journal cleared, scenario states and counters restarted, run-time fixtures dropped."""
-    request.app[JOURNAL].clear()
-    request.app[FIXTURES].reset_all()
+    await request.app[STATE].reset_all()
     return web.json_response({"reset": True, "fixtures": len(request.app[FIXTURES])})
 
 
@@ -268,7 +277,7 @@ async def reload(request: web.Request) -> web.Response:
             + "; ".join(str(p) for p in exc.problems),
             code="invalid_fixture",
         ) from exc
-    request.app[FIXTURES].reload(fixtures)
+    await request.app[STATE].reload_files(fixtures)
     return web.json_response({"reloaded": len(fixtures)})
 
 

@@ -12,13 +12,13 @@ from random import Random
 from aiohttp import web
 
 from mockserver.app.state import (
-    CHAOS,
     CONTRACT,
     EVENT,
     FIXTURES,
     LIMITER,
     RATE_HEADERS,
     SETTINGS,
+    STATE,
     TEXT,
 )
 from mockserver.contract.auth import authenticate
@@ -64,13 +64,15 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
         event.violations = [v.to_json() for v in violations]
         raise ValidationFailed(violations)
     chat = ChatRequest(body, request.headers)
+    state = app[STATE]
     if app[LIMITER].active:
         prompt = tokens.prompt_tokens(chat.messages, body.get("tools"))
-        request[RATE_HEADERS] = app[LIMITER].charge(key, prompt + (chat.max_tokens or 0))
-    server_plan, header_plan = planned(request.headers, settings.fault, app[CHAOS])
+        request[RATE_HEADERS] = await state.charge(key, prompt + (chat.max_tokens or 0))
+    server_plan, header_plan = planned(request.headers, settings.fault, await state.chaos())
     if header_plan.status is not None:  # the client asked for an error: no fixture is consulted
         return await _fail(server_plan.merged(header_plan), event)
-    reply = respond(chat, app[FIXTURES], settings, app[TEXT])
+    fixtures, text = app[FIXTURES], app[TEXT]
+    reply = await state.respond(lambda: respond(chat, fixtures, settings, text))
     event.fixture, event.warnings = reply.fixture, list(reply.warnings)
     event.generated = reply.completion is not None and reply.fixture is None
     plan = server_plan.merged(reply.fault or NO_FAULT).merged(header_plan)

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mockserver.app.state import FIXTURES, SETTINGS
+from mockserver.app.state import FIXTURES, SETTINGS, STATE
 from mockserver.contract.auth import authenticate
 from mockserver.contract.errors import NotFound
 
@@ -38,12 +38,14 @@ def _model(name: str) -> dict[str, Any]:
 
 async def list_models(request: web.Request) -> web.Response:
     authenticate(request.headers, request.app[SETTINGS].api_keys)
+    await request.app[STATE].fresh()  # fixtures added on another worker name models too
     data = [_model(name) for name in model_names(request.app)]
     return web.json_response({"object": "list", "data": data})
 
 
 async def get_model(request: web.Request) -> web.Response:
     authenticate(request.headers, request.app[SETTINGS].api_keys)
+    await request.app[STATE].fresh()
     name = request.match_info["model"]
     if name not in model_names(request.app):
         raise NotFound(

@@ -1,0 +1,193 @@
+"""`serve --workers N`: N processes, each a full server, accepting on one port.
+
+The supervisor (this process) reserves the port, spawns the workers, prints one banner and one
+MOCKSERVER_READY line when every worker listens, forwards SIGINT/SIGTERM, and restarts a worker
+that dies while serving. The kernel spreads connections over the workers (SO_REUSEPORT), and
+their state is shared in Redis (--state), so they answer as one mock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import replace
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from mockserver.settings import Settings
+
+READY_TIMEOUT_S = 60.0
+MAX_RESTARTS = 5  # per worker slot and minute; past it the supervisor gives up
+
+
+def reuse_port_supported() -> bool:
+    """Whether several processes can listen on one port and share its connections.
+
+    Linux (3.9+) balances SO_REUSEPORT listeners; BSD and macOS have the option but hand every
+    connection to the newest socket, and Windows has no such option at all.
+    """
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+UNSUPPORTED = (
+    "serve --workers needs SO_REUSEPORT, which only Linux provides; on this platform run "
+    "several replicas on their own ports behind a load balancer, sharing --state redis://... "
+    "(see README: Scaling out)."
+)
+
+
+def cpu_count() -> int:
+    with contextlib.suppress(AttributeError):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _reserve(host: str, port: int) -> socket.socket:
+    """Bind (without listening) so that --port 0 gives every worker the same free port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _worker(settings: Settings, log_format: str, quiet: bool, ready: Any) -> None:
+    """A spawned worker: a full server that reports to the supervisor instead of printing."""
+    from mockserver.app.serving import serve
+    from mockserver.cli.logs import configure
+    from mockserver.state.connect import StateConnectError
+    from mockserver.stubs.model import FixtureLoadError
+
+    configure(log_format, quiet=quiet)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor sends SIGTERM when it is time
+
+    def announce(url: str, port: int, banner: str) -> None:
+        with contextlib.suppress(OSError):  # a restarted worker's supervisor no longer listens
+            ready.send((url, port, banner))
+
+    try:
+        run(serve(settings, announce))
+    except (StateConnectError, FixtureLoadError) as exc:
+        print(f"mockserver worker {os.getpid()}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+def run(main: Any) -> None:
+    """asyncio.run on uvloop where it is installed (the faster loop, uvicorn's default)."""
+    import asyncio
+
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main)
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, count: int, log_format: str, quiet: bool) -> None:
+        self._ctx = multiprocessing.get_context("spawn")
+        self._settings = settings
+        self._count = count
+        self._log = (log_format, quiet)
+        self._procs: list[BaseProcess] = []
+        self._restarts: list[list[float]] = [[] for _ in range(count)]
+        self._stopping = False
+
+    def _spawn(self, settings: Settings) -> tuple[BaseProcess, Any]:
+        receive, send = self._ctx.Pipe(duplex=False)
+        proc = self._ctx.Process(
+            target=_worker, args=(settings, *self._log, send), name="mockserver-worker"
+        )
+        proc.start()
+        send.close()
+        return proc, receive
+
+    def run(self) -> int:
+        reserved = _reserve(self._settings.host, self._settings.port)
+        port = reserved.getsockname()[1]
+        self._settings = replace(self._settings, port=port, reuse_port=True)
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        waiting = [self._spawn(self._settings) for _ in range(self._count)]
+        self._procs = [proc for proc, _ in waiting]
+        first = self._await_ready(waiting)
+        reserved.close()
+        if first is None:
+            self._terminate()
+            return max((p.exitcode or 0 for p in self._procs), default=1) or 1
+        url, _, banner = first
+        banner = banner.replace(
+            "  listening  ",
+            f"  workers    {self._count} processes sharing port {port}\n  listening  ",
+            1,
+        )
+        print(banner, flush=True)
+        print(f'MOCKSERVER_READY {{"url": "{url}", "port": {port}}}', flush=True)
+        return self._supervise()
+
+    def _await_ready(self, waiting: list[tuple[BaseProcess, Any]]) -> tuple[str, int, str] | None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        first = None
+        for proc, receive in waiting:
+            while not self._stopping:
+                if receive.poll(0.1):
+                    try:
+                        announced = receive.recv()
+                    except EOFError:
+                        return None
+                    first = first or announced
+                    break
+                if not proc.is_alive() or time.monotonic() > deadline:
+                    return None
+            receive.close()
+        return None if self._stopping else first
+
+    def _supervise(self) -> int:
+        while not self._stopping:
+            multiprocessing.connection.wait([p.sentinel for p in self._procs], timeout=0.5)
+            for slot, proc in enumerate(self._procs):
+                if proc.is_alive() or self._stopping:
+                    continue
+                recent = [t for t in self._restarts[slot] if time.monotonic() - t < 60]
+                if len(recent) >= MAX_RESTARTS:
+                    print(
+                        f"mockserver: worker {slot} keeps dying (exit {proc.exitcode}); stopping",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    self._terminate()
+                    return 1
+                print(
+                    f"mockserver: worker {slot} exited ({proc.exitcode}); starting another",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                self._restarts[slot] = [*recent, time.monotonic()]
+                self._procs[slot], receive = self._spawn(self._settings)
+                receive.close()
+        print("mockserver: shutting down, finishing in-flight replies", file=sys.stderr, flush=True)
+        self._terminate()
+        return 0
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self._stopping = True
+
+    def _terminate(self) -> None:
+        for proc in self._procs:
+            if proc.is_alive() and proc.pid is not None:
+                os.kill(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self._settings.shutdown_timeout + 5
+        for proc in self._procs:
+            proc.join(max(deadline - time.monotonic(), 0))
+            if proc.is_alive():
+                proc.kill()
+                proc.join()

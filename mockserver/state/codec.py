@@ -1,0 +1,45 @@
+"""Journal entries as bytes in the shared store, and back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from mockserver.journal.store import Frame, ServeEvent
+
+
+def encode(event: ServeEvent) -> bytes:
+    return orjson.dumps(event.to_json(), option=orjson.OPT_NON_STR_KEYS)  # header names: istr
+
+
+def decode(data: bytes) -> ServeEvent:
+    """What to_json wrote, as a ServeEvent again (bodies stay JSON values)."""
+    d: dict[str, Any] = orjson.loads(data)
+    frames = [
+        Frame(at_ms=f["at_ms"], raw=f["data"].encode(), fault=f["fault"])
+        for f in d.get("frames", ())
+    ]
+    return ServeEvent(
+        id=d["id"],
+        at=d["at"],
+        method=d["method"],
+        path=d["path"],
+        headers=d["headers"],
+        body=d["body"],
+        model=d["model"],
+        stream=d["stream"],
+        status=d["status"],
+        fixture=d["fixture"],
+        generated=d["generated"],
+        violations=d["violations"],
+        warnings=d["warnings"],
+        error=d["error"],
+        response=d["response"],
+        frames=frames,
+        frames_dropped=max(d["frame_count"] - len(frames), 0),
+        client_hung_up=d["client_hung_up"],
+        fault=d["fault"],
+        duration_ms=d["duration_ms"],
+        first_byte_ms=d["first_byte_ms"],
+    )

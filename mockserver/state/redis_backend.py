@@ -1,0 +1,389 @@
+"""State shared by every worker and replica through one Redis server.
+
+Keys live under one prefix. Per chat request: one pipelined read (fixture-set version and
+scenario counters), a compare-and-set claim when a fixture answered, one journal append; rate
+budgets and chaos draws cost a round trip only when switched on. Run-time fixture changes are
+stored as a whole (the additions and replacements with their order, the removed file fixtures)
+and announced on a pub/sub channel; each worker also checks the version before every request,
+so a change made on one worker is in force on all of them for the next request.
+Every call is bounded by a short timeout: a lost Redis is a 503, never a hung request, and
+redis-py reconnects on the next call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import redis.asyncio as aioredis
+import yaml
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from mockserver.contract.errors import MockError
+from mockserver.journal.store import ServeEvent
+from mockserver.state import codec, scripts
+from mockserver.state.base import StateUnavailable
+from mockserver.state.connect import StateConnectError, describe
+from mockserver.stubs.fixture_set import FixtureSet
+from mockserver.stubs.loader import load_paths, load_text
+from mockserver.stubs.model import Fixture
+from mockserver.wire.faults import NO_FAULT, Chaos, FaultPlan
+from mockserver.wire.ratelimit import WINDOW_S, RateLimiter
+
+T = TypeVar("T")
+log = logging.getLogger("mockserver")
+TIMEOUT_S = 1.0  # per call to Redis; past it the request gets a 503
+CLAIM_TRIES = 16  # scenario steps lost to other workers before a request gives up (503)
+DEFAULT_JOURNAL_BYTES = 256 * 1024 * 1024
+RUNTIME_SOURCE = "admin-api.yaml"
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisState:
+    backend = "redis"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        fixtures: FixtureSet,
+        files: tuple[Path, ...],
+        limiter: RateLimiter,
+        chaos: Chaos,
+        journal_limit: int,
+        journal_bytes: int = DEFAULT_JOURNAL_BYTES,
+        journal_file: Path | None = None,
+        prefix: str = "mockserver:",
+        timeout: float = TIMEOUT_S,
+    ) -> None:
+        self.fixtures = fixtures
+        self._files = files
+        self._limiter = limiter
+        self._chaos = chaos
+        self._journal_limit = journal_limit
+        self._journal_bytes = journal_bytes
+        self._timeout = timeout
+        # One retry: the first call after Redis restarted finds a dead pooled connection.
+        options: dict[str, Any] = {
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            "retry": Retry(NoBackoff(), 1),
+        }
+        self._redis = aioredis.Redis.from_url(url, **options)
+        # Pub/sub waits for messages: no read timeout on its connection.
+        self._listener_client = aioredis.Redis.from_url(
+            url, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+        )
+        self._k = {
+            name: prefix + name
+            for name in (
+                "journal",
+                "journal:bytes",
+                "calls",
+                "fixtures:runtime",
+                "fixtures:removed",
+                "fixtures:version",
+                "fixtures:files",
+                "chaos",
+                "changes",
+            )
+        }
+        self._rate_prefix = prefix + "rate:"
+        self._append = self._redis.register_script(scripts.JOURNAL_APPEND)
+        self._claim = self._redis.register_script(scripts.CLAIM_STEP)
+        self._rate = self._redis.register_script(scripts.RATE_CHARGE)
+        self._version: bytes | None = None
+        self._files_generation: bytes | None = None
+        self._parsed: dict[str, Fixture] = {}  # run-time fixture text -> fixture
+        self._listener: asyncio.Task[None] | None = None
+        self._last_error: str | None = None
+        self._sink: IO[str] | None = (
+            journal_file.open("a", encoding="utf-8") if journal_file else None
+        )
+
+    # --- lifecycle
+    async def start(self) -> None:
+        try:
+            async with asyncio.timeout(self._timeout * 2):
+                await self._redis.ping()
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise StateConnectError(f"cannot reach Redis for --state: {describe(exc)}") from exc
+        async with self._guard():
+            await self._apply()
+        self._listener = asyncio.create_task(self._listen())
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        await self._redis.aclose()
+        await self._listener_client.aclose()
+        if self._sink is not None:
+            self._sink.close()
+
+    async def health(self) -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._redis.ping()
+        except (RedisError, OSError, TimeoutError) as exc:
+            return {
+                "status": "degraded",
+                "state": {"backend": self.backend, "reachable": False, "error": describe(exc)},
+            }
+        return {"status": "ok", "state": {"backend": self.backend, "reachable": True}}
+
+    @contextlib.asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(self._timeout * 2):
+                yield
+        except (RedisError, OSError, TimeoutError) as exc:
+            why = describe(exc)
+            if why != self._last_error:
+                log.warning("shared state (Redis) unavailable: %s", why)
+            self._last_error = why
+            raise StateUnavailable("Redis unreachable") from exc
+        if self._last_error is not None:
+            log.warning("shared state (Redis) reachable again")
+            self._last_error = None
+
+    # --- journal
+    async def record(self, event: ServeEvent) -> None:
+        data = codec.encode(event)
+        async with self._guard():
+            await self._append(
+                keys=[self._k["journal"], self._k["journal:bytes"]],
+                args=[event.id, data, self._journal_limit, self._journal_bytes],
+            )
+        if self._sink is not None:
+            self._sink.write(data.decode() + "\n")
+            self._sink.flush()
+
+    async def _entries(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        async with self._guard():
+            return list(await self._redis.xrevrange(self._k["journal"], "+", "-"))
+
+    async def events(self) -> Sequence[ServeEvent]:
+        return [codec.decode(fields[b"e"]) for _, fields in await self._entries()]
+
+    async def event(self, event_id: str) -> ServeEvent | None:
+        wanted = event_id.encode()
+        for _, fields in await self._entries():
+            if fields[b"i"] == wanted:
+                return codec.decode(fields[b"e"])
+        return None
+
+    async def journal_size(self) -> int:
+        async with self._guard():
+            return int(await self._redis.xlen(self._k["journal"]))
+
+    async def clear_journal(self) -> None:
+        async with self._guard():
+            await self._redis.delete(self._k["journal"], self._k["journal:bytes"])
+
+    # --- one chat request
+    async def charge(self, key: str, tokens: int) -> dict[str, str]:
+        limiter = self._limiter
+        if not limiter.active:
+            return {}
+        # The key is a credential: only its digest is stored.
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        window_ms = int(WINDOW_S * 1000)
+        async with self._guard():
+            used_r, used_t, reset_ms, over = await self._rate(
+                keys=[self._rate_prefix + digest],
+                args=[
+                    -1 if limiter.rpm is None else limiter.rpm,
+                    -1 if limiter.tpm is None else limiter.tpm,
+                    tokens,
+                    window_ms,
+                ],
+            )
+        return limiter.verdict(
+            int(used_r),
+            int(used_t),
+            max(int(reset_ms), 0) / 1000,
+            over_requests=over == 1,
+            over=over == 2,
+        )
+
+    async def chaos(self) -> FaultPlan:
+        if self._chaos.rate <= 0:
+            return NO_FAULT
+        async with self._guard():
+            k = int(await self._redis.incr(self._k["chaos"])) - 1
+        return self._chaos.draw_at(k)
+
+    async def respond(self, answer: Callable[[], T]) -> T:
+        fixtures = self.fixtures
+        for _ in range(CLAIM_TRIES):
+            async with self._guard():
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.get(self._k["fixtures:version"])
+                pipe.hgetall(self._k["calls"])
+                version, calls = await pipe.execute()
+                if version != self._version:
+                    await self._apply()
+            # From here to the claim nothing is awaited: no other request sees this snapshot.
+            fixtures.calls = {k.decode(): int(v) for k, v in calls.items()}
+            fixtures.last_taken = None
+            error: MockError | None = None
+            try:
+                result: T | None = answer()
+            except MockError as exc:  # e.g. a sequence exhausted: the step still counts
+                result, error = None, exc
+            taken = fixtures.last_taken
+            if taken is not None:
+                async with self._guard():
+                    claimed = await self._claim(keys=[self._k["calls"]], args=list(taken))
+                if not claimed:
+                    continue  # another worker took that step first: answer again
+            if error is not None:
+                raise error
+            return result  # type: ignore[return-value]  # set when no error was raised
+        raise StateUnavailable("too many workers raced for the same scenario step")
+
+    # --- run-time fixture changes
+    async def fresh(self) -> None:
+        async with self._guard():
+            if await self._redis.get(self._k["fixtures:version"]) != self._version:
+                await self._apply()
+
+    async def _apply(self) -> None:
+        """Bring this worker's fixture set to the stored state (the caller guards)."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.get(self._k["fixtures:version"])
+        pipe.get(self._k["fixtures:files"])
+        pipe.hgetall(self._k["fixtures:runtime"])
+        pipe.smembers(self._k["fixtures:removed"])
+        version, files, runtime, removed = await pipe.execute()
+        if files != self._files_generation:
+            self.fixtures.reload(load_paths(self._files))  # files checked at start: they load
+            self._files_generation = files
+        entries = sorted(
+            (yaml.safe_load(value) for value in runtime.values()), key=lambda e: e["seq"]
+        )
+        self.fixtures.set_runtime(
+            [self._fixture(e["text"]) for e in entries], {m.decode() for m in removed}
+        )
+        self._version = version
+
+    def _fixture(self, text: str) -> Fixture:
+        fixture = self._parsed.get(text)
+        if fixture is None:
+            fixtures, problems = load_text(text, RUNTIME_SOURCE, [])
+            if problems or len(fixtures) != 1:  # it was checked before it was stored
+                raise MockError(f"A stored run-time fixture does not load: {problems}")
+            fixture = self._parsed[text] = fixtures[0]
+        return fixture
+
+    async def _changed(self, pipe: Any) -> None:
+        """End a change: new version, announced to every worker, applied here."""
+        pipe.set(self._k["fixtures:version"], uuid.uuid4().hex)
+        pipe.publish(self._k["changes"], b"fixtures")
+        await pipe.execute()
+        await self._apply()
+
+    def _stored(self, fixture: Fixture, seq: int) -> str:
+        text = yaml.safe_dump([dict(fixture.spec)], allow_unicode=True, sort_keys=False)
+        self._parsed[text] = fixture
+        return yaml.safe_dump({"seq": seq, "text": text}, allow_unicode=True)
+
+    async def add_fixtures(self, fixtures: Sequence[Fixture]) -> None:
+        async with self._guard():
+            last = int(
+                await self._redis.incrby(self._k["fixtures:version"] + ":seq", len(fixtures))
+            )
+            pipe = self._redis.pipeline(transaction=True)
+            for i, fixture in enumerate(fixtures):
+                seq = last - len(fixtures) + i
+                pipe.hset(self._k["fixtures:runtime"], fixture.name, self._stored(fixture, seq))
+                pipe.srem(self._k["fixtures:removed"], fixture.name)
+            await self._changed(pipe)
+
+    async def replace_fixture(self, fixture: Fixture) -> None:
+        async with self._guard():
+            raw = await self._redis.hget(self._k["fixtures:runtime"], fixture.name)
+            if raw is not None:  # keeps its place among the run-time fixtures
+                seq = int(yaml.safe_load(raw)["seq"])
+            else:
+                seq = int(await self._redis.incr(self._k["fixtures:version"] + ":seq"))
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.hset(self._k["fixtures:runtime"], fixture.name, self._stored(fixture, seq))
+            pipe.hdel(self._k["calls"], fixture.name)
+            await self._changed(pipe)
+
+    async def remove_fixture(self, name: str) -> None:
+        async with self._guard():
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.hdel(self._k["fixtures:runtime"], name)
+            if self.fixtures.is_file_fixture(name):
+                pipe.sadd(self._k["fixtures:removed"], name)
+            pipe.hdel(self._k["calls"], name)
+            await self._changed(pipe)
+
+    async def calls(self) -> dict[str, int]:
+        async with self._guard():
+            calls = await self._redis.hgetall(self._k["calls"])
+        return {k.decode(): int(v) for k, v in calls.items()}
+
+    async def reset_counters(self, name: str | None = None) -> None:
+        async with self._guard():
+            if name is None:
+                await self._redis.delete(self._k["calls"])
+            else:
+                await self._redis.hdel(self._k["calls"], name)
+
+    async def reset_all(self) -> None:
+        async with self._guard():
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.delete(
+                self._k["journal"],
+                self._k["journal:bytes"],
+                self._k["calls"],
+                self._k["fixtures:runtime"],
+                self._k["fixtures:removed"],
+                self._k["chaos"],
+            )
+            await self._changed(pipe)
+
+    async def reload_files(self, fixtures: Sequence[Fixture]) -> None:
+        async with self._guard():
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.set(self._k["fixtures:files"], uuid.uuid4().hex)
+            pipe.delete(self._k["calls"])
+            await self._changed(pipe)
+
+    # --- the announcement listener
+    async def _listen(self) -> None:
+        """Apply every announced change; after a lost connection, resubscribe and catch up."""
+        while True:
+            try:
+                async with self._listener_client.pubsub() as pubsub:
+                    await pubsub.subscribe(self._k["changes"])
+                    async with self._guard():
+                        await self._apply()
+                    while True:
+                        message = await pubsub.get_message(
+                            ignore_subscribe_messages=True, timeout=5.0
+                        )
+                        if message is not None:
+                            async with self._guard():
+                                await self._apply()
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError, StateUnavailable) as exc:
+                log.debug("fixture-change listener lost Redis (%s); resubscribing", exc)
+                await asyncio.sleep(0.5)

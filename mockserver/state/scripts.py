@@ -1,0 +1,53 @@
+"""Lua run atomically inside Redis: each is one round trip and cannot interleave with another
+worker's call."""
+
+# KEYS: stream, byte total. ARGV: request id, entry, max entries, max bytes.
+# The stream is trimmed exactly (oldest first) so the byte total always matches what it holds;
+# XADD's MAXLEN ~ would drop entries without telling us their size.
+JOURNAL_APPEND = """
+local size = string.len(ARGV[2])
+redis.call('XADD', KEYS[1], '*', 'i', ARGV[1], 'e', ARGV[2], 's', size)
+local bytes = redis.call('INCRBY', KEYS[2], size)
+local count = redis.call('XLEN', KEYS[1])
+local limit, max_bytes = tonumber(ARGV[3]), tonumber(ARGV[4])
+while count > 1 and (count > limit or bytes > max_bytes) do
+  local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+  redis.call('XDEL', KEYS[1], oldest[1])
+  local fields = oldest[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 's' then bytes = redis.call('DECRBY', KEYS[2], tonumber(fields[i + 1])) end
+  end
+  count = count - 1
+end
+return count
+"""
+
+# KEYS: counters hash. ARGV: fixture, the step this worker took.
+# The step is claimed only if nobody took it meanwhile (compare and set).
+CLAIM_STEP = """
+local now = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if now ~= tonumber(ARGV[2]) then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+return 1
+"""
+
+# KEYS: the key's budget hash. ARGV: rpm (-1: none), tpm (-1: none), tokens, window ms.
+# Redis's clock, so every worker agrees when a window ends.
+RATE_CHARGE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rpm, tpm, tokens, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+  tonumber(ARGV[4])
+local b = redis.call('HMGET', KEYS[1], 'started', 'requests', 'tokens')
+local started, used_r, used_t = tonumber(b[1]), tonumber(b[2]) or 0, tonumber(b[3]) or 0
+if started == nil or now - started >= window then
+  started, used_r, used_t = now, 0, 0
+end
+local over = 0
+if rpm >= 0 and used_r >= rpm then over = 1
+elseif tpm >= 0 and used_t + tokens > tpm then over = 2 end
+if over == 0 then used_r, used_t = used_r + 1, used_t + tokens end
+redis.call('HSET', KEYS[1], 'started', started, 'requests', used_r, 'tokens', used_t)
+redis.call('PEXPIRE', KEYS[1], window + 1000)
+return {used_r, used_t, window - (now - started), over}
+"""
