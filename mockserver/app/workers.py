@@ -65,6 +65,7 @@ def _worker(settings: Settings, log_format: str, quiet: bool, ready: Any) -> Non
     from mockserver.state.connect import StateConnectError
     from mockserver.stubs.model import FixtureLoadError
 
+    _die_with_parent()
     configure(log_format, quiet=quiet)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor sends SIGTERM when it is time
 
@@ -77,6 +78,16 @@ def _worker(settings: Settings, log_format: str, quiet: bool, ready: Any) -> Non
     except (StateConnectError, FixtureLoadError) as exc:
         print(f"mockserver worker {os.getpid()}: {str(exc).splitlines()[0]}", file=sys.stderr)
         raise SystemExit(2) from exc
+
+
+def _die_with_parent() -> None:
+    """A supervisor killed outright (SIGKILL) must not leave workers holding the port."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the parent was already gone
+        raise SystemExit(1)
 
 
 def run(main: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import time
 import urllib.parse
 from functools import cache
@@ -97,6 +98,7 @@ async def health(request: web.Request) -> web.Response:
             "requests": requests,
             "contract": app[CONTRACT].describe(),
             "state": checked["state"],
+            "pid": os.getpid(),  # which worker answered (serve --workers N)
         },
         status=200 if checked["status"] == "ok" else 503,
     )

@@ -1,0 +1,308 @@
+"""What users observe stays one mock across processes: the same cases run against one in-memory
+server and against `mockserver serve --workers 3 --state redis://...` (real subprocesses, a real
+redis-server), every request on a fresh connection so the kernel spreads them over the workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver.wire.faults import Chaos
+from tests.integration.test_cli import ROOT, LineReader
+from tests.redis_server import REDIS, RedisServer
+from tests.support import assert_openai_error, end_process
+
+pytestmark = [
+    pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (.ci/run installs it)"),
+    pytest.mark.timeout(90),
+]
+START_TIMEOUT = 45.0  # three spawned workers on a busy 2-core machine
+RPM = 4
+
+
+class Mock:
+    """`python -m mockserver serve ...`, ready once it printed MOCKSERVER_READY."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mockserver", "serve", "--quiet", "--port", "0", *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert self.proc.stdout is not None
+        assert self.proc.stderr is not None
+        self.stdout = LineReader(self.proc.stdout)
+        self.stderr = LineReader(self.proc.stderr)
+        try:
+            line = self.stdout.wait_for(r"^MOCKSERVER_READY ", START_TIMEOUT)
+        except AssertionError:
+            self.close()
+            raise
+        self.url: str = json.loads(line.removeprefix("MOCKSERVER_READY "))["url"]
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> tuple[int, dict[str, str], Any]:
+        """One request on its own connection: (status, headers, JSON body)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers=headers or {}
+        )
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, dict(response.headers), json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, dict(error.headers), json.loads(error.read())
+
+    def chat(
+        self, text: str, key: str = "sk-test", timeout: float = 10
+    ) -> tuple[int, dict[str, str], Any]:
+        body = {"model": "gpt-4o", "messages": [{"role": "user", "content": text}]}
+        headers = {"Authorization": f"Bearer {key}"}
+        return self.call("POST", "/v1/chat/completions", body, headers, timeout)
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.stop()
+        end_process(self.proc)
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.kill()
+
+
+@pytest.fixture(scope="module", params=["memory", "3 workers"])
+def served(request: pytest.FixtureRequest, redis_server: RedisServer) -> Iterator[Mock]:
+    args = ["--rpm", str(RPM), "--seed", "1"]
+    if request.param == "3 workers":
+        args += ["--workers", "3", "--state", redis_server.url]
+    server = Mock(*args)
+    yield server
+    assert server.stop() == 0
+    server.close()
+
+
+@pytest.fixture
+def mock(served: Mock) -> Mock:
+    """The module's server (in memory, or 3 workers sharing Redis), reset for each test."""
+    assert served.call("POST", "/__admin/reset")[0] == 200
+    return served
+
+
+def keyed() -> str:
+    """A key of its own per test: rate budgets are per key and outlive /__admin/reset."""
+    return f"sk-{uuid.uuid4().hex}"
+
+
+def content(reply: Any) -> str:
+    text: str = reply["choices"][0]["message"]["content"]
+    return text
+
+
+def test_workers_share_the_port(mock: Mock) -> None:
+    pids = {mock.call("GET", "/__admin/health")[2]["pid"] for _ in range(30)}
+    if mock.call("GET", "/__admin/health")[2]["state"]["backend"] == "redis":
+        assert len(pids) >= 2, "fresh connections reach more than one worker"
+    else:
+        assert len(pids) == 1
+
+
+def test_scenario_steps_in_order_across_workers(mock: Mock) -> None:
+    fixture = {
+        "name": "checkout",
+        "match": {"last_user": "checkout"},
+        "reply": {
+            "sequence": [{"content": "one"}, {"content": "two"}, {"content": "three"}],
+            "after_last": "error",
+        },
+    }
+    assert mock.call("POST", "/__admin/fixtures", fixture)[0] == 201
+    replies = [mock.chat("checkout", keyed()) for _ in range(4)]
+    assert [content(r[2]) for r in replies[:3]] == ["one", "two", "three"]
+    status, _, body = replies[3]
+    assert status == 500
+    assert assert_openai_error(body)["type"] == "mock_scenario_exhausted"
+    listed = mock.call("GET", "/__admin/fixtures/checkout")[2]
+    assert listed["calls"] == 4
+
+
+def test_times_holds_under_concurrent_requests(mock: Mock) -> None:
+    fixture = {
+        "name": "twice",
+        "times": 2,
+        "match": {"last_user": "race"},
+        "reply": {"content": "won"},
+    }
+    assert mock.call("POST", "/__admin/fixtures", fixture)[0] == 201
+    key = keyed()
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda _: mock.chat("race", key), range(RPM)))
+    assert all(status == 200 for status, _, _ in replies), replies
+    won = [r for r in replies if r[1].get("X-Mock-Matched") == "twice"]
+    assert len(won) == 2, "each of `times` is used once, whichever worker answers"
+    assert {content(r[2]) for r in won} == {"won"}
+    assert mock.call("GET", "/__admin/fixtures/twice")[2]["calls"] == 2
+
+
+def test_journal_is_one_across_workers(mock: Mock) -> None:
+    keys = [keyed() for _ in range(9)]
+    with ThreadPoolExecutor(6) as pool:
+        replies = list(pool.map(lambda k: mock.chat(f"note {k[-6:]}", k), keys))
+    ids = {r[2]["id"] for r in replies}
+    assert len(ids) == 9
+    listed = mock.call("GET", "/__admin/requests?limit=100")[2]["requests"]
+    assert len(listed) == 9
+    assert {e["body"]["messages"][0]["content"] for e in listed} == {f"note {k[-6:]}" for k in keys}
+    assert all(
+        e["headers"]["Authorization"].endswith("****") or "*" in e["headers"]["Authorization"]
+        for e in listed
+    )
+    first = listed[-1]
+    status, _, entry = mock.call("GET", f"/__admin/requests/{first['id']}")
+    assert status == 200
+    assert entry["response"]["id"] in ids
+    count = mock.call("POST", "/__admin/requests/count", {"last_user": f"note {keys[0][-6:]}"})
+    assert count[2]["count"] == 1
+    assert mock.call("GET", "/__admin/health")[2]["requests"] == 9
+    assert mock.call("DELETE", "/__admin/requests")[0] == 200
+    assert mock.call("GET", "/__admin/requests")[2]["requests"] == []
+
+
+def test_admin_changes_reach_every_worker_at_once(mock: Mock) -> None:
+    fixture = {"name": "greet", "match": {"last_user": "hello there"}, "reply": {"content": "v1"}}
+    assert mock.call("POST", "/__admin/fixtures", fixture)[0] == 201
+    assert mock.call("POST", "/__admin/fixtures", fixture)[0] == 409, "the name is taken everywhere"
+    # Every following request may land on any worker: each must already see the change.
+    assert {content(mock.chat("hello there", keyed())[2]) for _ in range(3)} == {"v1"}
+    fixture["reply"] = {"content": "v2"}
+    assert mock.call("PUT", "/__admin/fixtures/greet", fixture)[0] == 200
+    assert {content(mock.chat("hello there", keyed())[2]) for _ in range(3)} == {"v2"}
+    names = {f["name"]: f for f in mock.call("GET", "/__admin/fixtures")[2]["fixtures"]}
+    assert names["greet"]["calls"] == 3
+    assert mock.call("POST", "/__admin/fixtures/greet/reset")[0] == 200
+    assert mock.call("GET", "/__admin/fixtures/greet")[2]["calls"] == 0
+    assert mock.call("DELETE", "/__admin/fixtures/greet")[0] == 200
+    for _ in range(3):
+        status, headers, _ = mock.chat("hello there", keyed())
+        assert status == 200
+        assert "X-Mock-Matched" not in headers
+        assert mock.call("GET", "/__admin/fixtures/greet")[0] == 404
+    assert mock.call("POST", "/__admin/reset")[2]["reset"] is True
+
+
+def test_rate_budget_is_one_across_workers(mock: Mock) -> None:
+    key = keyed()
+    replies = [mock.chat("budget", key) for _ in range(RPM + 2)]
+    assert [status for status, _, _ in replies] == [200] * RPM + [429, 429]
+    remaining = [int(h["x-ratelimit-remaining-requests"]) for _, h, _ in replies[:RPM]]
+    assert remaining == list(range(RPM - 1, -1, -1))
+    status, headers, body = replies[-1]
+    assert assert_openai_error(body)["code"] == "rate_limit_exceeded"
+    assert 1 <= int(headers["retry-after"]) <= 60
+    assert mock.chat("budget", keyed())[0] == 200, "another key has its own budget"
+
+
+def test_chaos_draws_are_one_sequence_across_workers(redis_server: RedisServer) -> None:
+    server = Mock(
+        "--workers", "3", "--state", redis_server.url, "--chaos-rate", "0.5", "--seed", "7"
+    )
+    try:
+        statuses = [server.chat("chaos")[0] for _ in range(16)]
+    finally:
+        assert server.stop() == 0
+        server.close()
+        redis_server.flush()
+    expected = Chaos(0.5, 503, 7)
+    assert statuses == [expected.draw().status or 200 for _ in range(16)]
+
+
+def test_redis_lost_and_back(tmp_path: Path) -> None:
+    redis = RedisServer(tmp_path)
+    server = Mock("--workers", "2", "--state", redis.url)
+    try:
+        assert server.chat("before")[0] == 200
+        redis.kill()
+        started = time.monotonic()
+        status, headers, body = server.chat("during", timeout=15)
+        assert time.monotonic() - started < 5, "never a hung request"
+        assert status == 503
+        assert assert_openai_error(body)["code"] == "state_unavailable"
+        assert headers["retry-after"] == "1"
+        status, _, health = server.call("GET", "/__admin/health")
+        assert status == 503
+        assert health["status"] == "degraded"
+        assert health["state"]["reachable"] is False
+        redis.start()
+        deadline = time.monotonic() + 15
+        while server.chat("after")[0] != 200:
+            assert time.monotonic() < deadline, "reconnects by itself"
+            time.sleep(0.2)
+        assert server.call("GET", "/__admin/health")[2]["status"] == "ok"
+        fixture = {"name": "late", "match": {"last_user": "late"}, "reply": {"content": "x"}}
+        assert server.call("POST", "/__admin/fixtures", fixture)[0] == 201
+        assert {content(server.chat("late")[2]) for _ in range(4)} == {"x"}, "pub/sub is back"
+    finally:
+        server.close()
+        redis.kill()
+    assert "Traceback" not in "\n".join(server.stderr.lines)
+
+
+def test_unreachable_redis_is_one_line(tmp_path: Path) -> None:
+    redis = RedisServer(tmp_path)
+    url = redis.url
+    redis.kill()
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--state", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ},
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: cannot reach Redis for --state")
+    assert "MOCKSERVER_READY" not in result.stdout
+
+
+def test_workers_need_shared_state() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--workers", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "--workers 2 needs --state redis://" in result.stderr
