@@ -13,7 +13,6 @@ import click
 from mockserver._version import __version__
 from mockserver.app.serving import serve as run_server
 from mockserver.cli.logs import configure as configure_logs
-from mockserver.contract.errors import MockError
 from mockserver.contract.rules import RULES
 from mockserver.journal.report import build_report, last_user_text, write_report
 from mockserver.resources import bundled
@@ -21,7 +20,7 @@ from mockserver.settings import DEFAULT_MAX_BODY_BYTES, Settings
 from mockserver.stubs.loader import fixture_files, load_paths
 from mockserver.stubs.model import FixtureLoadError, Problem
 from mockserver.testing.admin_client import AdminClient, AdminError
-from mockserver.wire.faults import NO_FAULT, FaultPlan, parse_fault
+from mockserver.wire.faults import NO_FAULT, FaultPlan, FaultSyntaxError, parse_fault
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -232,8 +231,8 @@ def serve(
 def _server_fault(text: str | None) -> FaultPlan:
     try:
         return parse_fault(text) if text else NO_FAULT
-    except MockError as exc:
-        raise click.BadParameter(exc.message, param_hint="--fault") from exc
+    except FaultSyntaxError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from exc
 
 
 def report(problems: list[Problem], title: str) -> str:
