@@ -16,7 +16,13 @@ from mockserver.cli.logs import configure as configure_logs
 from mockserver.contract.rules import RULES
 from mockserver.journal.report import build_report, last_user_text, write_report
 from mockserver.resources import bundled
-from mockserver.settings import DEFAULT_MAX_BODY_BYTES, Settings
+from mockserver.settings import (
+    DEFAULT_CHAOS_STATUS,
+    DEFAULT_JOURNAL_LIMIT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_SHUTDOWN_TIMEOUT_S,
+    Settings,
+)
 from mockserver.stubs.loader import fixture_files, load_paths
 from mockserver.stubs.model import FixtureLoadError, Problem
 from mockserver.testing.admin_client import AdminClient, AdminError
@@ -123,7 +129,7 @@ SERVE_OPTIONS = [
     _option(
         "--shutdown-timeout",
         env="SHUTDOWN_TIMEOUT",
-        default=30.0,
+        default=DEFAULT_SHUTDOWN_TIMEOUT_S,
         type=click.FloatRange(0),
         help="Seconds to let in-flight replies finish after SIGINT/SIGTERM.",
     ),
@@ -136,7 +142,7 @@ SERVE_OPTIONS = [
     _option(
         "--journal-limit",
         env="JOURNAL_LIMIT",
-        default=10_000,
+        default=DEFAULT_JOURNAL_LIMIT,
         type=click.IntRange(1),
         help="Requests kept in the journal (the oldest are dropped).",
     ),
@@ -172,7 +178,7 @@ SERVE_OPTIONS = [
     _option(
         "--chaos-status",
         env="CHAOS_STATUS",
-        default=503,
+        default=DEFAULT_CHAOS_STATUS,
         type=click.IntRange(400, 599),
         help="The status chaos answers with.",
     ),

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -23,6 +23,8 @@ from aiohttp.typedefs import Handler
 
 from mockserver.app.state import EVENT, JOURNAL, REQUEST_ID
 from mockserver.contract.auth import redact
+from mockserver.journal.sink import JournalFile
+from mockserver.settings import DEFAULT_JOURNAL_LIMIT
 from mockserver.wire import json_bytes
 
 if TYPE_CHECKING:
@@ -177,10 +179,10 @@ class ServeEvent:
 class Journal:
     """The newest `limit` events, oldest dropped first; optionally mirrored to a JSON-lines file."""
 
-    def __init__(self, limit: int = 10_000, file: Path | None = None) -> None:
+    def __init__(self, limit: int = DEFAULT_JOURNAL_LIMIT, file: Path | None = None) -> None:
         self._events: deque[ServeEvent] = deque(maxlen=limit)
         self._by_id: dict[str, ServeEvent] = {}
-        self._sink: IO[str] | None = file.open("a", encoding="utf-8") if file else None
+        self._sink = JournalFile(file) if file else None
 
     def record(self, event: ServeEvent) -> None:
         if len(self._events) == self._events.maxlen:
@@ -189,7 +191,6 @@ class Journal:
         self._by_id[event.id] = event
         if self._sink is not None:
             self._sink.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
-            self._sink.flush()
 
     def __len__(self) -> int:
         return len(self._events)
