@@ -19,7 +19,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 import yaml
@@ -28,6 +28,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from mockserver.contract.errors import MockError
+from mockserver.journal.sink import JournalFile
 from mockserver.journal.store import ServeEvent
 from mockserver.state import codec, scripts
 from mockserver.state.base import StateUnavailable
@@ -108,9 +109,7 @@ class RedisState:
         self._parsed: dict[str, Fixture] = {}  # run-time fixture text -> fixture
         self._listener: asyncio.Task[None] | None = None
         self._last_error: str | None = None
-        self._sink: IO[str] | None = (
-            journal_file.open("a", encoding="utf-8") if journal_file else None
-        )
+        self._sink = JournalFile(journal_file) if journal_file else None
 
     # --- lifecycle
     async def start(self) -> None:
@@ -169,11 +168,11 @@ class RedisState:
             )
         if self._sink is not None:
             self._sink.write(data.decode() + "\n")
-            self._sink.flush()
 
     async def _entries(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
         async with self._guard():
-            return list(await self._redis.xrevrange(self._k["journal"], "+", "-"))
+            entries = await self._redis.xrevrange(self._k["journal"], "+", "-")
+        return cast(list[tuple[bytes, dict[bytes, bytes]]], entries)
 
     async def events(self) -> Sequence[ServeEvent]:
         return [codec.decode(fields[b"e"]) for _, fields in await self._entries()]
@@ -244,7 +243,7 @@ class RedisState:
                 result: T | None = answer()
             except MockError as exc:  # e.g. a sequence exhausted: the step still counts
                 result, error = None, exc
-            taken = fixtures.last_taken
+            taken = _taken(fixtures)
             if taken is not None:
                 async with self._guard():
                     claimed = await self._claim(keys=[self._k["calls"]], args=list(taken))
@@ -336,7 +335,7 @@ class RedisState:
 
     async def calls(self) -> dict[str, int]:
         async with self._guard():
-            calls = await self._redis.hgetall(self._k["calls"])
+            calls = cast(dict[bytes, bytes], await self._redis.hgetall(self._k["calls"]))
         return {k.decode(): int(v) for k, v in calls.items()}
 
     async def reset_counters(self, name: str | None = None) -> None:
@@ -387,3 +386,8 @@ class RedisState:
             except (RedisError, OSError, StateUnavailable) as exc:
                 log.debug("fixture-change listener lost Redis (%s); resubscribing", exc)
                 await asyncio.sleep(0.5)
+
+
+def _taken(fixtures: FixtureSet) -> tuple[str, int] | None:
+    """The step the answer took, if any (read after the answer ran)."""
+    return fixtures.last_taken

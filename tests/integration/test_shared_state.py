@@ -226,7 +226,7 @@ def test_rate_budget_is_one_across_workers(mock: Mock) -> None:
     assert [status for status, _, _ in replies] == [200] * RPM + [429, 429]
     remaining = [int(h["x-ratelimit-remaining-requests"]) for _, h, _ in replies[:RPM]]
     assert remaining == list(range(RPM - 1, -1, -1))
-    status, headers, body = replies[-1]
+    _, headers, body = replies[-1]
     assert assert_openai_error(body)["code"] == "rate_limit_exceeded"
     assert 1 <= int(headers["retry-after"]) <= 60
     assert mock.chat("budget", keyed())[0] == 200, "another key has its own budget"
