@@ -8,7 +8,7 @@ own reply to the benchmark request and passes it with --reply, so both servers p
 number of bytes and frames on the wire; without --reply a built-in reply of the same shape is
 served. It prints `BARESERVER_READY {"url": ..., "port": ...}` once listening, like the mock.
 
-    python bench/bare_server.py --port 0 [--reply reply.json]
+    python bench/bare_server.py --port 0 [--reply reply.json] [--loop uvloop] [--workers N]
 
 reply.json: {"kind": "json", "body": "<the JSON body>"} or {"kind": "sse", "frames": [...]}, each
 frame a complete `data: ...\\n\\n` event, the last one `data: [DONE]\\n\\n`.
@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -137,15 +139,16 @@ def make_app(json_body: bytes | None, sse_frames: list[bytes] | None) -> web.App
     return app
 
 
-async def serve(host: str, port: int, reply: Path | None) -> None:
+async def serve(host: str, port: int, reply: Path | None, *, announce: bool = True) -> None:
     json_body, sse_frames = load_reply(reply)
     runner = web.AppRunner(make_app(json_body, sse_frames), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, reuse_port=True)
     await site.start()
     bound_host, bound_port = runner.addresses[0][:2]
     url = f"http://{bound_host}:{bound_port}"
-    print("BARESERVER_READY " + json.dumps({"url": url, "port": bound_port}), flush=True)
+    if announce:
+        print("BARESERVER_READY " + json.dumps({"url": url, "port": bound_port}), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -159,8 +162,44 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--reply", type=Path, default=None, help="reply file captured by bench.py")
+    parser.add_argument(
+        "--loop", choices=["asyncio", "uvloop"], default="asyncio", help="the event loop"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (SO_REUSEPORT), as `mockserver serve --workers N`",
+    )
     args = parser.parse_args()
-    asyncio.run(serve(args.host, args.port, args.reply))
+    port = args.port
+    if args.workers > 1:  # the port first (so --port 0 is one port for all), then the forks
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            probe.bind((args.host, port))
+            port = probe.getsockname()[1]
+            children = [os.fork() for _ in range(args.workers - 1)]
+            if 0 in children:  # a child: serve quietly until SIGTERM
+                run(serve(args.host, port, args.reply, announce=False), args.loop)
+                os._exit(0)
+        try:
+            run(serve(args.host, port, args.reply), args.loop)
+        finally:
+            for pid in children:
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+        return
+    run(serve(args.host, port, args.reply), args.loop)
+
+
+def run(main: Any, loop: str) -> None:
+    if loop == "uvloop":
+        import uvloop
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main)
+    else:
+        asyncio.run(main)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from mockserver.journal.sink import JournalFile
 from mockserver.journal.store import ServeEvent
 from mockserver.state import codec, scripts
 from mockserver.state.base import StateUnavailable
+from mockserver.state.batching import Batcher
 from mockserver.state.connect import StateConnectError, describe
 from mockserver.stubs.fixture_set import FixtureSet
 from mockserver.stubs.loader import load_paths, load_text
@@ -104,6 +105,10 @@ class RedisState:
         self._append = self._redis.register_script(scripts.JOURNAL_APPEND)
         self._claim = self._redis.register_script(scripts.CLAIM_STEP)
         self._rate = self._redis.register_script(scripts.RATE_CHARGE)
+        self._appends: Batcher[tuple[str, bytes], object] = Batcher(self._append_all)
+        self._snapshots: Batcher[None, tuple[bytes | None, dict[bytes, bytes]]] = Batcher(
+            self._snapshot_all
+        )
         self._version: bytes | None = None
         self._files_generation: bytes | None = None
         self._parsed: dict[str, Fixture] = {}  # run-time fixture text -> fixture
@@ -127,6 +132,8 @@ class RedisState:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
+        await self._appends.close()
+        await self._snapshots.close()
         await self._redis.aclose()
         await self._listener_client.aclose()
         if self._sink is not None:
@@ -162,12 +169,27 @@ class RedisState:
     async def record(self, event: ServeEvent) -> None:
         data = codec.encode(event)
         async with self._guard():
-            await self._append(
-                keys=[self._k["journal"], self._k["journal:bytes"]],
-                args=[event.id, data, self._journal_limit, self._journal_bytes],
-            )
+            await self._appends.submit((event.id, data))
         if self._sink is not None:
             self._sink.write(data.decode() + "\n")
+
+    async def _append_all(self, entries: Sequence[tuple[str, bytes]]) -> list[object]:
+        """Appends of concurrent requests: one script call (which trims atomically)."""
+        args: list[str | bytes | int] = [self._journal_limit, self._journal_bytes]
+        for event_id, data in entries:
+            args += [event_id, data]
+        await self._append(keys=[self._k["journal"], self._k["journal:bytes"]], args=args)
+        return [None] * len(entries)
+
+    async def _snapshot_all(
+        self, wanted: Sequence[None]
+    ) -> list[tuple[bytes | None, dict[bytes, bytes]]]:
+        """Fixture-set version and scenario counters, read once for the requests waiting."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.get(self._k["fixtures:version"])
+        pipe.hgetall(self._k["calls"])
+        version, calls = await pipe.execute()
+        return [(version, calls)] * len(wanted)
 
     async def _entries(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
         async with self._guard():
@@ -229,10 +251,7 @@ class RedisState:
         fixtures = self.fixtures
         for _ in range(CLAIM_TRIES):
             async with self._guard():
-                pipe = self._redis.pipeline(transaction=False)
-                pipe.get(self._k["fixtures:version"])
-                pipe.hgetall(self._k["calls"])
-                version, calls = await pipe.execute()
+                version, calls = await self._snapshots.submit(None)
                 if version != self._version:
                     await self._apply()
             # From here to the claim nothing is awaited: no other request sees this snapshot.

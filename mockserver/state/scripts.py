@@ -1,15 +1,19 @@
 """Lua run atomically inside Redis: each is one round trip and cannot interleave with another
 worker's call."""
 
-# KEYS: stream, byte total. ARGV: request id, entry, max entries, max bytes.
+# KEYS: stream, byte total. ARGV: max entries, max bytes, then request id and entry for each of
+# the entries appended (the concurrent requests of one worker: one call for all of them).
 # The stream is trimmed exactly (oldest first) so the byte total always matches what it holds;
 # XADD's MAXLEN ~ would drop entries without telling us their size.
 JOURNAL_APPEND = """
-local size = string.len(ARGV[2])
-redis.call('XADD', KEYS[1], '*', 'i', ARGV[1], 'e', ARGV[2], 's', size)
-local bytes = redis.call('INCRBY', KEYS[2], size)
+local limit, max_bytes = tonumber(ARGV[1]), tonumber(ARGV[2])
+local bytes = 0
+for i = 3, #ARGV, 2 do
+  local size = string.len(ARGV[i + 1])
+  redis.call('XADD', KEYS[1], '*', 'i', ARGV[i], 'e', ARGV[i + 1], 's', size)
+  bytes = redis.call('INCRBY', KEYS[2], size)
+end
 local count = redis.call('XLEN', KEYS[1])
-local limit, max_bytes = tonumber(ARGV[3]), tonumber(ARGV[4])
 while count > 1 and (count > limit or bytes > max_bytes) do
   local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
   redis.call('XDEL', KEYS[1], oldest[1])
