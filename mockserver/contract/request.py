@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from mockserver.contract.errors import InvalidRequest, UnsupportedMediaType
@@ -20,6 +21,7 @@ MAX_DEPTH = 64
 JSON_TYPES = ("application/json",)
 # A JSON escape of a UTF-16 surrogate: only a cheap pre-filter, confirmed on the decoded strings.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")  # an integer orjson might not keep exact
 
 
 def _reject_constant(name: str) -> Any:
@@ -39,6 +41,36 @@ async def read_body(request: web.Request) -> bytes:
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
+    body = _fast_parse(raw)
+    if body is None:
+        body = _parse(raw)
+    if not isinstance(body, dict):
+        raise InvalidRequest(
+            "The request body must be a JSON object, not "
+            f"{type(body).__name__ if body is not None else 'null'}.",
+            code="invalid_json",
+        )
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
+        _check_depth(body)
+    if _SURROGATE_ESCAPE.search(raw):
+        _check_strings(body)
+    return body
+
+
+def _fast_parse(raw: bytes) -> Any:
+    """orjson (~4x faster than the stdlib on a chat body) where it reads exactly what the
+    stdlib reads: it turns integers past 64 bits into floats, so long digit runs go the slow
+    way; anything it refuses (bad UTF-8, lone surrogates, 1e400) goes there for the error
+    or the stdlib's reading. None: use _parse."""
+    if _LONG_DIGITS.search(raw):
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _parse(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -57,16 +89,6 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
             "expects a JSON payload.",
             code="invalid_json",
         ) from exc
-    if not isinstance(body, dict):
-        raise InvalidRequest(
-            "The request body must be a JSON object, not "
-            f"{type(body).__name__ if body is not None else 'null'}.",
-            code="invalid_json",
-        )
-    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
-        _check_depth(body)
-    if _SURROGATE_ESCAPE.search(raw):
-        _check_strings(body)
     return body
 
 
