@@ -4,17 +4,16 @@
 
 Each stage is the real function the handler calls, run on the benchmark request (bench.py's
 PLAIN_BODY; the stream rows use its `stream: true` twin), timed over many iterations: the
-median of 7 batches, in microseconds per request. "handler + middlewares (in-process)" runs the
-whole aiohttp app on a mocked request (routing, the three middlewares, the handler, the
-response object; no socket, no HTTP parsing): what it adds over the stage sum is the framework's
-share. aiohttp's own HTTP cost (parsing, writing, the event loop) is what bench.py's bare server
-measures: `cpu/req` there, times 1e6, is the whole-request figure these rows add up to.
+median of 7 batches, in microseconds per request. What the rows do not cover is aiohttp's
+side: HTTP parsing and writing, the event loop, routing, the three middlewares and the
+response-prepare hook. bench.py and bench/workers.py measure the server's whole CPU time per
+request over real sockets (`cpu us/req`); the bare server's figure is aiohttp's floor, and
+mock - bare - (sum of stages) is the share of the middlewares, the hook and the glue.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import statistics
 import sys
@@ -27,7 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aiohttp import web  # noqa: E402
-from aiohttp.test_utils import make_mocked_request  # noqa: E402
 from multidict import CIMultiDict  # noqa: E402
 
 from mockserver.app.factory import create_app  # noqa: E402
@@ -47,7 +45,11 @@ from mockserver.wire.faults import NO_FAULT, FaultLayers  # noqa: E402
 
 MESSAGES = [{"role": "user", "content": "Say hello in one short sentence."}]  # as bench.py
 PLAIN_BODY: dict[str, Any] = {"model": "gpt-4o", "messages": MESSAGES}
-STREAM_BODY: dict[str, Any] = {**PLAIN_BODY, "stream": True, "stream_options": {"include_usage": True}}
+STREAM_BODY: dict[str, Any] = {
+    **PLAIN_BODY,
+    "stream": True,
+    "stream_options": {"include_usage": True},
+}
 HEADERS = CIMultiDict(
     {
         "Host": "127.0.0.1:8080",
@@ -70,7 +72,9 @@ def timed(fn: Callable[[], Any], iterations: int) -> float:
     return statistics.median(batches)
 
 
-def stage_rows(app: web.Application, body: dict[str, Any], iterations: int) -> list[tuple[str, float]]:
+def stage_rows(
+    app: web.Application, body: dict[str, Any], iterations: int
+) -> list[tuple[str, float]]:
     raw = json.dumps(body).encode()
     settings, contract = app[SETTINGS], app[CONTRACT]
     fixtures, text, journal = app[FIXTURES], app[TEXT], app[JOURNAL]
@@ -114,32 +118,6 @@ def stage_rows(app: web.Application, body: dict[str, Any], iterations: int) -> l
     return [(name, timed(fn, iterations)) for name, fn in rows]
 
 
-def whole(app: web.Application, body: dict[str, Any], iterations: int) -> float:
-    """The app's handler chain on a mocked request: middlewares, routing, handler, response."""
-    raw = json.dumps(body).encode()
-    headers = CIMultiDict(HEADERS)
-    headers["Content-Length"] = str(len(raw))
-    loop = asyncio.new_event_loop()
-    app.freeze()
-
-    async def one() -> None:
-        request = make_mocked_request("POST", "/v1/chat/completions", headers=headers, app=app)
-        request._read_bytes = raw  # the body, as aiohttp would have read it
-        response = await app._handle(request)
-        assert response.status == 200, response
-
-    async def batch() -> float:
-        started = time.perf_counter_ns()
-        for _ in range(iterations):
-            await one()
-        return (time.perf_counter_ns() - started) / iterations / 1000
-
-    loop.run_until_complete(batch())
-    result = statistics.median(loop.run_until_complete(batch()) for _ in range(7))
-    loop.close()
-    return result
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=3000)
@@ -151,16 +129,12 @@ def main() -> int:
         app = create_app(settings)
         rows = stage_rows(app, body, args.iterations)
         total = sum(us for name, us in rows if not name.startswith("match"))
-        chain = whole(create_app(settings), body, args.iterations) if not body.get("stream") else None
         print(f"\n{case}: microseconds per request (median of 7 batches of {args.iterations})")
         print(f"{'stage':<40} {'us':>8}")
         for name, us in rows:
             print(f"{name:<40} {us:8.1f}")
         print(f"{'sum of stages (match counted once)':<40} {total:8.1f}")
-        if chain is not None:
-            print(f"{'handler + middlewares (in-process)':<40} {chain:8.1f}")
-            print(f"{'  of which framework and glue':<40} {chain - total:8.1f}")
-        report[case] = {"stages_us": dict(rows), "sum_us": total, "in_process_us": chain}
+        report[case] = {"stages_us": dict(rows), "sum_us": total}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2))

@@ -5,10 +5,11 @@ in one run, plus the event-loop baseline (bare aiohttp on asyncio and on uvloop)
 
 Servers (all started once, measured one at a time, in the same order every round):
 
-    bare asyncio x1   bench/bare_server.py --loop asyncio       (the stack's limit, asyncio)
-    bare uvloop x1    bench/bare_server.py --loop uvloop        (the stack's limit, uvloop)
-    mock x1           mockserver serve                          (uvloop, state in memory)
-    bare uvloop x2    bench/bare_server.py --loop uvloop --workers 2
+    bare asyncio x1   bench/bare_server.py                      (the stack's limit)
+    bare uvloop x1    bench/bare_server.py --loop uvloop        (the stack's limit on uvloop)
+    mock x1           mockserver serve                          (asyncio, state in memory)
+    mock uvloop x1    mockserver serve --loop uvloop
+    bare asyncio x2   bench/bare_server.py --workers 2
     mock x2           mockserver serve --workers 2 --state redis://...  (a redis-server of its own)
 
 The load generator's share of the 2 cores: nothing is pinned here (2 workers need both cores),
@@ -47,7 +48,7 @@ from bench import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.redis_server import RedisServer  # noqa: E402
+from tests.redis_server import RedisServer
 
 
 def tree(pid: int) -> list[int]:
@@ -122,12 +123,15 @@ def main() -> int:
                 bare = bare_command(reply_file)
                 mock2_args = ["--workers", "2", "--state", redis.url]
                 with (
-                    running("bare asyncio x1", [*bare, "--loop", "asyncio"], work, None) as b1a,
-                    running("bare uvloop x1", [*bare, "--loop", "uvloop"], work, None) as b1,
-                    running("bare uvloop x2", [*bare, "--loop", "uvloop", "--workers", "2"], work, None) as b2,
+                    running("bare asyncio x1", bare, work, None) as b1,
+                    running("bare uvloop x1", [*bare, "--loop", "uvloop"], work, None) as b1u,
+                    running(
+                        "mock uvloop x1", mock_command(["--loop", "uvloop"]), work, None
+                    ) as m1u,
+                    running("bare asyncio x2", [*bare, "--workers", "2"], work, None) as b2,
                     running("mock x2", mock_command(mock2_args), work, None) as mock2,
-                ):  # fmt: skip
-                    order = [b1a, b1, mock1, b2, mock2]
+                ):
+                    order = [b1, mock1, b1u, m1u, b2, mock2]
                     if args.warmup:
                         for server in order:
                             drive(settings, server.url, case, work, args.warmup)
@@ -149,7 +153,8 @@ def main() -> int:
         for name, runs in results.items()
     }
     print(f"\nworkers run, {args.case}: medians of {args.rounds} rounds of {args.duration} s")
-    print(f"{'server':<16} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'cores':>6} {'wrk':>5} {'redis':>6} {'cpu us/req':>10}")
+    columns = ("req/s", 8), ("p50 ms", 7), ("p99 ms", 7), ("cores", 6), ("wrk", 5), ("redis", 6)
+    print(f"{'server':<16} " + " ".join(f"{n:>{w}}" for n, w in columns) + f" {'cpu us/req':>10}")
     for name, s in summary.items():
         print(
             f"{name:<16} {s['rps']:8,.0f} {s['p50_ms']:7.1f} {s['p99_ms']:7.1f} "
@@ -157,20 +162,28 @@ def main() -> int:
             f"{s['cpu_us_per_request']:10.0f}"
         )
     rps = {name: s["rps"] for name, s in summary.items()}
+    cpu = {name: s["cpu_us_per_request"] for name, s in summary.items()}
     ratios = {
-        "bare uvloop / bare asyncio (x1)": rps["bare uvloop x1"] / rps["bare asyncio x1"],
-        "mock / bare uvloop (x1)": rps["mock x1"] / rps["bare uvloop x1"],
-        "mock / bare asyncio (x1)": rps["mock x1"] / rps["bare asyncio x1"],
-        "mock / bare uvloop (x2)": rps["mock x2"] / rps["bare uvloop x2"],
-        "scaling 1 -> 2, bare": rps["bare uvloop x2"] / rps["bare uvloop x1"],
-        "scaling 1 -> 2, mock": rps["mock x2"] / rps["mock x1"],
+        "req/s mock / bare (x1, asyncio)": rps["mock x1"] / rps["bare asyncio x1"],
+        "req/s mock / bare (x1, uvloop)": rps["mock uvloop x1"] / rps["bare uvloop x1"],
+        "req/s mock / bare (x2)": rps["mock x2"] / rps["bare asyncio x2"],
+        "req/s scaling 1 -> 2, bare": rps["bare asyncio x2"] / rps["bare asyncio x1"],
+        "req/s scaling 1 -> 2, mock": rps["mock x2"] / rps["mock x1"],
+        "cpu/req mock / bare (x1, asyncio)": cpu["mock x1"] / cpu["bare asyncio x1"],
+        "cpu/req mock / bare (x1, uvloop)": cpu["mock uvloop x1"] / cpu["bare uvloop x1"],
+        "cpu/req mock / bare (x2)": cpu["mock x2"] / cpu["bare asyncio x2"],
+        "cpu/req mock uvloop / mock asyncio": cpu["mock uvloop x1"] / cpu["mock x1"],
+        "p99 mock uvloop / mock asyncio": (
+            summary["mock uvloop x1"]["p99_ms"] / summary["mock x1"]["p99_ms"]
+        ),
     }
     print()
     for name, value in ratios.items():
         print(f"{name:<34} {value:5.2f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"runs": results, "summary": summary, "ratios": ratios}, indent=2))
+        document = {"runs": results, "summary": summary, "ratios": ratios}
+        args.json.write_text(json.dumps(document, indent=2))
     return 0
 
 

@@ -39,4 +39,5 @@ class Settings:
     rpm: int | None = None  # requests per minute per API key
     tpm: int | None = None  # tokens per minute per API key
     state_url: str | None = None  # redis://...: state shared with other workers and replicas
+    event_loop: str = "asyncio"  # or "uvloop" (serve --loop)
     reuse_port: bool = False  # a worker of `serve --workers N`: share the port (SO_REUSEPORT)

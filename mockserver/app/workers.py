@@ -74,7 +74,7 @@ def _worker(settings: Settings, log_format: str, quiet: bool, ready: Any) -> Non
             ready.send((url, port, banner))
 
     try:
-        run(serve(settings, announce))
+        run(serve(settings, announce), settings.event_loop)
     except (StateConnectError, FixtureLoadError) as exc:
         print(f"mockserver worker {os.getpid()}: {str(exc).splitlines()[0]}", file=sys.stderr)
         raise SystemExit(2) from exc
@@ -90,17 +90,22 @@ def _die_with_parent() -> None:
         raise SystemExit(1)
 
 
-def run(main: Any) -> None:
-    """asyncio.run on uvloop where it is installed (the faster loop, uvicorn's default)."""
+def run(main: Any, event_loop: str = "asyncio") -> None:
+    """asyncio.run, on uvloop when asked for (serve --loop uvloop).
+
+    asyncio stays the default: on the 2-core machine this was built on, uvloop cut the CPU per
+    request by about a fifth but made the p99 latency several times worse whenever the server
+    did not have its core to itself (bench/README.md, "Event loop").
+    """
     import asyncio
 
-    try:
-        import uvloop
-    except ImportError:
+    if event_loop != "uvloop":
         asyncio.run(main)
-    else:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(main)
+        return
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 class Supervisor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -207,6 +208,15 @@ SERVE_OPTIONS = [
         "More than one needs --state.",
     ),
     _option(
+        "--loop",
+        "event_loop",
+        env="LOOP",
+        default="asyncio",
+        type=click.Choice(["asyncio", "uvloop"]),
+        help="The event loop. uvloop (pip install 'mockserver[uvloop]') costs less CPU per "
+        "request, but measured a worse p99 on a busy machine.",
+    ),
+    _option(
         "--state",
         "state_url",
         env="STATE",
@@ -239,6 +249,10 @@ def serve(
 ) -> None:
     """Serve the mock API on http://HOST:PORT/v1 until SIGINT or SIGTERM."""
     count = _worker_count(workers, state_url)
+    if options.get("event_loop") == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        raise click.BadParameter(
+            "uvloop is not installed: pip install 'mockserver[uvloop]'.", param_hint="--loop"
+        )
     configure_logs(log_format, quiet=quiet)
     settings = Settings(
         state_url=state_url,
@@ -255,7 +269,7 @@ def serve(
             check_reachable(state_url)
         if count > 1:
             raise SystemExit(Supervisor(settings, count, log_format, quiet).run())
-        run_loop(run_server(settings))
+        run_loop(run_server(settings), settings.event_loop)
     except FixtureLoadError as exc:
         raise click.ClickException(report(exc.problems, "mockserver refuses to start")) from exc
     except StateConnectError as exc:

@@ -373,8 +373,7 @@ class RedisState:
                 self._k["calls"],
                 self._k["fixtures:runtime"],
                 self._k["fixtures:removed"],
-                self._k["chaos"],
-            )
+            )  # chaos draws go on, as in memory: a reset does not replay the sequence
             await self._changed(pipe)
 
     async def reload_files(self, fixtures: Sequence[Fixture]) -> None:

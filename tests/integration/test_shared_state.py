@@ -198,9 +198,26 @@ def test_journal_is_one_across_workers(mock: Mock) -> None:
     assert mock.call("GET", "/__admin/requests")[2]["requests"] == []
 
 
+def every_worker_counts(mock: Mock, fixtures: int) -> set[int]:
+    """Health on fresh connections until every worker seen reports `fixtures` loaded: health
+    reads the worker's own set, which pub/sub announcements update (no Redis read)."""
+    deadline = time.monotonic() + 10
+    pids: dict[int, int] = {}
+    while time.monotonic() < deadline:
+        health = mock.call("GET", "/__admin/health")[2]
+        pids[health["pid"]] = health["fixtures"]
+        if len(pids) >= 2 and set(pids.values()) == {fixtures}:
+            return set(pids)
+        time.sleep(0.05)
+    raise AssertionError(f"workers did not all apply the change: {pids}")
+
+
 def test_admin_changes_reach_every_worker_at_once(mock: Mock) -> None:
+    before = mock.call("GET", "/__admin/health")[2]["fixtures"]
     fixture = {"name": "greet", "match": {"last_user": "hello there"}, "reply": {"content": "v1"}}
     assert mock.call("POST", "/__admin/fixtures", fixture)[0] == 201
+    if mock.call("GET", "/__admin/health")[2]["state"]["backend"] == "redis":
+        assert len(every_worker_counts(mock, before + 1)) >= 2, "announced to every worker"
     assert mock.call("POST", "/__admin/fixtures", fixture)[0] == 409, "the name is taken everywhere"
     # Every following request may land on any worker: each must already see the change.
     assert {content(mock.chat("hello there", keyed())[2]) for _ in range(3)} == {"v1"}
@@ -233,9 +250,8 @@ def test_rate_budget_is_one_across_workers(mock: Mock) -> None:
 
 
 def test_chaos_draws_are_one_sequence_across_workers(redis_server: RedisServer) -> None:
-    server = Mock(
-        "--workers", "3", "--state", redis_server.url, "--chaos-rate", "0.5", "--seed", "7"
-    )
+    chaos = ("--chaos-rate", "0.5", "--seed", "7", "--loop", "uvloop")  # workers on uvloop too
+    server = Mock("--workers", "3", "--state", redis_server.url, *chaos)
     try:
         statuses = [server.chat("chaos")[0] for _ in range(16)]
     finally:
@@ -268,9 +284,11 @@ def test_redis_lost_and_back(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "reconnects by itself"
             time.sleep(0.2)
         assert server.call("GET", "/__admin/health")[2]["status"] == "ok"
+        before = server.call("GET", "/__admin/health")[2]["fixtures"]
         fixture = {"name": "late", "match": {"last_user": "late"}, "reply": {"content": "x"}}
         assert server.call("POST", "/__admin/fixtures", fixture)[0] == 201
-        assert {content(server.chat("late")[2]) for _ in range(4)} == {"x"}, "pub/sub is back"
+        every_worker_counts(server, before + 1)  # the listeners subscribed again
+        assert {content(server.chat("late")[2]) for _ in range(4)} == {"x"}
     finally:
         server.close()
         redis.kill()
