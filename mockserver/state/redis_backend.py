@@ -41,6 +41,7 @@ from mockserver.wire.faults import NO_FAULT, Chaos, FaultPlan
 from mockserver.wire.ratelimit import WINDOW_S, RateLimiter
 
 T = TypeVar("T")
+Snapshot = tuple[bytes | None, dict[bytes, bytes]]  # fixture-set version, scenario counters
 log = logging.getLogger("mockserver")
 TIMEOUT_S = 1.0  # per call to Redis; past it the request gets a 503
 CLAIM_TRIES = 16  # scenario steps lost to other workers before a request gives up (503)
@@ -105,10 +106,8 @@ class RedisState:
         self._append = self._redis.register_script(scripts.JOURNAL_APPEND)
         self._claim = self._redis.register_script(scripts.CLAIM_STEP)
         self._rate = self._redis.register_script(scripts.RATE_CHARGE)
-        self._appends: Batcher[tuple[str, bytes], object] = Batcher(self._append_all)
-        self._snapshots: Batcher[None, tuple[bytes | None, dict[bytes, bytes]]] = Batcher(
-            self._snapshot_all
-        )
+        # Journal appends and snapshot reads of concurrent requests: one round trip per batch.
+        self._sync: Batcher[tuple[str, bytes] | None, Snapshot | None] = Batcher(self._sync_all)
         self._version: bytes | None = None
         self._files_generation: bytes | None = None
         self._parsed: dict[str, Fixture] = {}  # run-time fixture text -> fixture
@@ -132,8 +131,7 @@ class RedisState:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
-        await self._appends.close()
-        await self._snapshots.close()
+        await self._sync.close()
         await self._redis.aclose()
         await self._listener_client.aclose()
         if self._sink is not None:
@@ -169,27 +167,30 @@ class RedisState:
     async def record(self, event: ServeEvent) -> None:
         data = codec.encode(event)
         async with self._guard():
-            await self._appends.submit((event.id, data))
+            await self._sync.submit((event.id, data))
         if self._sink is not None:
             self._sink.write(data.decode() + "\n")
 
-    async def _append_all(self, entries: Sequence[tuple[str, bytes]]) -> list[object]:
-        """Appends of concurrent requests: one script call (which trims atomically)."""
-        args: list[str | bytes | int] = [self._journal_limit, self._journal_bytes]
-        for event_id, data in entries:
-            args += [event_id, data]
-        await self._append(keys=[self._k["journal"], self._k["journal:bytes"]], args=args)
-        return [None] * len(entries)
-
-    async def _snapshot_all(
-        self, wanted: Sequence[None]
-    ) -> list[tuple[bytes | None, dict[bytes, bytes]]]:
-        """Fixture-set version and scenario counters, read once for the requests waiting."""
+    async def _sync_all(self, items: Sequence[tuple[str, bytes] | None]) -> list[Snapshot | None]:
+        """One round trip for what concurrent requests need: their journal entries appended
+        (one script call, which trims atomically), then, if any asked (None), the fixture-set
+        version and the scenario counters read once for all of them."""
         pipe = self._redis.pipeline(transaction=False)
-        pipe.get(self._k["fixtures:version"])
-        pipe.hgetall(self._k["calls"])
-        version, calls = await pipe.execute()
-        return [(version, calls)] * len(wanted)
+        entries = [item for item in items if item is not None]
+        if entries:
+            args: list[str | bytes | int] = [self._journal_limit, self._journal_bytes]
+            for event_id, data in entries:
+                args += [event_id, data]
+            await self._append(
+                keys=[self._k["journal"], self._k["journal:bytes"]], args=args, client=pipe
+            )
+        reads = len(entries) < len(items)
+        if reads:
+            pipe.get(self._k["fixtures:version"])
+            pipe.hgetall(self._k["calls"])
+        results = await pipe.execute()
+        snapshot: Snapshot | None = (results[-2], results[-1]) if reads else None
+        return [None if item is not None else snapshot for item in items]
 
     async def _entries(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
         async with self._guard():
@@ -251,7 +252,9 @@ class RedisState:
         fixtures = self.fixtures
         for _ in range(CLAIM_TRIES):
             async with self._guard():
-                version, calls = await self._snapshots.submit(None)
+                snapshot = await self._sync.submit(None)
+                assert snapshot is not None  # a read was asked for
+                version, calls = snapshot
                 if version != self._version:
                     await self._apply()
             # From here to the claim nothing is awaited: no other request sees this snapshot.
