@@ -93,9 +93,9 @@ def _die_with_parent() -> None:
 def run(main: Any, event_loop: str = "asyncio") -> None:
     """asyncio.run, on uvloop when asked for (serve --loop uvloop).
 
-    asyncio stays the default: on the 2-core machine this was built on, uvloop cut the CPU per
-    request by about a fifth but made the p99 latency several times worse whenever the server
-    did not have its core to itself (bench/README.md, "Event loop").
+    asyncio stays the default: on the 2-core machine this was built on, uvloop saved the mock no
+    CPU per request that could be measured and made its p99 several times worse whenever the
+    server did not have its core to itself (bench/README.md, "Event loop").
     """
     import asyncio
 
