@@ -299,6 +299,8 @@ class RedisState:
         self.fixtures.set_runtime(
             [self._fixture(e["text"]) for e in entries], {m.decode() for m in removed}
         )
+        in_use = {e["text"] for e in entries}  # the cache holds what is in force, no more
+        self._parsed = {text: f for text, f in self._parsed.items() if text in in_use}
         self._version = version
 
     def _fixture(self, text: str) -> Fixture:
