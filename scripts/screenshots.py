@@ -10,6 +10,7 @@ then has Debian's chromium (through tests/node's playwright-core) photograph the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from mockserver.settings import Settings
 from mockserver.stubs.loader import load_paths
@@ -41,27 +43,24 @@ DEMO_FIXTURES = """\
 """
 
 
+def said(text: str) -> list[ChatCompletionMessageParam]:
+    return [{"role": "user", "content": text}]
+
+
 def traffic(base_url: str) -> None:
     client = openai.OpenAI(base_url=base_url, api_key="sk-demo-screenshots", max_retries=0)
-    user = "user"
-    client.chat.completions.create(
-        model="gpt-4o", messages=[{"role": user, "content": "Write a haiku about the sea"}]
-    )
-    client.chat.completions.create(model="gpt-4o", messages=[{"role": user, "content": "你好"}])
-    try:
+    client.chat.completions.create(model="gpt-4o", messages=said("Write a haiku about the sea"))
+    client.chat.completions.create(model="gpt-4o", messages=said("你好"))
+    with contextlib.suppress(openai.BadRequestError):  # listed with its violation
         client.chat.completions.create(
-            model="gpt-4o-mini",
-            messages=[{"role": user, "content": "Be creative"}],
-            temperature=9,
+            model="gpt-4o-mini", messages=said("Be creative"), temperature=9
         )
-    except openai.BadRequestError:
-        pass  # shown in the list with its violation
     client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": user, "content": "What is your refund policy?"}]
+        model="gpt-4o-mini", messages=said("What is your refund policy?")
     )
     stream = client.chat.completions.create(
         model="gpt-4o",
-        messages=[{"role": user, "content": "What is the weather in Lisbon?"}],
+        messages=said("What is the weather in Lisbon?"),
         stream=True,
         stream_options={"include_usage": True},
     )

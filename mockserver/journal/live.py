@@ -65,12 +65,12 @@ class Watcher:
         self._queue.clear()
         self._ready.set()
 
-    async def next(self, timeout: float) -> Notice | None:
+    async def next(self, wait_s: float) -> Notice | None:
         """The next notice; None on timeout or once ended (then `ended` says why)."""
         if not self._queue and self.ended is None:
             self._ready.clear()
             try:
-                await asyncio.wait_for(self._ready.wait(), timeout)
+                await asyncio.wait_for(self._ready.wait(), wait_s)
             except TimeoutError:
                 return None
         if self.ended is not None or not self._queue:
