@@ -26,7 +26,7 @@ class MockProcess:
     ) -> None:
         if fixtures is None:
             fixtures = workdir / "fixtures"
-            fixtures.mkdir()  # no fixtures: every reply is generated
+            fixtures.mkdir(parents=True)  # no fixtures: every reply is generated
         workdir.mkdir(parents=True, exist_ok=True)
         self.stdout_path = workdir / "mock.stdout"
         self.stderr_path = workdir / "mock.stderr"
