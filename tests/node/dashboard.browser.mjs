@@ -163,6 +163,25 @@ describe('the dashboard in chromium', { skip, concurrency: false }, () => {
     assert.match(await page.locator('#answered-by').textContent(), /slow-stream/);
   });
 
+  test('"copy as curl" gives a command that sends the same request', { timeout: TIMEOUT }, async () => {
+    const { page } = dash;
+    const request = ask('curl me, 请', { temperature: 0.5 });
+    const { data, response } = await client.chat.completions.create(request).withResponse();
+    await rowOf(page, response.headers.get('x-request-id')).click();
+    await page.locator('#copy-curl').click();
+    await page.locator('#curl').waitFor({ state: 'visible' });
+    const command = await page.locator('#curl-text').inputValue();
+    assert.doesNotMatch(command, /sk-dashboard-tests/, 'the redacted key is not in the command');
+    assert.match(command, /\$OPENAI_API_KEY/);
+    const output = execFileSync('bash', ['-c', command], { encoding: 'utf8', env: { ...process.env, OPENAI_API_KEY: 'sk-from-curl' } });
+    const replayed = JSON.parse(output);
+    assert.equal(replayed.choices[0].message.content, data.choices[0].message.content, 'same body, same reply');
+    const journal = (await admin(MOCK, '/requests?limit=1')).body.requests[0];
+    assert.deepEqual(journal.body, request);
+    assert.match(journal.headers.Authorization, /^Bearer sk-\*+/, 'sent with the key from the environment');
+    await page.locator('#curl-close').click();
+  });
+
   test('"save as fixture" creates a fixture that then answers the same request', { timeout: TIMEOUT }, async () => {
     const { page } = dash;
     const request = ask(`save me ${Date.now()}`);
