@@ -24,13 +24,22 @@ try {
   await page.waitForSelector('#timeline .frame');
   await page.locator('#timeline').scrollIntoViewIfNeeded();
   await page.screenshot({ path: `${outDir}/dashboard-stream.png` });
-  // The rejected request, for a look at the violation highlighting (not in the README).
-  await page.locator('#request-list li.request', { hasText: 'Be creative' }).first().click();
-  await page.waitForSelector('.jl.violation');
-  await page.screenshot({ path: `${outDir}/dashboard-violation.png` });
-  await page.click('#tab-fixtures');
-  await page.waitForSelector('#fixture-rows tr');
-  await page.screenshot({ path: `${outDir}/dashboard-fixtures.png` });
+  if (process.env.ALL === '1') {
+    // For looking at the page, not for the README.
+    await page.locator('#request-list li.request', { hasText: 'haiku' }).first().click();
+    await page.waitForSelector('#answered-by');
+    await page.locator('#save-fixture').click();
+    await page.waitForSelector('#editor[open]');
+    await page.waitForFunction(() => document.getElementById('editor-state').textContent !== '');
+    await page.screenshot({ path: `${outDir}/dashboard-editor.png` });
+    await page.locator('#editor-cancel').click();
+    await page.locator('#request-list li.request', { hasText: 'Be creative' }).first().click();
+    await page.waitForSelector('.jl.violation');
+    await page.screenshot({ path: `${outDir}/dashboard-violation.png` });
+    await page.click('#tab-fixtures');
+    await page.waitForSelector('#fixture-rows tr');
+    await page.screenshot({ path: `${outDir}/dashboard-fixtures.png` });
+  }
   console.log(`screenshots written to ${outDir}`);
 } finally {
   await browser.close();

@@ -40,6 +40,10 @@ DEMO_FIXTURES = """\
 - name: refund-policy
   match: {last_user: {contains: refund}}
   reply: {content: Refunds are accepted within 30 days.}
+- name: quota-exceeded
+  description: Scripted 429 for the retry tests; nobody has asked for it yet.
+  match: {headers: {X-Test-Case: quota}}
+  reply: {error: {status: 429, code: insufficient_quota, message: You exceeded your quota.}}
 """
 
 
@@ -72,6 +76,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--theme", choices=["dark", "light"], default="light")
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--all", action="store_true", help="also the editor, a violation, fixtures")
     args = parser.parse_args()
     node = shutil.which("node")
     if node is None or not (ROOT / "tests" / "node" / "node_modules").is_dir():
@@ -85,7 +90,7 @@ def main() -> int:
         with MockServer(settings) as server:
             traffic(server.base_url)
             env = {**os.environ, "MOCK_URL": server.url, "OUT_DIR": str(args.out)}
-            env["THEME"] = args.theme
+            env["THEME"], env["ALL"] = args.theme, "1" if args.all else "0"
             result = subprocess.run([node, str(SHOOTER)], env=env, timeout=120, check=False)
     return result.returncode
 

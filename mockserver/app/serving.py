@@ -33,6 +33,7 @@ def banner(settings: Settings, app: web.Application, url: str) -> str:
             f"  fixtures   {_fixture_line(settings, app)}",
             f"  contract   {app[CONTRACT].describe()}",
             f"  auth       {keys}",
+            f"  dashboard  {url}/__admin/ui",
         ]
     )
 

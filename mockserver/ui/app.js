@@ -584,17 +584,22 @@ function replyOf(entry) {
   if (!message) return { content: '' };
   const reply = {};
   const calls = message.tool_calls.filter((call) => call && call.name);
-  if (message.content || !calls.length) reply.content = message.content;
+  if (message.content || !calls.length) reply.content = literal(message.content);
   if (calls.length) {
     reply.tool_calls = calls.map((call) => {
       const out = { name: call.name };
       if (call.id && call.id.startsWith('call_')) out.id = call.id;
-      if (call.arguments) out.arguments = call.arguments;
+      if (call.arguments) out.arguments = literal(call.arguments);
       return out;
     });
   }
   if (finish && finish !== 'stop' && !(finish === 'tool_calls' && calls.length)) reply.finish_reason = finish;
   return reply;
+}
+
+/** Fixture strings holding `{{` or `{%` are Jinja templates: what was sent is kept literal. */
+function literal(text) {
+  return typeof text === 'string' && /\{\{|\{%/.test(text) ? `{% raw %}${text}{% endraw %}` : text;
 }
 
 function fixtureFor(entry) {
@@ -656,6 +661,8 @@ function openEditor({ mode, title, hint, value, name }) {
   $('editor-hint').textContent = hint;
   $('editor-yaml').value = typeof value === 'string' ? value : yamlDump(value, { lineWidth: 100, noRefs: true });
   $('editor').showModal();
+  $('editor-yaml').setSelectionRange(0, 0);
+  $('editor-yaml').scrollTop = 0;
   checkEditor();
 }
 
@@ -877,6 +884,8 @@ async function start() {
 
 function applyTheme(theme) {
   document.documentElement.dataset.theme = theme;
+  $('theme').textContent = theme === 'dark' ? 'Light' : 'Dark';
+  $('theme').title = `Switch to the ${theme === 'dark' ? 'light' : 'dark'} theme`;
   try {
     localStorage.setItem('mockserver-theme', theme); // a preference, not a secret
   } catch {

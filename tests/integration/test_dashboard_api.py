@@ -17,7 +17,9 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
+from mockserver.app.factory import create_app
 from mockserver.app.routes import ui
+from mockserver.app.serving import banner
 from mockserver.app.state import FEED
 from mockserver.journal import live
 from mockserver.journal.live import Feed, Recorded
@@ -359,3 +361,20 @@ async def test_a_scripted_answer_has_no_near_misses_in_its_detail(served: Client
     detail = await (await served.get(f"{ADMIN}/requests/{missed.headers['x-request-id']}")).json()
     assert {m["fixture"] for m in detail["near_misses"]} == {"greet", "farewell"}
     assert all(m["failed"] for m in detail["near_misses"])
+
+
+def test_the_admin_client_enables_and_disables(tmp_path: Path) -> None:
+    path = tmp_path / "fixtures.yaml"
+    path.write_text(FIXTURES, encoding="utf-8")
+    with MockServer(Settings(port=0, access_log=False, fixture_paths=(path,))) as server:
+        server.admin.set_fixture_enabled("greet", False)
+        listed = {f["name"]: f["enabled"] for f in server.admin.fixtures()}
+        assert listed == {"greet": False, "farewell": True}
+        server.admin.set_fixture_enabled("greet", True)
+        assert all(f["enabled"] for f in server.admin.fixtures())
+
+
+def test_the_banner_points_at_the_dashboard() -> None:
+    settings = Settings(access_log=False)
+    text = banner(settings, create_app(settings), "http://127.0.0.1:8080")
+    assert "  dashboard  http://127.0.0.1:8080/__admin/ui" in text.splitlines()

@@ -38,6 +38,9 @@ FIXTURES = """\
     sequence:
       - {content: step one}
       - {content: step two}
+- name: braces
+  match: {last_user: braces please}
+  reply: {content: "{% raw %}Use {{ name }} and {% if %} as written.{% endraw %}"}
 - name: never-used
   match: {last_user: nobody sends this}
   reply: {content: unused}

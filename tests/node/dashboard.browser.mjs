@@ -221,6 +221,25 @@ describe('the dashboard in chromium', { skip, concurrency: false }, () => {
     assert.equal(listed.calls, 1);
   });
 
+  test('"save as fixture" keeps template characters literal', { timeout: TIMEOUT }, async () => {
+    const { page } = dash;
+    const request = ask('braces please');
+    const { data: first, response } = await client.chat.completions.create(request).withResponse();
+    assert.equal(first.choices[0].message.content, 'Use {{ name }} and {% if %} as written.');
+    await rowOf(page, response.headers.get('x-request-id')).click();
+    await page.locator('#save-fixture').click();
+    await page.waitForFunction(() => document.getElementById('editor-state').textContent === 'Valid against fixture.schema.json');
+    const yaml = await page.locator('#editor-yaml').inputValue();
+    await page.locator('#editor-save').click();
+    await page.locator('#editor').waitFor({ state: 'hidden' });
+    const name = yaml.match(/^name: (\S+)/m)[1];
+    await admin(MOCK, '/fixtures/braces/disable', { method: 'POST' });
+    const { data: again, response: replayed } = await client.chat.completions.create(request).withResponse();
+    assert.equal(replayed.headers.get('x-mock-matched'), name);
+    assert.equal(again.choices[0].message.content, first.choices[0].message.content);
+    await admin(MOCK, '/fixtures/braces/enable', { method: 'POST' });
+  });
+
   test('the fixtures view: counts, never fired, enable/disable, scenario reset, edit, reload', { timeout: TIMEOUT }, async () => {
     const { page } = dash;
     await page.locator('#tab-fixtures').click();
