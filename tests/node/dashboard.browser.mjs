@@ -89,6 +89,19 @@ describe('the dashboard in chromium', { skip, concurrency: false }, () => {
     assert.deepEqual(problems, [], 'no console errors, page errors or CSP refusals');
   });
 
+  test('request content is shown as text, never run as markup', { timeout: TIMEOUT }, async () => {
+    const { page } = dash;
+    const markup = '<img src=x onerror="window.__pwned = 1"><script>window.__pwned = 2</script>';
+    const { response } = await client.chat.completions.create(ask(markup, { model: '<b>model</b>' })).withResponse();
+    const id = response.headers.get('x-request-id');
+    await rowOf(page, id).click();
+    await page.locator('#request-body').waitFor();
+    assert.equal(await rowOf(page, id).locator('.preview').textContent(), markup);
+    assert.equal(await rowOf(page, id).locator('.model').textContent(), '<b>model</b>');
+    assert.equal(await page.locator('#request-body img, #request-list img, #detail b, #request-list b').count(), 0);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  });
+
   test('a rejected request shows each violation at its path with OpenAI\'s message', { timeout: TIMEOUT }, async () => {
     const { page } = dash;
     const error = await client.chat.completions
