@@ -20,9 +20,12 @@ QUEUE_LIMIT = 1000  # notices per watcher before it is dropped as too slow
 MAX_WATCHERS = 32  # open dashboards (each holds one queue)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Recorded:
+    """One notice shared by every watcher: its wire form is made once, by the first to send it."""
+
     event: ServeEvent
+    encoded: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

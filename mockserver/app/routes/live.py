@@ -25,8 +25,10 @@ def _frame(name: str, data: object) -> bytes:
 
 def encode(notice: Notice) -> bytes:
     match notice:
-        case Recorded(event):
-            return _frame("request", event.to_json(frames=False))
+        case Recorded(event, encoded):
+            if encoded is None:  # every open dashboard gets the same bytes
+                encoded = notice.encoded = _frame("request", event.to_json(frames=False))
+            return encoded
         case Cleared():
             return _frame("cleared", {})
         case FixturesChanged():
