@@ -325,6 +325,8 @@ function renderAnswer(entry) {
     );
   } else if (entry.generated) {
     parts.push(h('p', { id: 'answered-by' }, 'No fixture matched: the reply was generated from the schema.'));
+  } else if (entry.error?.code === 'fixture_not_matched') {
+    parts.push(h('p', { id: 'answered-by' }, 'No fixture matched, and --strict-fixtures turns that into an error.'));
   } else if (entry.violations?.length) {
     parts.push(h('p', { id: 'answered-by' }, 'Rejected by the contract before any fixture was consulted.'));
   } else if (entry.error) {

@@ -378,3 +378,19 @@ def test_the_banner_points_at_the_dashboard() -> None:
     settings = Settings(access_log=False)
     text = banner(settings, create_app(settings), "http://127.0.0.1:8080")
     assert "  dashboard  http://127.0.0.1:8080/__admin/ui" in text.splitlines()
+
+
+async def test_strict_fixtures_refusals_list_their_near_misses(
+    make_client: MakeClient, tmp_path: Path
+) -> None:
+    client = await serve_yaml(make_client, tmp_path, FIXTURES, strict_fixtures=True)
+    refused = await client.post(CHAT, json=chat("hello there"), headers=AUTH)
+    assert (await error_of(refused, 404))["code"] == "fixture_not_matched"
+    detail = await (await client.get(f"{ADMIN}/requests/{refused.headers['x-request-id']}")).json()
+    greet = next(m for m in detail["near_misses"] if m["fixture"] == "greet")
+    assert greet["failed"] == ["last user message equals 'hello', got 'hello there'"]
+    faulted = await client.post(
+        CHAT, json=chat("hello"), headers={**AUTH, "X-Mock-Fault": "status=503"}
+    )
+    detail = await (await client.get(f"{ADMIN}/requests/{faulted.headers['x-request-id']}")).json()
+    assert "near_misses" not in detail, "an error the client asked for consulted no fixture"

@@ -125,10 +125,12 @@ async def list_requests(request: web.Request) -> web.Response:
 
 
 async def get_request(request: web.Request) -> web.Response:
-    """The whole entry; a generated reply also gets the fixtures that came closest (as now)."""
+    """The whole entry; a request no fixture matched (generated, or refused under
+    --strict-fixtures) also gets the fixtures that came closest, as they stand now."""
     event = _event(request)
     found = event.to_json()
-    if event.generated and isinstance(event.body_json, dict):
+    unmatched = event.generated or (event.error or {}).get("code") == "fixture_not_matched"
+    if unmatched and isinstance(event.body_json, dict):
         found["near_misses"] = near_misses_for(request.app[FIXTURES], event)
     return web.json_response(found)
 
