@@ -176,6 +176,35 @@ describe('the dashboard in chromium', { skip, concurrency: false }, () => {
     assert.match(await page.locator('#answered-by').textContent(), /slow-stream/);
   });
 
+  test('the list filters by status, fixture, model, stream and text', { timeout: TIMEOUT }, async () => {
+    const { page } = dash;
+    await client.chat.completions.create({ ...ask('filter me, mini'), model: 'gpt-4o-mini' });
+    await page.locator('#request-list li.request', { hasText: 'filter me, mini' }).waitFor();
+    const shown = () =>
+      page.$$eval('#request-list li.request', (rows) => rows.map((row) => row.dataset.id));
+    const journal = async () => (await admin(MOCK, '/requests?limit=1000')).body.requests;
+    const all = await journal();
+    const check = async (select, value, keep) => {
+      await page.selectOption(select, value);
+      const expected = all.filter(keep).map((e) => e.id);
+      assert.ok(expected.length > 0, `${select}=${value} keeps something`);
+      assert.ok(expected.length < all.length, `${select}=${value} drops something`);
+      assert.deepEqual(await shown(), expected, `${select}=${value}`);
+      await page.selectOption(select, '');
+    };
+    await check('#f-status', '4', (e) => e.status >= 400 && e.status < 500);
+    await check('#f-status', 'violations', (e) => e.violations.length > 0);
+    await check('#f-stream', 'yes', (e) => e.stream);
+    await check('#f-model', 'gpt-4o-mini', (e) => e.model === 'gpt-4o-mini');
+    await check('#f-fixture', 'slow-stream', (e) => e.fixture === 'slow-stream');
+    await check('#f-fixture', '@generated', (e) => e.generated);
+    await page.fill('#f-text', 'FILTER ME');
+    assert.deepEqual(await shown(), all.filter((e) => JSON.stringify(e.body).includes('filter me')).map((e) => e.id));
+    assert.match(await page.locator('#count').textContent(), new RegExp(`^1 of ${all.length}$`));
+    await page.fill('#f-text', '');
+    assert.equal((await shown()).length, all.length);
+  });
+
   test('"copy as curl" gives a command that sends the same request', { timeout: TIMEOUT }, async () => {
     const { page } = dash;
     const request = ask('curl me, 请', { temperature: 0.5 });
