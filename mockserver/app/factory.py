@@ -8,10 +8,11 @@ from aiohttp import web
 
 from mockserver.app.cors import add_cors_headers, preflight
 from mockserver.app.errors import error_middleware
-from mockserver.app.routes import admin, chat, models
+from mockserver.app.routes import admin, chat, models, ui
 from mockserver.app.state import (
     CHAOS,
     CONTRACT,
+    FEED,
     FIXTURES,
     IN_FLIGHT,
     JOURNAL,
@@ -23,6 +24,7 @@ from mockserver.app.state import (
 )
 from mockserver.app.tracing import InFlight, add_trace_headers, tracing_middleware
 from mockserver.contract.schemas import Contract
+from mockserver.journal.live import Feed
 from mockserver.journal.store import Journal, journal_middleware
 from mockserver.replies.generated import TextGenerator
 from mockserver.settings import Settings
@@ -49,11 +51,14 @@ def create_app(settings: Settings) -> web.Application:
     app[FIXTURES] = FixtureSet(load_paths(settings.fixture_paths))
     journal_file = settings.journal_file if settings.state_url is None else None
     app[JOURNAL] = Journal(settings.journal_limit, journal_file)
+    app[FEED] = Feed()
+    app[JOURNAL].listeners.append(app[FEED])
     app[LIMITER] = RateLimiter(settings.rpm, settings.tpm)
     app[IN_FLIGHT] = InFlight()
     app[CHAOS] = Chaos(settings.chaos_rate, settings.chaos_status, settings.seed)
     app[STATE] = _state(app)
     app.on_startup.append(_start_state)
+    app.on_shutdown.append(_close_feeds)
     app.on_cleanup.append(_close_state)
     app[STARTED] = time.monotonic()
     app.on_response_prepare.append(_response_headers)
@@ -63,6 +68,7 @@ def create_app(settings: Settings) -> web.Application:
     for path in ("/v1/chat/completions", "/v1/models", "/v1/models/{model}"):
         app.router.add_route("OPTIONS", path, preflight)  # CORS preflights
     admin.add_routes(app)
+    ui.add_routes(app)
     return app
 
 
@@ -79,8 +85,10 @@ def _state(app: web.Application) -> SharedState:
         files=settings.fixture_paths,
         limiter=app[LIMITER],
         chaos=app[CHAOS],
+        journal=app[JOURNAL],
         journal_limit=settings.journal_limit,
         journal_file=settings.journal_file,
+        on_fixtures_changed=app[FEED].fixtures_changed,
     )
 
 
@@ -90,6 +98,10 @@ async def _start_state(app: web.Application) -> None:
 
 async def _close_state(app: web.Application) -> None:
     await app[STATE].close()
+
+
+async def _close_feeds(app: web.Application) -> None:
+    app[FEED].close()
 
 
 async def _response_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from mockserver._version import __version__
 from mockserver.app.factory import create_app
-from mockserver.app.state import CONTRACT, FIXTURES, IN_FLIGHT, STATE
+from mockserver.app.state import CONTRACT, FEED, FIXTURES, IN_FLIGHT, STATE
 from mockserver.settings import Settings
 from mockserver.state.base import StateUnavailable
 from mockserver.stubs.loader import load_paths
@@ -36,6 +36,7 @@ def banner(settings: Settings, app: web.Application, url: str) -> str:
             f"  contract   {app[CONTRACT].describe()}",
             f"  auth       {keys}",
             f"  state      {_state_line(settings)}",
+            f"  dashboard  {url}/__admin/ui",
         ]
     )
 
@@ -74,6 +75,7 @@ async def watch_fixtures(app: web.Application, paths: tuple[Path, ...]) -> None:
         except StateUnavailable:
             log.warning("fixtures changed (%s) but the shared state is unavailable", changed)
             continue
+        app[FEED].fixtures_changed()
         log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
 
 
@@ -84,6 +86,7 @@ async def drain(runner: web.AppRunner, app: web.Application, grace_s: float) -> 
     """
     for site in list(runner.sites):
         await site.stop()
+    app[FEED].close()  # open dashboards would otherwise count as requests in flight
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(app[IN_FLIGHT].idle.wait(), grace_s)
 

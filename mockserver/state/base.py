@@ -78,6 +78,9 @@ class SharedState(Protocol):
 
     async def remove_fixture(self, name: str) -> None: ...
 
+    async def set_enabled(self, name: str, enabled: bool) -> None:
+        """A disabled fixture stays listed but answers nothing (on every worker)."""
+
     async def calls(self) -> dict[str, int]:
         """Uses of each fixture so far."""
 

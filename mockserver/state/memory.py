@@ -73,6 +73,9 @@ class MemoryState:
     async def remove_fixture(self, name: str) -> None:
         self.fixtures.remove(name)
 
+    async def set_enabled(self, name: str, enabled: bool) -> None:
+        self.fixtures.set_enabled(name, enabled)
+
     async def calls(self) -> dict[str, int]:
         return dict(self.fixtures.calls)
 

@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from mockserver.contract.errors import MockError
 from mockserver.journal.sink import JournalFile
-from mockserver.journal.store import ServeEvent
+from mockserver.journal.store import Journal, ServeEvent
 from mockserver.state import codec, scripts
 from mockserver.state.base import StateUnavailable
 from mockserver.state.batching import Batcher
@@ -64,13 +64,19 @@ class RedisState:
         files: tuple[Path, ...],
         limiter: RateLimiter,
         chaos: Chaos,
+        journal: Journal,
         journal_limit: int,
         journal_bytes: int = DEFAULT_JOURNAL_BYTES,
         journal_file: Path | None = None,
+        on_fixtures_changed: Callable[[], None] = lambda: None,
         prefix: str = "mockserver:",
         timeout: float = TIMEOUT_S,
     ) -> None:
         self.fixtures = fixtures
+        # Only its listeners (the dashboard's live feed) are used: they hear of the requests
+        # this worker served; the entries themselves live in Redis.
+        self._local = journal
+        self._on_fixtures_changed = on_fixtures_changed
         self._files = files
         self._limiter = limiter
         self._chaos = chaos
@@ -96,6 +102,7 @@ class RedisState:
                 "calls",
                 "fixtures:runtime",
                 "fixtures:removed",
+                "fixtures:disabled",
                 "fixtures:version",
                 "fixtures:files",
                 "chaos",
@@ -170,6 +177,8 @@ class RedisState:
             await self._sync.submit((event.id, data))
         if self._sink is not None:
             self._sink.write(data.decode() + "\n")
+        for listener in self._local.listeners:
+            listener.recorded(event)
 
     async def _sync_all(self, items: Sequence[tuple[str, bytes] | None]) -> list[Snapshot | None]:
         """One round trip for what concurrent requests need: their journal entries appended
@@ -214,6 +223,8 @@ class RedisState:
     async def clear_journal(self) -> None:
         async with self._guard():
             await self._redis.delete(self._k["journal"], self._k["journal:bytes"])
+        for listener in self._local.listeners:
+            listener.cleared()
 
     # --- one chat request
     async def charge(self, key: str, tokens: int) -> dict[str, str]:
@@ -289,7 +300,8 @@ class RedisState:
         pipe.get(self._k["fixtures:files"])
         pipe.hgetall(self._k["fixtures:runtime"])
         pipe.smembers(self._k["fixtures:removed"])
-        version, files, runtime, removed = await pipe.execute()
+        pipe.smembers(self._k["fixtures:disabled"])
+        version, files, runtime, removed, disabled = await pipe.execute()
         if files != self._files_generation:
             self.fixtures.reload(load_paths(self._files))  # files checked at start: they load
             self._files_generation = files
@@ -297,10 +309,14 @@ class RedisState:
             (yaml.safe_load(value) for value in runtime.values()), key=lambda e: e["seq"]
         )
         self.fixtures.set_runtime(
-            [self._fixture(e["text"]) for e in entries], {m.decode() for m in removed}
+            [self._fixture(e["text"]) for e in entries],
+            {m.decode() for m in removed},
+            {m.decode() for m in disabled},
         )
         in_use = {e["text"] for e in entries}  # the cache holds what is in force, no more
         self._parsed = {text: f for text, f in self._parsed.items() if text in in_use}
+        if version != self._version:
+            self._on_fixtures_changed()
         self._version = version
 
     def _fixture(self, text: str) -> Fixture:
@@ -357,6 +373,15 @@ class RedisState:
             pipe.hdel(self._k["calls"], name)
             await self._changed(pipe)
 
+    async def set_enabled(self, name: str, enabled: bool) -> None:
+        async with self._guard():
+            pipe = self._redis.pipeline(transaction=True)
+            if enabled:
+                pipe.srem(self._k["fixtures:disabled"], name)
+            else:
+                pipe.sadd(self._k["fixtures:disabled"], name)
+            await self._changed(pipe)
+
     async def calls(self) -> dict[str, int]:
         async with self._guard():
             calls = cast(dict[bytes, bytes], await self._redis.hgetall(self._k["calls"]))
@@ -378,8 +403,11 @@ class RedisState:
                 self._k["calls"],
                 self._k["fixtures:runtime"],
                 self._k["fixtures:removed"],
+                self._k["fixtures:disabled"],
             )  # chaos draws go on, as in memory: a reset does not replay the sequence
             await self._changed(pipe)
+        for listener in self._local.listeners:
+            listener.cleared()
 
     async def reload_files(self, fixtures: Sequence[Fixture]) -> None:
         async with self._guard():

@@ -1,0 +1,131 @@
+"""Two apps in one process sharing one real redis-server: the Redis backend end to end, in
+process (the CLI tests run it in subprocesses, which coverage does not see)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from mockserver.app.state import STATE
+from mockserver.resources import bundled
+from mockserver.settings import Settings
+from mockserver.state.connect import StateConnectError, check_reachable
+from mockserver.wire.faults import Chaos
+from tests.conftest import AUTH, ClientFactory
+from tests.redis_server import REDIS, RedisServer
+
+pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed")
+Client = TestClient[Any, Any]
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    yield server
+    server.kill()
+
+
+async def pair(aiohttp_client: ClientFactory, url: str, **options: Any) -> tuple[Client, Client]:
+    settings = Settings(fixture_paths=(bundled("fixtures"),), state_url=url, **options)
+    from mockserver.app.factory import create_app
+
+    return await aiohttp_client(create_app(settings)), await aiohttp_client(create_app(settings))
+
+
+async def chat(
+    client: Client, text: str, key: str = "sk-test"
+) -> tuple[int, Mapping[str, str], Any]:
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": text}]}
+    response = await client.post(
+        "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"}
+    )
+    return response.status, response.headers, await response.json()  # names case-blind
+
+
+async def test_two_apps_are_one_mock(aiohttp_client: ClientFactory, redis: RedisServer) -> None:
+    a, b = await pair(aiohttp_client, redis.url, rpm=3)
+    fixture = {
+        "name": "steps",
+        "times": 3,
+        "match": {"last_user": "go"},
+        "reply": {"sequence": [{"content": "one"}, {"content": "two"}, {"content": "three"}]},
+    }
+    assert (await a.post("/__admin/fixtures", json=fixture, headers=AUTH)).status == 201
+    seen = [await chat(c, "go", f"sk-{i}") for i, c in enumerate([b, a, b])]
+    assert [r[2]["choices"][0]["message"]["content"] for r in seen] == ["one", "two", "three"]
+    status, headers, _ = await chat(a, "go", "sk-9")
+    assert status == 200
+    assert "X-Mock-Matched" not in headers, "times: 3 is spent across both apps"
+    listed = await (await b.get("/__admin/fixtures/steps")).json()
+    assert listed["calls"] == 3
+    assert (await b.post("/__admin/fixtures/steps/disable", headers=AUTH)).status == 200
+    assert (await a.get("/__admin/fixtures/steps")).status == 200
+    assert (await (await a.get("/__admin/fixtures/steps")).json())["enabled"] is False
+    assert (await b.post("/__admin/fixtures/steps/reset")).status == 200
+    assert (await (await a.get("/__admin/fixtures/steps")).json())["calls"] == 0
+    new = {"name": "steps", "match": {"last_user": "go"}, "reply": {"content": "new"}}
+    assert (await a.put("/__admin/fixtures/steps", json=new)).status == 200
+    assert (await b.post("/__admin/fixtures/steps/enable")).status == 200
+    assert (await chat(b, "go", "sk-10"))[2]["choices"][0]["message"]["content"] == "new"
+    # The journal: every request of both apps, readable from either.
+    journal = await (await b.get("/__admin/requests?limit=50")).json()
+    assert len(journal["requests"]) == 5
+    one = journal["requests"][0]["id"]
+    assert (await (await a.get(f"/__admin/requests/{one}")).json())["id"] == one
+    count = await (await a.post("/__admin/requests/count", json={"last_user": "go"})).json()
+    assert count["count"] == 5
+    assert (await a.get("/__admin/requests/req_nope")).status == 404
+    # Rate budgets: one per key across both apps (rpm=3).
+    statuses = [(await chat(c, "budget", "sk-rate"))[0] for c in (a, b, a, b)]
+    assert statuses == [200, 200, 200, 429]
+    assert (await a.delete("/__admin/requests")).status == 200
+    assert (await (await b.get("/__admin/requests")).json())["requests"] == []
+    assert (await b.post("/__admin/fixtures/steps/reset")).status == 200
+    assert (await a.delete("/__admin/fixtures/steps")).status == 200
+    assert (await b.get("/__admin/fixtures/steps")).status == 404
+    assert (await a.post("/__admin/reload")).status == 200
+    assert (await (await b.post("/__admin/reset")).json())["reset"] is True
+    health = await (await a.get("/__admin/health")).json()
+    assert health["state"] == {"backend": "redis", "reachable": True}
+    models = await (await b.get("/v1/models", headers=AUTH)).json()
+    assert models["object"] == "list"
+
+
+async def test_chaos_is_one_sequence(aiohttp_client: ClientFactory, redis: RedisServer) -> None:
+    a, b = await pair(aiohttp_client, redis.url, chaos_rate=0.5, seed=3)
+    statuses = [(await chat(c, "x"))[0] for c in [a, b] * 6]
+    expected = Chaos(0.5, 503, 3)
+    assert statuses == [expected.draw().status or 200 for _ in range(12)]
+
+
+async def test_lost_redis_is_a_503_then_back(
+    aiohttp_client: ClientFactory, redis: RedisServer
+) -> None:
+    a, b = await pair(aiohttp_client, redis.url)
+    assert (await chat(a, "hi"))[0] == 200
+    redis.kill()
+    status, headers, body = await chat(b, "hi")
+    assert status == 503
+    assert body["error"]["code"] == "state_unavailable"
+    assert headers["retry-after"] == "1"
+    health = await a.get("/__admin/health")
+    assert health.status == 503
+    assert (await health.json())["status"] == "degraded"
+    assert (await a.get("/__admin/requests")).status == 503
+    redis.start()
+    assert (await chat(b, "hi"))[0] == 200
+    assert (await (await a.get("/__admin/health")).json())["status"] == "ok"
+    assert a.app is not None
+    await a.app[STATE].close()  # closing twice (cleanup closes again) is harmless
+
+
+def test_unreachable_at_start(redis: RedisServer) -> None:
+    check_reachable(redis.url)
+    url = redis.url
+    redis.kill()
+    with pytest.raises(StateConnectError, match="cannot reach Redis"):
+        check_reachable(url, timeout=0.5)
