@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver._version import __version__
+from mockserver.app.sources import load_fixtures
 from mockserver.app.state import CONTRACT, FIXTURES, JOURNAL, SETTINGS, STARTED
 from mockserver.contract.errors import (
     AuthenticationFailed,
@@ -30,7 +31,7 @@ from mockserver.contract.schemas import load_schema
 from mockserver.journal.queries import count_matching, filter_events, near_misses_for
 from mockserver.journal.store import Journal, ServeEvent
 from mockserver.stubs.conditions import ConditionError
-from mockserver.stubs.loader import fixture_validator, load_paths, load_text
+from mockserver.stubs.loader import fixture_validator, load_text
 from mockserver.stubs.model import Fixture, FixtureLoadError
 
 ADMIN = "/__admin"
@@ -90,7 +91,8 @@ async def health(request: web.Request) -> web.Response:
             "uptime_s": round(time.monotonic() - app[STARTED], 3),
             "fixtures": len(app[FIXTURES]),
             "requests": len(app[JOURNAL]),
-            "contract": app[CONTRACT].describe(),
+            "contract": app[CONTRACT].current.describe(),
+            "spec": app[CONTRACT].current.to_json(),
         }
     )
 
@@ -202,7 +204,8 @@ async def get_fixture(request: web.Request) -> web.Response:
 
 async def _parse_fixtures(request: web.Request) -> list[Fixture]:
     """Fixtures from a JSON or YAML body, checked exactly as files are."""
-    fixtures, problems = load_text(await _body_text(request), "admin-api.yaml", [])
+    response = request.app[CONTRACT].current.response
+    fixtures, problems = load_text(await _body_text(request), "admin-api.yaml", [], response)
     if problems:
         raise InvalidRequest(
             "The fixtures have problems: " + "; ".join(str(p) for p in problems),
@@ -259,9 +262,8 @@ async def reset(request: web.Request) -> web.Response:
 
 
 async def reload(request: web.Request) -> web.Response:
-    paths = request.app[SETTINGS].fixture_paths
     try:
-        fixtures = load_paths(paths)
+        fixtures = load_fixtures(request.app[SETTINGS], request.app[CONTRACT].current)
     except FixtureLoadError as exc:
         raise InvalidRequest(
             "Reload refused, the last good fixtures stay: "

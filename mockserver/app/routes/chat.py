@@ -59,7 +59,7 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     # its depth, so the walk cannot recurse too far).
     event.body = raw if len(raw) <= BODY_KEPT else json_bytes.dumps(summarized(body))
     event.model, event.stream = body.get("model"), body.get("stream") is True
-    violations = validate(body, app[CONTRACT], settings.disabled_rules)
+    violations = validate(body, app[CONTRACT].current, settings.disabled_rules)
     if violations:
         event.violations = [v.to_json() for v in violations]
         raise ValidationFailed(violations)

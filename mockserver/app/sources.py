@@ -1,0 +1,103 @@
+"""What the server loads from files: the contract document and the fixtures.
+
+One place for start-up, `--watch` and `POST /__admin/reload`, so a reload never forgets the
+spec's example fixtures or checks raw replies against another contract than the one in force.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+import watchfiles
+from aiohttp import web
+
+from mockserver.app.state import CONTRACT, FIXTURES
+from mockserver.contract.live import load_contract
+from mockserver.contract.schemas import Contract
+from mockserver.contract.spec import SpecError
+from mockserver.contract.spec.fixtures import example_fixtures
+from mockserver.settings import Settings
+from mockserver.stubs.loader import build_fixture, load_paths
+from mockserver.stubs.model import Fixture, FixtureLoadError
+
+log = logging.getLogger("mockserver")
+
+
+def load_fixtures(settings: Settings, contract: Contract) -> list[Fixture]:
+    """The fixture files, then (with --spec-examples) one fixture per example of the document.
+
+    Raises FixtureLoadError with every problem found.
+    """
+    fixtures = load_paths(settings.fixture_paths, contract.response)
+    if not settings.spec_examples:
+        return fixtures
+    document = contract.document
+    problems = []
+    for item in example_fixtures(document, contract.broken_examples):
+        fixture, found = build_fixture(
+            item, f"{document.source} (examples)", None, "", contract.response
+        )
+        problems.extend(found)
+        if fixture is not None:
+            fixtures.append(fixture)
+    if problems:
+        raise FixtureLoadError(problems)
+    return fixtures
+
+
+def _resolved(names: Iterable[str]) -> set[Path]:
+    return {Path(name).resolve() for name in names}
+
+
+def _under(path: Path, roots: tuple[Path, ...]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+async def watch_sources(app: web.Application, settings: Settings) -> None:
+    """--watch: reload what changed. A broken spec or fixture set is reported and the last good
+    one stays in force; a new contract re-checks the fixtures against its response schema."""
+    roots = tuple(p.resolve() for p in settings.fixture_paths)
+    spec = settings.spec.resolve() if settings.spec is not None else None
+    # The spec's folder, not the file: editors save by replacing the file, which ends a watch
+    # on the file itself.
+    watched = [*settings.fixture_paths, *([spec.parent] if spec is not None else [])]
+
+    def relevant(_: watchfiles.Change, name: str) -> bool:
+        path = Path(name).resolve()
+        return path == spec or _under(path, roots)
+
+    async for changes in watchfiles.awatch(*watched, watch_filter=relevant):
+        paths = _resolved(name for _, name in changes)
+        changed = ", ".join(sorted(p.name for p in paths))
+        live = app[CONTRACT]
+        if spec is not None and spec in paths:
+            try:
+                contract = load_contract(spec, strict_spec=settings.strict_spec)
+            except SpecError as exc:
+                log.warning(
+                    "the spec changed but cannot be used (%s); keeping %s",
+                    exc,
+                    live.current.document.describe(),
+                )
+                continue
+            if contract.document.digest == live.current.document.digest:
+                continue
+            live.swap(contract)
+            log.info("contract swapped: %s", contract.describe())
+            for warning in contract.warnings:
+                log.warning("contract: %s", warning)
+        try:
+            fixtures = load_fixtures(settings, live.current)
+        except FixtureLoadError as exc:
+            problems = "\n".join(f"  {p}" for p in exc.problems)
+            log.warning(
+                "fixtures changed (%s) but are broken; keeping the last good set of %d:\n%s",
+                changed,
+                len(app[FIXTURES]),
+                problems,
+            )
+            continue
+        app[FIXTURES].reload(fixtures)
+        log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
