@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -24,7 +24,7 @@ from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from mockserver.contract.spec import SpecDocument, bundled_spec
+from mockserver.contract.spec import SpecDocument, SpecError, bundled_spec
 from mockserver.resources import bundled
 
 REQUEST_SCHEMA = "chat_completion_request.schema.json"
@@ -120,6 +120,41 @@ def validator(schema: dict[str, Any]) -> Validator:
     return cls(schema, registry=schema_registry())
 
 
+def usable(schema: dict[str, Any], what: str) -> None:
+    """Refuse, as SpecError, a schema that would fail mid-request: one JSON Schema itself
+    refuses, or a $ref that leads nowhere (or off the machine: nothing is fetched)."""
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        at = "".join(f"/{p}" for p in exc.absolute_path) or "/"
+        raise SpecError(
+            f"the {what} schema is not valid JSON Schema at {at}: {exc.message}"
+        ) from exc
+    for ref in _refs(schema):
+        if not ref.startswith("#"):
+            raise SpecError(f"the {what} schema refers outside the document ($ref {ref!r})")
+        try:
+            jsonpointer.resolve_pointer(schema, ref[1:])
+        except jsonpointer.JsonPointerException as exc:
+            raise SpecError(f"the {what} schema's $ref {ref!r} points at nothing") from exc
+    try:
+        jsonschema_rs.validator_for(schema)
+    except (ValueError, jsonschema_rs.ValidationError) as exc:
+        raise SpecError(f"the {what} schema cannot be compiled: {exc}") from exc
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
 def fast_check(schema: dict[str, Any]) -> Callable[[Any], bool]:
     """A compiled "valid?" for the hot path (about 30x faster than jsonschema on a chat body).
 
@@ -164,6 +199,11 @@ class Contract:
     @classmethod
     def compile(cls, *, strict_spec: bool, document: SpecDocument | None = None) -> Contract:
         document = document or bundled_spec()
+        for what, schema in (("request", document.request), ("response", document.response)):
+            try:
+                usable(schema, what)
+            except SpecError as exc:
+                raise SpecError(f"{document.source}: {exc}") from exc
         request = overlaid(
             document.request, () if strict_spec else load_overlay("request"), "request"
         )

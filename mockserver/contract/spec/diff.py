@@ -82,10 +82,11 @@ class _Walk:
 
     def add(self, where: str, what: str, narrows: bool, detail: str) -> None:
         """`narrows`: the new document accepts (request) or promises (response) less."""
-        breaking = narrows if self.side == "request" else not narrows
-        self.out.append(
-            Change(self.side, where or "(body)", f"{self.side}-{what}", breaking, detail)
-        )
+        self.record(where, what, narrows if self.side == "request" else not narrows, detail)
+
+    def record(self, where: str, what: str, breaking: bool, detail: str) -> None:
+        change = Change(self.side, where or "(body)", f"{self.side}-{what}", breaking, detail)
+        self.out.append(change)
 
     def resolve(self, node: Any, root: Any) -> Any:
         for _ in range(MAX_DEPTH):
@@ -182,20 +183,22 @@ class _Walk:
             set(new.get("required") or ()),
         )
         closed = new.get("additionalProperties") is False
-        for name in after.keys() - before.keys():
+        request = self.side == "request"
+        for name in sorted(after.keys() - before.keys()):
+            # A new field breaks a request only when it must be sent; replies may add any.
+            required = name in required_after
+            kind = "required-property-added" if required else "property-added"
+            detail = f"new {'required' if required else 'optional'} property {name!r}"
+            self.record(_join(where, name), kind, request and required, detail)
+        for name in sorted(before.keys() - after.keys()):
             at = _join(where, name)
-            if name in required_after:
-                self.add(at, "required-property-added", True, f"new required property {name!r}")
-            else:
-                self.add(at, "property-added", False, f"new optional property {name!r}")
-        for name in before.keys() - after.keys():
-            at = _join(where, name)
-            if self.side == "request":
+            if request:  # still accepted unless the object is now closed
                 detail = "removed; refused when sent" if closed else "no longer documented"
-                self.add(at, "property-removed", closed, detail)
-            else:
-                was = "required" if name in required_before else "optional"
-                self.add(at, "property-removed", name in required_before, f"{was} property removed")
+                self.record(at, "property-removed", closed, detail)
+            else:  # clients may rely on a field that was always there
+                was = name in required_before
+                detail = f"{'required' if was else 'optional'} property removed"
+                self.record(at, "property-removed", was, detail)
         for name in sorted(before.keys() & after.keys()):
             at = _join(where, name)
             if name in required_after and name not in required_before:
