@@ -262,8 +262,7 @@ def check(paths: tuple[Path, ...], spec: Path | None) -> None:
     except FixtureLoadError as exc:
         click.echo(report(exc.problems, "mockserver check"), err=True)
         raise SystemExit(1) from exc
-    if contract is not None and contract.example_problems:
-        raise SystemExit(1)
+    spec_cli.refuse_broken_examples(contract)
     click.echo(f"mockserver check: {len(fixtures)} fixture(s) in {len(files)} file(s), no problems")
 
 

@@ -78,6 +78,18 @@ def contract_for_check(spec: Path | None) -> Contract | None:
     return contract
 
 
+def refuse_broken_examples(contract: Contract | None) -> None:
+    """check --spec: a document whose examples break its own schema fails the check."""
+    if contract is not None and contract.example_problems:
+        broken = len(contract.broken_examples)
+        click.echo(
+            f"mockserver check: {broken} request example(s) of {contract.document.source} "
+            "break its own request schema",
+            err=True,
+        )
+        raise SystemExit(1)
+
+
 @click.group(name="spec")
 def spec_group() -> None:
     """Contract documents: what changed between two versions, or the contract as OpenAPI.

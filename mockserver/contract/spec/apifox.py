@@ -86,7 +86,9 @@ def read_export(
             raise SpecError(f"request example {i + 1} of '{REQUEST_BODY}' is not an object")
         name = str(ex.get("name") or f"example {i + 1}")
         body_value = _decoded(ex.get("value"), f"request example {name!r}")
-        examples.append(Example(name, body_value, line_of(text, json.dumps(name)[1:-1])))
+        examples.append(
+            Example(name, body_value, line_of(text, json.dumps(name, ensure_ascii=False)[1:-1]))
+        )
     samples: list[Example] = []
     if _find_title(text, RESPONSE_EXAMPLES) is not None:
         listed = section(text, RESPONSE_EXAMPLES, "the response examples")
