@@ -69,9 +69,7 @@ def second_version(tmp_path: Path) -> Path:
     return path
 
 
-async def test_a_newly_required_field_is_required(
-    sdk: Sdk, second_version: Path
-) -> None:
+async def test_a_newly_required_field_is_required(sdk: Sdk, second_version: Path) -> None:
     bundled, v2 = await sdk(), await sdk(second_version)
     await accepted(bundled)
     error = await refused(v2)
@@ -81,9 +79,7 @@ async def test_a_newly_required_field_is_required(
     await accepted(v2, user="user-1")
 
 
-async def test_a_narrowed_enum_refuses_the_removed_value(
-    sdk: Sdk, second_version: Path
-) -> None:
+async def test_a_narrowed_enum_refuses_the_removed_value(sdk: Sdk, second_version: Path) -> None:
     bundled, v2 = await sdk(), await sdk(second_version)
     parent, field, removed = NARROWED
     options: Any = {field: removed}
@@ -94,9 +90,7 @@ async def test_a_narrowed_enum_refuses_the_removed_value(
     await accepted(v2, user="u", web_search_options={field: "low"})
 
 
-async def test_an_added_property_is_checked_as_documented(
-    sdk: Sdk, second_version: Path
-) -> None:
+async def test_an_added_property_is_checked_as_documented(sdk: Sdk, second_version: Path) -> None:
     bundled, v2 = await sdk(), await sdk(second_version)
     too_long = {ADDED: "x" * 65}
     await accepted(bundled, extra_body=too_long)  # unknown to the bundled spec: passes as is
@@ -105,9 +99,7 @@ async def test_an_added_property_is_checked_as_documented(
     await accepted(v2, user="u", extra_body={ADDED: "x" * 64})
 
 
-async def test_openapi_31_is_validated_as_json_schema_2020_12(
-    sdk: Sdk, tmp_path: Path
-) -> None:
+async def test_openapi_31_is_validated_as_json_schema_2020_12(sdk: Sdk, tmp_path: Path) -> None:
     document = openapi_31(user={"type": ["string", "null"]})
     request = document["components"]["schemas"]["ChatCompletionRequest"]
     # A 2020-12 keyword draft-07 does not know: read as draft-07 it would be ignored.
@@ -130,9 +122,7 @@ async def test_openapi_31_is_validated_as_json_schema_2020_12(
     assert chunks[-1].usage is not None
 
 
-async def test_openapi_30_nullable_becomes_draft7_null(
-    sdk: Sdk, tmp_path: Path
-) -> None:
+async def test_openapi_30_nullable_becomes_draft7_null(sdk: Sdk, tmp_path: Path) -> None:
     document = openapi_31(user={"type": "string", "nullable": True, "maxLength": 8})
     document["openapi"] = "3.0.3"
     del document["jsonSchemaDialect"]

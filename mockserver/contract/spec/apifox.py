@@ -20,7 +20,8 @@ _TITLE = re.compile(r"^[ \t]*(?:#+[ \t]*)?(\S+?)[ \t]*[:：]?[ \t]*$", re.MULTIL
 
 
 def is_export(text: str) -> bool:
-    return _find_title(text, REQUEST_BODY) is not None
+    """Any of the export's section titles: the reader then names the one that is missing."""
+    return any(_find_title(text, t) is not None for t in (REQUEST_BODY, RESPONSES))
 
 
 def _find_title(text: str, title: str) -> int | None:
