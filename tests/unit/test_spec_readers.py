@@ -1,0 +1,182 @@
+"""Reading contract documents: the API-doc export, OpenAPI 3.0 (translated to draft-07) and
+3.1 (validated as 2020-12), each giving the schemas and examples the document says."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from mockserver.contract.schemas import Contract, load_overlay, overlaid
+from mockserver.contract.spec import SpecError, bundled_spec, spec_from_text
+from mockserver.contract.spec.document import DRAFT7, DRAFT2020
+from mockserver.contract.spec.export import to_openapi
+from tests.spec_documents import bundled_export
+
+
+def test_the_bundled_contract_written_as_an_export_reads_back_the_same() -> None:
+    document = spec_from_text(bundled_export().encode(), "chat.md")
+    bundled = bundled_spec()
+    assert document.format == "api-doc export"
+    assert document.request == bundled.request
+    assert document.response == bundled.response
+    assert [(e.name, e.body) for e in document.request_examples] == [
+        (e.name, e.body) for e in bundled.request_examples
+    ]
+    assert [e.body for e in document.response_examples] == [
+        e.body for e in bundled.response_examples
+    ]
+    named = [e for e in document.request_examples if not e.name.startswith("schema example")]
+    lines = bundled_export().splitlines()
+    for example in named:
+        assert example.line is not None
+        assert example.name in lines[example.line - 1]
+
+
+def test_a_markdown_export_with_headings_and_fences_reads() -> None:
+    spec = bundled_spec()
+    body = {"jsonSchema": spec.request, "examples": []}
+    responses = [{"code": 200, "jsonSchema": spec.response}]
+    text = (
+        "# 创建聊天\n\n## 请求体\n\n```json\n"
+        + json.dumps(body, ensure_ascii=False)
+        + "\n```\n\n## 响应：\n\n```json\n"
+        + json.dumps(responses)
+        + "\n```\n"
+    )
+    document = spec_from_text(text.encode(), "chat.md")
+    assert document.request == spec.request
+    assert document.response == spec.response
+
+
+def test_the_openapi_31_export_round_trips() -> None:
+    exported = to_openapi(bundled_spec())
+    document = spec_from_text(json.dumps(exported).encode(), "chat.json")
+    assert document.format == "openapi 3.1"
+    assert document.request["$schema"] == DRAFT2020
+    assert {k: v for k, v in document.request.items() if k != "$schema"} == {
+        k: v for k, v in bundled_spec().request.items() if k not in ("$schema", "examples")
+    }
+    contract = Contract.compile(strict_spec=False, document=document)
+    assert contract.warnings == ()
+    assert [r.name for r in contract.overlay] == [r.name for r in load_overlay("request")]
+
+
+OPENAPI_30 = """
+openapi: 3.0.3
+info: {title: gateway, version: "2"}
+servers: [{url: "https://gateway.example/v1"}]
+paths:
+  /chat/completions:
+    post:
+      requestBody:
+        $ref: "#/components/requestBodies/Chat"
+      responses:
+        200:
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, secret]
+                properties:
+                  id: {type: string}
+                  secret: {type: string, writeOnly: true}
+components:
+  requestBodies:
+    Chat:
+      content:
+        application/json; charset=utf-8:
+          schema: {$ref: "#/components/schemas/Request"}
+          examples:
+            hello: {$ref: "#/components/examples/Hello"}
+  examples:
+    Hello:
+      value: {model: m, messages: [{role: user, content: hi}]}
+  schemas:
+    Request:
+      type: object
+      required: [model, messages, id]
+      properties:
+        id: {type: string, readOnly: true}
+        model: {type: string, nullable: true}
+        messages: {type: array, items: {$ref: "#/components/schemas/Message"}}
+        temperature: {type: number, minimum: 0, exclusiveMinimum: true, maximum: 2}
+        tier: {type: string, enum: [a, b], nullable: true}
+        thread: {$ref: "#/components/schemas/Node"}
+    Message:
+      type: object
+      required: [role]
+      properties:
+        role: {type: string}
+        content: {type: string}
+        name: {allOf: [{type: string}], nullable: true}
+    Node:
+      type: object
+      properties:
+        children: {type: array, items: {$ref: "#/components/schemas/Node"}}
+"""
+
+
+@pytest.fixture(scope="module")
+def v30() -> Contract:
+    document = spec_from_text(OPENAPI_30.encode(), "gateway.yaml")
+    assert document.format == "openapi 3.0"
+    assert document.request["$schema"] == DRAFT7
+    assert [(e.name, e.body["model"]) for e in document.request_examples] == [("hello", "m")]
+    return Contract.compile(strict_spec=True, document=document)
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({}, True),  # readOnly `id` is not required of a request
+        ({"model": None}, True),  # nullable: true
+        ({"model": 5}, False),
+        ({"temperature": 0}, False),  # exclusiveMinimum: true -> exclusive
+        ({"temperature": 0.1}, True),
+        ({"tier": None}, True),  # nullable enum accepts null
+        ({"tier": "c"}, False),
+        ({"messages": [{"role": "user", "name": None}]}, True),  # nullable allOf -> anyOf
+        ({"messages": [{"role": "user", "name": 1}]}, False),
+        ({"thread": {"children": [{"children": [{"children": []}]}]}}, True),  # recursion
+        ({"thread": {"children": [{"children": [{"children": 1}]}]}}, False),
+    ],
+)
+def test_openapi_30_is_translated_to_draft_07(
+    v30: Contract, body: dict[str, Any], valid: bool
+) -> None:
+    full = {"model": "m", "messages": [{"role": "user"}], **body}
+    assert v30.is_valid(full) is valid
+    assert (not list(v30.explainer.iter_errors(full))) is valid
+
+
+def test_openapi_30_write_only_fields_are_not_required_of_replies(v30: Contract) -> None:
+    assert v30.response.is_valid({"id": "x"})
+    assert not v30.response.is_valid({})
+
+
+def test_openapi_yaml_with_a_bad_ref_names_it() -> None:
+    text = OPENAPI_30.replace(
+        'thread: {$ref: "#/components/schemas/Node"}', 'thread: {$ref: "#/components/schemas/Nod"}'
+    )
+    assert text != OPENAPI_30
+    with pytest.raises(SpecError, match=r"\$ref '#/components/schemas/Nod' points at nothing"):
+        spec_from_text(text.encode(), "gateway.yaml")
+
+
+def test_an_overlay_patch_that_no_longer_applies_is_a_warning() -> None:
+    schema = json.loads(json.dumps(bundled_spec().request).replace("Message", "Turn"))
+    result = overlaid(schema, load_overlay("request"), "request")
+    assert result.applied == ()
+    assert len(result.warnings) == 2
+    assert "request overlay 'legacy-function-role' no longer applies" in result.warnings[1]
+    assert result.schema == schema, "a failed relaxation leaves the document as written"
+
+
+def test_openapi_documents_parse_as_yaml_too() -> None:
+    exported = to_openapi(bundled_spec())
+    text = yaml.safe_dump(exported, allow_unicode=True, sort_keys=False)
+    document = spec_from_text(text.encode(), "chat.yaml")
+    assert document.request["properties"] == bundled_spec().request["properties"]
