@@ -9,7 +9,7 @@ from aiohttp import web
 from mockserver.app.cors import add_cors_headers, preflight
 from mockserver.app.errors import error_middleware
 from mockserver.app.routes import admin, chat, models
-from mockserver.app.sources import load_fixtures
+from mockserver.app.sources import contract_in_force, load_fixtures
 from mockserver.app.state import (
     CHAOS,
     CONTRACT,
@@ -22,7 +22,7 @@ from mockserver.app.state import (
     TEXT,
 )
 from mockserver.app.tracing import InFlight, add_trace_headers, tracing_middleware
-from mockserver.contract.live import LiveContract, load_contract
+from mockserver.contract.live import LiveContract
 from mockserver.journal.store import Journal, journal_middleware
 from mockserver.replies.generated import TextGenerator
 from mockserver.settings import Settings
@@ -42,7 +42,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
-    contract = load_contract(settings.spec, strict_spec=settings.strict_spec)
+    contract = contract_in_force(settings)
     app[CONTRACT] = LiveContract(contract)
     app[TEXT] = TextGenerator()
     app[FIXTURES] = FixtureSet(load_fixtures(settings, contract))

@@ -6,6 +6,7 @@ spec's example fixtures or checks raw replies against another contract than the 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,14 +16,37 @@ from aiohttp import web
 
 from mockserver.app.state import CONTRACT, FIXTURES
 from mockserver.contract.live import load_contract
+from mockserver.contract.request import ChatRequest
 from mockserver.contract.schemas import Contract
 from mockserver.contract.spec import SpecError
 from mockserver.contract.spec.fixtures import example_fixtures
+from mockserver.replies.generated import TextGenerator, generate
 from mockserver.settings import Settings
 from mockserver.stubs.loader import build_fixture, load_paths
 from mockserver.stubs.model import Fixture, FixtureLoadError
 
 log = logging.getLogger("mockserver")
+
+
+_SAMPLE = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]}
+
+
+def contract_in_force(settings: Settings) -> Contract:
+    """The contract of --spec (or the bundled one), with a warning when the mock's own replies
+    break that document's response schema: a field it requires that the mock cannot know.
+
+    Raises SpecError when the document cannot serve as the contract.
+    """
+    contract = load_contract(settings.spec, strict_spec=settings.strict_spec)
+    if settings.spec is None:  # the bundled contract: the tests hold every reply to it
+        return contract
+    reply = generate(ChatRequest(_SAMPLE, {}), TextGenerator(cache_size=1), 0).to_json()
+    broken = [
+        f"the mock's replies break the document's response schema at "
+        f"{''.join(f'/{p}' for p in error.absolute_path) or '/'}: {error.message}"
+        for error in contract.response.iter_errors(reply)
+    ]
+    return dataclasses.replace(contract, warnings=(*contract.warnings, *broken))
 
 
 def load_fixtures(settings: Settings, contract: Contract) -> list[Fixture]:
@@ -74,7 +98,7 @@ async def watch_sources(app: web.Application, settings: Settings) -> None:
         live = app[CONTRACT]
         if spec is not None and spec in paths:
             try:
-                contract = load_contract(spec, strict_spec=settings.strict_spec)
+                contract = contract_in_force(settings)
             except SpecError as exc:
                 log.warning(
                     "the spec changed but cannot be used (%s); keeping %s",

@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
 from mockserver.cli import main
+from mockserver.contract.schemas import load_schema
 from mockserver.contract.spec import bundled_spec
+from mockserver.contract.spec.document import DRAFT2020
 from mockserver.contract.spec.export import to_openapi
 from tests.conftest import AUTH
 from tests.fixture_helpers import MakeClient, write_yaml
@@ -266,6 +269,10 @@ def test_banner_and_health_name_the_contract_and_overlay_warnings(
     for name in ("assistant-content-optional-with-tool-calls", "legacy-function-role"):
         assert any(f"request overlay '{name}' no longer applies" in w for w in warnings), name
     _, health = server.get("/__admin/health")
+    admin = load_schema("admin.openapi.json")
+    jsonschema.Draft202012Validator(
+        {**admin["components"]["schemas"]["Health"], "$schema": DRAFT2020}
+    ).validate(health)
     assert health["spec"]["source"] == str(path)
     assert health["spec"]["digest"] == digest
     assert health["spec"]["format"] == "openapi 3.1"
@@ -275,6 +282,21 @@ def test_banner_and_health_name_the_contract_and_overlay_warnings(
     turn: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": []}
     status, _ = post(server.ready["url"], {**HELLO, "messages": [turn, *HELLO["messages"]]})
     assert status == 400
+
+
+async def test_health_warns_when_the_mocks_replies_break_the_document(
+    make_client: MakeClient, v2: Path
+) -> None:
+    """The second version requires a reply field the mock cannot know: said, not hidden."""
+    client = await make_client(spec=v2)
+    health = await (await client.get("/__admin/health")).json()
+    assert health["spec"]["warnings"] == [
+        f"the mock's replies break the document's response schema at /: "
+        f"'{RESPONSE_ADDED}' is a required property"
+    ]
+    bundled = await (await (await make_client()).get("/__admin/health")).json()
+    assert bundled["spec"]["warnings"] == []
+    assert bundled["spec"]["source"] == "bundled"
 
 
 async def test_spec_examples_answer_each_example(make_client: MakeClient, tmp_path: Path) -> None:
