@@ -102,8 +102,8 @@ SERVE_OPTIONS = [
         "--watch",
         env="WATCH",
         is_flag=True,
-        help="Reload fixtures when their files change; a broken set is reported and the "
-        "last good one kept.",
+        help="Reload fixtures (and the --spec document) when their files change; a broken "
+        "set or document is reported and the last good one kept.",
     ),
     _option(
         "--strict-spec",

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from mockserver.contract.live import load_contract
-from mockserver.contract.schemas import Contract
+from mockserver.contract.schemas import Contract, check_document
 from mockserver.contract.spec import SpecError, read_spec
 from mockserver.contract.spec.diff import diff, table
 from mockserver.contract.spec.export import dumps, to_openapi
@@ -112,6 +112,8 @@ def diff_command(old: str, new: str, as_json: bool) -> None:
     """
     with spec_errors():
         before, after = read_spec(old), read_spec(new)
+        check_document(before)
+        check_document(after)
     changes = diff(before, after)
     breaking = sum(c.breaking for c in changes)
     if as_json:

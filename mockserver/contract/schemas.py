@@ -120,6 +120,17 @@ def validator(schema: dict[str, Any]) -> Validator:
     return cls(schema, registry=schema_registry())
 
 
+def check_document(document: SpecDocument) -> None:
+    """SpecError, naming the file, unless both schemas can be compiled and used."""
+    for what, schema in (("request", document.request), ("response", document.response)):
+        try:
+            usable(schema, what)
+        except SpecError as exc:
+            raise SpecError(f"{document.source}: {exc}") from exc
+        except RecursionError as exc:
+            raise SpecError(f"{document.source}: the {what} schema nests too deeply") from exc
+
+
 def usable(schema: dict[str, Any], what: str) -> None:
     """Refuse, as SpecError, a schema that would fail mid-request: one JSON Schema itself
     refuses, or a $ref that leads nowhere (or off the machine: nothing is fetched)."""
@@ -199,11 +210,7 @@ class Contract:
     @classmethod
     def compile(cls, *, strict_spec: bool, document: SpecDocument | None = None) -> Contract:
         document = document or bundled_spec()
-        for what, schema in (("request", document.request), ("response", document.response)):
-            try:
-                usable(schema, what)
-            except SpecError as exc:
-                raise SpecError(f"{document.source}: {exc}") from exc
+        check_document(document)
         request = overlaid(
             document.request, () if strict_spec else load_overlay("request"), "request"
         )

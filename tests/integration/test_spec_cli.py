@@ -100,6 +100,7 @@ BROKEN: dict[str, tuple[str, str]] = {
     "bad.yaml": ("openapi: 3.1.0\npaths: [\n", "not valid YAML"),
     "swagger.json": (json.dumps({"swagger": "2.0"}), "Swagger 2.0 is not supported"),
     "notes.txt": ("just some notes\n", "neither an OpenAPI document"),
+    "deep.json": ('{"openapi": "3.1.0", "x": ' + "[" * 5000 + "]" * 5000 + "}", "too deeply"),
 }
 
 

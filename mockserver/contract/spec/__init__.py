@@ -47,6 +47,8 @@ def read_spec(path: Path | str) -> SpecDocument:
         return spec_from_text(data, str(path))
     except SpecError as exc:
         raise SpecError(f"{path}: {exc}") from exc
+    except RecursionError as exc:
+        raise SpecError(f"{path}: nested too deeply to read") from exc
 
 
 def spec_from_text(data: bytes, source: str) -> SpecDocument:
