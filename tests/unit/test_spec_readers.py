@@ -180,3 +180,21 @@ def test_openapi_documents_parse_as_yaml_too() -> None:
     text = yaml.safe_dump(exported, allow_unicode=True, sort_keys=False)
     document = spec_from_text(text.encode(), "chat.yaml")
     assert document.request["properties"] == bundled_spec().request["properties"]
+
+
+def test_a_project_export_is_read_at_the_chat_endpoint() -> None:
+    """An export of several endpoints: the sections under POST /v1/chat/completions count."""
+    other = (
+        "创建向量\n\nPOST /v1/embeddings\n\n请求体\n\n"
+        '{"jsonSchema": {"type": "object", "required": ["input"]}}\n\n'
+        '响应\n\n[{"code": 200, "jsonSchema": {"type": "object"}}]\n\n'
+    )
+    text = other + bundled_export()
+    document = spec_from_text(text.encode(), "project.md")
+    assert document.request == bundled_spec().request
+    named = [e for e in document.request_examples if e.line is not None]
+    assert named
+    for example in named:
+        assert example.name in text.splitlines()[example.line - 1]  # type: ignore[operator]
+    with pytest.raises(SpecError, match=r"no POST /v1/chat/completions endpoint \(it has POST"):
+        spec_from_text(other.encode(), "embeddings.md")

@@ -1,8 +1,9 @@
 """The API-doc export (Apifox style) the bundled contract comes from: titled sections of JSON.
 
 Sections are found by their title line (`请求体`, `响应`, `响应示例`), bare or as a Markdown
-heading; each holds one JSON document, possibly inside a ```json fence. Everything is taken
-verbatim: the mock's relaxations live in the overlays.
+heading; each holds one JSON document, possibly inside a ```json fence. An export of a whole
+project lists several endpoints (`POST /v1/...` lines): only the chat completions one is read.
+Everything is taken verbatim: the mock's relaxations live in the overlays.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from mockserver.contract.spec.document import Example, SpecError, line_of
 REQUEST_BODY = "请求体"
 RESPONSES = "响应"
 RESPONSE_EXAMPLES = "响应示例"
+_ENDPOINT = re.compile(
+    r"^[ \t]*(?:#+[ \t]*)?(GET|POST|PUT|PATCH|DELETE)[ \t]+(/\S*)[ \t]*$", re.MULTILINE
+)
 _TITLE = re.compile(r"^[ \t]*(?:#+[ \t]*)?(\S+?)[ \t]*[:：]?[ \t]*$", re.MULTILINE)
 
 
@@ -68,10 +72,26 @@ def _decoded(text: Any, where: str) -> Any:
         raise SpecError(f"{where} is not valid JSON: {exc}") from exc
 
 
+def endpoint(text: str) -> str:
+    """The chat completions endpoint's part of the export, earlier lines kept blank (so line
+    numbers stay those of the file); the whole text when it names no endpoint."""
+    marks = list(_ENDPOINT.finditer(text))
+    for i, mark in enumerate(marks):
+        if mark.group(1) == "POST" and mark.group(2).rstrip("/").endswith("/chat/completions"):
+            later = (m.start() for m in marks[i + 1 :] if m.group(2) != mark.group(2))
+            end = next(later, len(text))
+            return "\n" * text.count("\n", 0, mark.start()) + text[mark.start() : end]
+    if marks:
+        listed = ", ".join(f"{m.group(1)} {m.group(2)}" for m in marks[:5])
+        raise SpecError(f"the export has no POST /v1/chat/completions endpoint (it has {listed})")
+    return text
+
+
 def read_export(
     text: str,
 ) -> tuple[dict[str, Any], dict[str, Any], list[Example], list[Example]]:
     """(request schema, response schema, request examples, response examples)."""
+    text = endpoint(text)
     body = section(text, REQUEST_BODY, "the request body")
     request = _object(body, "jsonSchema", f"the '{REQUEST_BODY}' section")
     responses = section(text, RESPONSES, "the responses")
