@@ -13,7 +13,7 @@ from aiohttp import web
 
 from mockserver._version import __version__
 from mockserver.app.factory import create_app
-from mockserver.app.sources import watch_sources
+from mockserver.app.sources import EXAMPLES_SOURCE, watch_sources
 from mockserver.app.state import CONTRACT, FIXTURES, IN_FLIGHT
 from mockserver.settings import Settings
 
@@ -38,6 +38,9 @@ def banner(settings: Settings, app: web.Application, url: str) -> str:
 def _fixture_line(settings: Settings, app: web.Application) -> str:
     count = len(app[FIXTURES])
     paths = ", ".join(str(p) for p in settings.fixture_paths) or "none"
+    if settings.spec_examples:
+        examples = sum(f.source == EXAMPLES_SOURCE for f in app[FIXTURES].ranked)
+        paths += f" and the spec's examples ({examples} of them)"
     watching = " (watching for changes)" if settings.watch else ""
     return f"{count} loaded from {paths}{watching}; unmatched requests get generated replies"
 

@@ -16,19 +16,16 @@ from aiohttp import web
 
 from mockserver.app.state import CONTRACT, FIXTURES
 from mockserver.contract.live import load_contract
-from mockserver.contract.request import ChatRequest
 from mockserver.contract.schemas import Contract
 from mockserver.contract.spec import SpecError
 from mockserver.contract.spec.fixtures import example_fixtures
-from mockserver.replies.generated import TextGenerator, generate
+from mockserver.replies.conformance import fixture_reply_problems, generated_reply_warnings
 from mockserver.settings import Settings
 from mockserver.stubs.loader import build_fixture, load_paths
 from mockserver.stubs.model import Fixture, FixtureLoadError
 
 log = logging.getLogger("mockserver")
-
-
-_SAMPLE = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]}
+EXAMPLES_SOURCE = "spec examples"  # where --spec-examples fixtures come from (admin API, banner)
 
 
 def contract_in_force(settings: Settings) -> Contract:
@@ -40,12 +37,7 @@ def contract_in_force(settings: Settings) -> Contract:
     contract = load_contract(settings.spec, strict_spec=settings.strict_spec)
     if settings.spec is None:  # the bundled contract: the tests hold every reply to it
         return contract
-    reply = generate(ChatRequest(_SAMPLE, {}), TextGenerator(cache_size=1), 0).to_json()
-    broken = [
-        f"the mock's replies break the document's response schema at "
-        f"{''.join(f'/{p}' for p in error.absolute_path) or '/'}: {error.message}"
-        for error in contract.response.iter_errors(reply)
-    ]
+    broken = generated_reply_warnings(contract)
     return dataclasses.replace(contract, warnings=(*contract.warnings, *broken))
 
 
@@ -55,17 +47,17 @@ def load_fixtures(settings: Settings, contract: Contract) -> list[Fixture]:
     Raises FixtureLoadError with every problem found.
     """
     fixtures = load_paths(settings.fixture_paths, contract.response)
-    if not settings.spec_examples:
-        return fixtures
     document = contract.document
     problems = []
-    for item in example_fixtures(document, contract.broken_examples):
-        fixture, found = build_fixture(
-            item, f"{document.source} (examples)", None, "", contract.response
-        )
+    for item in (
+        example_fixtures(document, contract.broken_examples) if settings.spec_examples else ()
+    ):
+        fixture, found = build_fixture(item, EXAMPLES_SOURCE, None, "", contract.response)
         problems.extend(found)
         if fixture is not None:
             fixtures.append(fixture)
+    if settings.spec is not None:
+        problems.extend(fixture_reply_problems(fixtures, contract))
     if problems:
         raise FixtureLoadError(problems)
     return fixtures

@@ -17,6 +17,8 @@ from mockserver.contract.schemas import Contract, check_document
 from mockserver.contract.spec import SpecError, read_spec
 from mockserver.contract.spec.diff import diff, table
 from mockserver.contract.spec.export import dumps, to_openapi
+from mockserver.replies.conformance import fixture_reply_problems, generated_reply_warnings
+from mockserver.stubs.model import Fixture
 
 SPEC_EXIT = 2  # a document that cannot serve as the contract, like a usage error
 
@@ -73,20 +75,29 @@ def contract_for_check(spec: Path | None) -> Contract | None:
     with spec_errors():
         contract = load_contract(spec, strict_spec=False)
     click.echo(f"contract: {contract.describe()}", err=True)
-    for warning in contract.warnings:
+    for warning in (*contract.warnings, *generated_reply_warnings(contract)):
         click.echo(f"  {warning}", err=True)
     return contract
 
 
-def refuse_broken_examples(contract: Contract | None) -> None:
-    """check --spec: a document whose examples break its own schema fails the check."""
-    if contract is not None and contract.example_problems:
+def check_against(contract: Contract | None, fixtures: list[Fixture], title: str) -> None:
+    """check --spec: scripted replies that break the document's response schema, and a document
+    whose examples break its own request schema, fail the check."""
+    if contract is None:
+        return
+    problems = fixture_reply_problems(fixtures, contract)
+    if problems:
+        click.echo(f"{title}: {len(problems)} problem(s) in the fixtures", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+    if contract.example_problems:
         broken = len(contract.broken_examples)
         click.echo(
             f"mockserver check: {broken} request example(s) of {contract.document.source} "
             "break its own request schema",
             err=True,
         )
+    if problems or contract.example_problems:
         raise SystemExit(1)
 
 

@@ -231,6 +231,36 @@ def test_check_spec_reports_fixtures_that_no_longer_fit(tmp_path: Path, v2: Path
     ) in result.output
 
 
+SCRIPTED = """\
+- name: fits
+  reply: {content: hello}
+- name: other-model
+  match: {model: claude-3}
+  reply:
+    model: claude-3
+    content: hello
+- name: templated
+  reply: {model: "{{ request.model }}", content: hi}
+"""
+
+
+def test_check_spec_reports_scripted_replies_that_no_longer_fit(tmp_path: Path) -> None:
+    """The document now says every reply's model starts with gpt-: one fixture breaks it."""
+    document = openapi_31()
+    response = document["components"]["schemas"]["ChatCompletionResponse"]
+    response["properties"]["model"] = {"type": "string", "pattern": "^gpt-"}
+    spec = write_json(tmp_path / "chat.json", document)
+    path = write_yaml(tmp_path / "fixtures", SCRIPTED, "scripted.yaml")
+    assert CliRunner().invoke(main, ["check", str(path)]).exit_code == 0
+    result = CliRunner().invoke(main, ["check", "--spec", str(spec), str(path)])
+    assert result.exit_code == 1
+    problems = [line.strip() for line in result.output.splitlines() if str(path) in line]
+    assert problems == [
+        f"{path}:3: /reply: the reply breaks the response schema at /model: "
+        "'claude-3' does not match '^gpt-'"
+    ]
+
+
 def test_check_spec_reports_examples_that_break_the_document(tmp_path: Path) -> None:
     careless = tmp_path / "careless.md"
     careless.write_text(second_version_export(examples_fixed=False), encoding="utf-8")
