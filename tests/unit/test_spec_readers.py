@@ -198,3 +198,50 @@ def test_a_project_export_is_read_at_the_chat_endpoint() -> None:
         assert example.name in text.splitlines()[example.line - 1]  # type: ignore[operator]
     with pytest.raises(SpecError, match=r"no POST /v1/chat/completions endpoint \(it has POST"):
         spec_from_text(other.encode(), "embeddings.md")
+
+
+def _diff_of(change: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """The changes from the bundled contract to one with `change` applied to its request."""
+    from mockserver.contract.spec.diff import diff
+
+    old = bundled_spec()
+    exported = to_openapi(old)
+    exported["components"]["schemas"]["ChatCompletionRequest"]["properties"].update(change)
+    new = spec_from_text(json.dumps(exported).encode(), "new.json")
+    return [(c.where, c.kind, c.breaking) for c in diff(old, new)]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"n": {"type": "integer", "minimum": 1, "maximum": 8}},
+            ("n", "request-maximum-narrowed", True),
+        ),
+        (
+            {"max_tokens": {"type": "integer", "minimum": 1}},
+            ("max_tokens", "request-minimum-narrowed", True),
+        ),
+        ({"n": {"type": "integer"}}, ("n", "request-minimum-widened", False)),
+        ({"seed": {"type": "integer"}}, ("seed", "request-type-narrowed", True)),
+        ({"user": {"type": ["string", "null"]}}, ("user", "request-type-widened", False)),
+        ({"user": {"type": "string", "pattern": "^u-"}}, ("user", "request-pattern-changed", True)),
+        (
+            {"logit_bias": {"type": "object", "additionalProperties": {"type": "integer"}}},
+            ("logit_bias.*", "request-type-narrowed", True),
+        ),
+        (
+            {"user": {"allOf": [{"type": "string"}, {"maxLength": 8}]}},
+            ("user", "request-allof-branch-added", True),
+        ),
+        (
+            {"user": {"oneOf": [{"type": "string"}, {"type": "integer"}]}},
+            ("user", "request-oneof-branch-added", False),
+        ),
+        ({"stop": {"type": "string"}}, ("stop", "request-oneof-branch-removed", True)),
+    ],
+)
+def test_diff_classifies_bounds_types_and_branches(
+    change: dict[str, Any], expected: tuple[str, str, bool]
+) -> None:
+    assert expected in _diff_of(change)

@@ -119,11 +119,30 @@ class _Walk:
         self.objects(old, new, where, depth)
         if "items" in old and "items" in new:
             self.compare(old["items"], new["items"], f"{where}[]", depth + 1)
-        for keyword in ("oneOf", "anyOf"):
-            self.branches(old.get(keyword), new.get(keyword), where, keyword, depth)
+        for keyword in ("oneOf", "anyOf", "allOf"):
+            self.branches(old, new, where, keyword, depth)
+        extra = (old.get("additionalProperties"), new.get("additionalProperties"))
+        if all(isinstance(e, dict) for e in extra):
+            self.compare(extra[0], extra[1], f"{where}.*" if where else "*", depth + 1)
+
+    def effective(self, schema: Any, root: Any, depth: int = 0) -> set[str]:
+        """The JSON types a schema accepts: its `type`, within what its allOf members allow,
+        or (without a `type`) what one of its oneOf/anyOf branches allows."""
+        schema = self.resolve(schema, root)
+        if not isinstance(schema, dict) or depth > 8:
+            return set(_TYPES)
+        accepted = _types(schema.get("type"))
+        if "type" not in schema:
+            for keyword in ("oneOf", "anyOf"):
+                branches = schema.get(keyword)
+                if isinstance(branches, list) and branches:
+                    accepted = set().union(*(self.effective(b, root, depth + 1) for b in branches))
+        for member in schema.get("allOf") or ():
+            accepted &= self.effective(member, root, depth + 1)
+        return accepted
 
     def types(self, old: dict[str, Any], new: dict[str, Any], where: str) -> None:
-        before, after = _types(old.get("type")), _types(new.get("type"))
+        before, after = self.effective(old, self.roots[0]), self.effective(new, self.roots[1])
         removed, added = before - after, after - before
         if removed:
             self.add(where, "type-narrowed", True, f"no longer {_or(removed)}")
@@ -218,27 +237,36 @@ class _Walk:
         ):
             self.add(where, "additional-properties-allowed", False, "unlisted properties allowed")
 
-    def branches(self, old: Any, new: Any, where: str, keyword: str, depth: int) -> None:
-        if not isinstance(old, list) or not isinstance(new, list):
+    def branches(
+        self, old: dict[str, Any], new: dict[str, Any], where: str, keyword: str, depth: int
+    ) -> None:
+        before, after = old.get(keyword), new.get(keyword)
+        if not isinstance(before, list) and not isinstance(after, list):
             return
-        left = [b for b in old if _key(b) not in {_key(n) for n in new}]
-        right = [b for b in new if _key(b) not in {_key(o) for o in old}]
+        if keyword == "allOf":  # no allOf is no condition
+            before, after = before or [], after or []
+        else:  # no oneOf is one alternative: the schema itself
+            before = before if isinstance(before, list) else [_bare(old)]
+            after = after if isinstance(after, list) else [_bare(new)]
+        left = [b for b in before if _key(_bare(b)) not in {_key(_bare(n)) for n in after}]
+        right = [b for b in after if _key(_bare(b)) not in {_key(_bare(o)) for o in before}]
         for a, b in zip(left, right, strict=False):
             self.compare(a, b, where, depth + 1)
+        # One alternative fewer accepts less; one more allOf condition accepts less too.
+        fewer_narrows = keyword != "allOf"
         if len(left) > len(right):
-            self.add(
-                where,
-                f"{keyword.lower()}-branch-removed",
-                True,
-                f"{len(left) - len(right)} fewer {keyword} alternative(s)",
-            )
+            detail = f"{len(left) - len(right)} {keyword} branch(es) fewer"
+            self.add(where, f"{keyword.lower()}-branch-removed", fewer_narrows, detail)
         if len(right) > len(left):
-            self.add(
-                where,
-                f"{keyword.lower()}-branch-added",
-                False,
-                f"{len(right) - len(left)} more {keyword} alternative(s)",
-            )
+            detail = f"{len(right) - len(left)} {keyword} branch(es) more"
+            self.add(where, f"{keyword.lower()}-branch-added", not fewer_narrows, detail)
+
+
+def _bare(schema: Any) -> Any:
+    """A schema without its annotations or alternatives: what a branch is compared by."""
+    if not isinstance(schema, dict):
+        return schema
+    return {k: v for k, v in schema.items() if k not in _NOTES and k not in ("oneOf", "anyOf")}
 
 
 def _types(kind: Any) -> set[str]:
