@@ -5,6 +5,7 @@ The public API is what `__all__` names; every other module is internal and may c
 
 from mockserver._version import __version__
 from mockserver.app.factory import create_app
+from mockserver.contract.spec import SpecError
 from mockserver.settings import Settings
 from mockserver.stubs.model import FixtureLoadError
 from mockserver.testing.admin_client import AdminClient, AdminError
@@ -16,6 +17,7 @@ __all__ = [
     "FixtureLoadError",
     "MockServer",
     "Settings",
+    "SpecError",
     "__version__",
     "create_app",
 ]
