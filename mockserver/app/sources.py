@@ -80,9 +80,11 @@ async def watch_sources(app: web.Application, settings: Settings) -> None:
     # on the file itself.
     watched = [*settings.fixture_paths, *([spec.parent] if spec is not None else [])]
 
-    def relevant(_: watchfiles.Change, name: str) -> bool:
+    ignored = watchfiles.DefaultFilter()  # editors' swap files, .git, __pycache__
+
+    def relevant(change: watchfiles.Change, name: str) -> bool:
         path = Path(name).resolve()
-        return path == spec or _under(path, roots)
+        return ignored(change, name) and (path == spec or _under(path, roots))
 
     async for changes in watchfiles.awatch(*watched, watch_filter=relevant):
         paths = _resolved(name for _, name in changes)
