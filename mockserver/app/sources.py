@@ -6,6 +6,7 @@ spec's example fixtures or checks raw replies against another contract than the 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Iterable
@@ -89,25 +90,11 @@ async def watch_sources(app: web.Application, settings: Settings) -> None:
     async for changes in watchfiles.awatch(*watched, watch_filter=relevant):
         paths = _resolved(name for _, name in changes)
         changed = ", ".join(sorted(p.name for p in paths))
-        live = app[CONTRACT]
-        if spec is not None and spec in paths:
-            try:
-                contract = contract_in_force(settings)
-            except SpecError as exc:
-                log.warning(
-                    "the spec changed but cannot be used (%s); keeping %s",
-                    exc,
-                    live.current.document.describe(),
-                )
-                continue
-            if contract.document.digest == live.current.document.digest:
-                continue
-            live.swap(contract)
-            log.info("contract swapped: %s", contract.describe())
-            for warning in contract.warnings:
-                log.warning("contract: %s", warning)
+        swapped = spec is not None and spec in paths and await _swap_contract(app, settings)
+        if not swapped and not any(_under(p, roots) for p in paths):
+            continue
         try:
-            fixtures = load_fixtures(settings, live.current)
+            fixtures = load_fixtures(settings, app[CONTRACT].current)
         except FixtureLoadError as exc:
             problems = "\n".join(f"  {p}" for p in exc.problems)
             log.warning(
@@ -119,3 +106,25 @@ async def watch_sources(app: web.Application, settings: Settings) -> None:
             continue
         app[FIXTURES].reload(fixtures)
         log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
+
+
+async def _swap_contract(app: web.Application, settings: Settings) -> bool:
+    """Read the edited spec off the event loop (a large document takes a while to compile)
+    and put it in force; False when it cannot be used or did not change."""
+    live = app[CONTRACT]
+    try:
+        contract = await asyncio.to_thread(contract_in_force, settings)
+    except SpecError as exc:
+        log.warning(
+            "the spec changed but cannot be used (%s); keeping %s",
+            exc,
+            live.current.document.describe(),
+        )
+        return False
+    if contract.document.digest == live.current.document.digest:
+        return False
+    live.swap(contract)
+    log.info("contract swapped: %s", contract.describe())
+    for warning in contract.warnings:
+        log.warning("contract: %s", warning)
+    return True
