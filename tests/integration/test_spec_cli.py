@@ -354,6 +354,34 @@ async def test_spec_examples_answer_each_example(make_client: MakeClient, tmp_pa
     assert (await answered.json())["choices"][0]["message"]["content"] != "晴，25 度。"
 
 
+async def test_admin_reload_swaps_the_contract_or_keeps_it(
+    make_client: MakeClient, tmp_path: Path
+) -> None:
+    path = write_json(tmp_path / "chat.json", openapi_31())
+    client = await make_client(spec=path)
+    assert (await client.post("/v1/chat/completions", json=HELLO, headers=AUTH)).status == 200
+
+    stricter = openapi_31()
+    stricter["components"]["schemas"]["ChatCompletionRequest"]["required"].append(REQUIRED)
+    write_json(path, stricter)
+    reloaded = await client.post("/__admin/reload")
+    assert reloaded.status == 200
+    digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    assert (await reloaded.json())["spec"]["digest"] == digest
+    refused = await client.post("/v1/chat/completions", json=HELLO, headers=AUTH)
+    assert (await refused.json())["error"]["param"] == REQUIRED
+
+    path.write_text("openapi: 3.1.0\npaths: {}\n", encoding="utf-8")
+    broken = await client.post("/__admin/reload")
+    assert broken.status == 400
+    error = (await broken.json())["error"]
+    assert error["code"] == "invalid_spec"
+    assert "the last good contract stays" in error["message"]
+    assert "has no path /v1/chat/completions" in error["message"]
+    health = await (await client.get("/__admin/health")).json()
+    assert health["spec"]["digest"] == digest
+
+
 # --- --watch ------------------------------------------------------------------------------
 
 

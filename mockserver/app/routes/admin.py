@@ -6,6 +6,7 @@ and AdminClient reach. Errors use OpenAI's error shape like the rest of the serv
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import time
@@ -18,7 +19,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver._version import __version__
-from mockserver.app.sources import load_fixtures
+from mockserver.app.sources import contract_in_force, load_fixtures
 from mockserver.app.state import CONTRACT, FIXTURES, JOURNAL, SETTINGS, STARTED
 from mockserver.contract.errors import (
     AuthenticationFailed,
@@ -28,6 +29,7 @@ from mockserver.contract.errors import (
     NotFound,
 )
 from mockserver.contract.schemas import load_schema
+from mockserver.contract.spec import SpecError
 from mockserver.journal.queries import count_matching, filter_events, near_misses_for
 from mockserver.journal.store import Journal, ServeEvent
 from mockserver.stubs.conditions import ConditionError
@@ -262,16 +264,28 @@ async def reset(request: web.Request) -> web.Response:
 
 
 async def reload(request: web.Request) -> web.Response:
+    """Fixtures (and the --spec document) from disk, both or neither: a broken one is refused
+    and the last good ones stay. The document compiles off the event loop."""
+    app, settings = request.app, request.app[SETTINGS]
+    contract = app[CONTRACT].current
+    if settings.spec is not None:
+        try:
+            contract = await asyncio.to_thread(contract_in_force, settings)
+        except SpecError as exc:
+            raise InvalidRequest(
+                f"Reload refused, the last good contract stays: {exc}", code="invalid_spec"
+            ) from exc
     try:
-        fixtures = load_fixtures(request.app[SETTINGS], request.app[CONTRACT].current)
+        fixtures = load_fixtures(settings, contract)
     except FixtureLoadError as exc:
         raise InvalidRequest(
             "Reload refused, the last good fixtures stay: "
             + "; ".join(str(p) for p in exc.problems),
             code="invalid_fixture",
         ) from exc
-    request.app[FIXTURES].reload(fixtures)
-    return web.json_response({"reloaded": len(fixtures)})
+    app[CONTRACT].swap(contract)
+    app[FIXTURES].reload(fixtures)
+    return web.json_response({"reloaded": len(fixtures), "spec": contract.to_json()})
 
 
 async def openapi(request: web.Request) -> web.Response:
