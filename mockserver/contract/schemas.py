@@ -210,13 +210,15 @@ class Contract:
     @classmethod
     def compile(cls, *, strict_spec: bool, document: SpecDocument | None = None) -> Contract:
         document = document or bundled_spec()
-        check_document(document)
+        given = document.format != "bundled"  # the test suite holds the bundled one to all this
+        if given:
+            check_document(document)
         request = overlaid(
             document.request, () if strict_spec else load_overlay("request"), "request"
         )
         response = overlaid(document.response, load_overlay("response"), "response")
         schema = request.schema
-        examples = tuple(example_problems(document))
+        examples = tuple(example_problems(document)) if given else ()
         return cls(
             schema,
             request.applied,

@@ -245,3 +245,11 @@ def test_diff_classifies_bounds_types_and_branches(
     change: dict[str, Any], expected: tuple[str, str, bool]
 ) -> None:
     assert expected in _diff_of(change)
+
+
+def test_the_bundled_contract_passes_the_checks_start_up_skips() -> None:
+    """Contract.compile skips these for the bundled document (start-up time): they must hold."""
+    from mockserver.contract.schemas import check_document, example_problems
+
+    check_document(bundled_spec())
+    assert example_problems(bundled_spec()) == []
