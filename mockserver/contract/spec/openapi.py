@@ -46,6 +46,8 @@ def _pointer(doc: Any, ref: str) -> Any:
             f"$ref {ref!r} points outside the document: bundle it into one file first "
             "(e.g. `redocly bundle`)"
         )
+    if ref != "#" and not ref.startswith("#/"):
+        raise SpecError(f"$ref {ref!r} names an anchor: only JSON pointers (#/...) are followed")
     node = doc
     for raw in ref[1:].split("/")[1:]:
         part = raw.replace("~1", "/").replace("~0", "~")
