@@ -14,7 +14,7 @@ from aiohttp import web
 from mockserver._version import __version__
 from mockserver.app.factory import create_app
 from mockserver.app.sources import EXAMPLES_SOURCE, watch_sources
-from mockserver.app.state import CONTRACT, FIXTURES, IN_FLIGHT
+from mockserver.app.state import CONTRACT, FEED, FIXTURES, IN_FLIGHT
 from mockserver.settings import Settings
 
 log = logging.getLogger("mockserver")
@@ -31,6 +31,7 @@ def banner(settings: Settings, app: web.Application, url: str) -> str:
             f"  contract   {app[CONTRACT].current.describe()}",
             *(f"  warning    {w}" for w in app[CONTRACT].current.warnings),
             f"  auth       {keys}",
+            f"  dashboard  {url}/__admin/ui",
         ]
     )
 
@@ -52,6 +53,7 @@ async def drain(runner: web.AppRunner, app: web.Application, grace_s: float) -> 
     """
     for site in list(runner.sites):
         await site.stop()
+    app[FEED].close()  # open dashboards would otherwise count as requests in flight
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(app[IN_FLIGHT].idle.wait(), grace_s)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import watchfiles
 from aiohttp import web
 
-from mockserver.app.state import CONTRACT, FIXTURES
+from mockserver.app.state import CONTRACT, FEED, FIXTURES
 from mockserver.contract.live import load_contract
 from mockserver.contract.schemas import Contract
 from mockserver.contract.spec import SpecError
@@ -105,6 +105,7 @@ async def watch_sources(app: web.Application, settings: Settings) -> None:
             )
             continue
         app[FIXTURES].reload(fixtures)
+        app[FEED].fixtures_changed()  # open dashboards show the new set
         log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
 
 
