@@ -76,7 +76,7 @@ def stage_rows(
     app: web.Application, body: dict[str, Any], iterations: int
 ) -> list[tuple[str, float]]:
     raw = json.dumps(body).encode()
-    settings, contract = app[SETTINGS], app[CONTRACT]
+    settings, contract = app[SETTINGS], app[CONTRACT].current
     fixtures, text, journal = app[FIXTURES], app[TEXT], app[JOURNAL]
     parsed = parse_json_object(raw)
     chat = ChatRequest(parsed, HEADERS)

@@ -9,6 +9,7 @@ from aiohttp import web
 from mockserver.app.cors import add_cors_headers, preflight
 from mockserver.app.errors import error_middleware
 from mockserver.app.routes import admin, chat, models, ui
+from mockserver.app.sources import contract_in_force, load_fixtures
 from mockserver.app.state import (
     CHAOS,
     CONTRACT,
@@ -23,7 +24,7 @@ from mockserver.app.state import (
     TEXT,
 )
 from mockserver.app.tracing import InFlight, add_trace_headers, tracing_middleware
-from mockserver.contract.schemas import Contract
+from mockserver.contract.live import LiveContract
 from mockserver.journal.live import Feed
 from mockserver.journal.store import Journal, journal_middleware
 from mockserver.replies.generated import TextGenerator
@@ -31,7 +32,6 @@ from mockserver.settings import Settings
 from mockserver.state.base import SharedState
 from mockserver.state.memory import MemoryState
 from mockserver.stubs.fixture_set import FixtureSet
-from mockserver.stubs.loader import load_paths
 from mockserver.wire.faults import Chaos
 from mockserver.wire.ratelimit import RateLimiter, add_rate_headers
 
@@ -39,16 +39,18 @@ from mockserver.wire.ratelimit import RateLimiter, add_rate_headers
 def create_app(settings: Settings) -> web.Application:
     """Everything is loaded and compiled here, once; the request path only reads it.
 
-    Raises FixtureLoadError (every problem of every file) when a fixture is broken.
+    Raises FixtureLoadError (every problem of every file) when a fixture is broken, SpecError
+    when the --spec document cannot serve as the contract.
     """
     app = web.Application(
         middlewares=[tracing_middleware, journal_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
-    app[CONTRACT] = Contract.load(strict_spec=settings.strict_spec)
+    contract = contract_in_force(settings)
+    app[CONTRACT] = LiveContract(contract)
     app[TEXT] = TextGenerator()
-    app[FIXTURES] = FixtureSet(load_paths(settings.fixture_paths))
+    app[FIXTURES] = FixtureSet(load_fixtures(settings, contract))
     journal_file = settings.journal_file if settings.state_url is None else None
     app[JOURNAL] = Journal(settings.journal_limit, journal_file)
     app[FEED] = Feed()
@@ -82,7 +84,7 @@ def _state(app: web.Application) -> SharedState:
     return RedisState(
         settings.state_url,
         fixtures=app[FIXTURES],
-        files=settings.fixture_paths,
+        load_files=lambda: load_fixtures(settings, app[CONTRACT].current),
         limiter=app[LIMITER],
         chaos=app[CHAOS],
         journal=app[JOURNAL],

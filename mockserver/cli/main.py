@@ -12,8 +12,10 @@ import click
 
 from mockserver._version import __version__
 from mockserver.app.serving import serve as run_server
+from mockserver.app.sources import contract_in_force, load_fixtures
 from mockserver.app.workers import UNSUPPORTED, Supervisor, cpu_count, reuse_port_supported
 from mockserver.app.workers import run as run_loop
+from mockserver.cli import spec as spec_cli
 from mockserver.cli.logs import configure as configure_logs
 from mockserver.contract.rules import RULES
 from mockserver.journal.report import build_report, last_user_text, write_report
@@ -25,7 +27,7 @@ from mockserver.settings import (
     DEFAULT_SHUTDOWN_TIMEOUT_S,
     Settings,
 )
-from mockserver.state.connect import StateConnectError, check_reachable
+from mockserver.state.connect import StateConnectError
 from mockserver.stubs.loader import fixture_files, load_paths
 from mockserver.stubs.model import FixtureLoadError, Problem
 from mockserver.testing.admin_client import AdminClient, AdminError
@@ -104,8 +106,8 @@ SERVE_OPTIONS = [
         "--watch",
         env="WATCH",
         is_flag=True,
-        help="Reload fixtures when their files change; a broken set is reported and the "
-        "last good one kept.",
+        help="Reload fixtures (and the --spec document) when their files change; a broken "
+        "set or document is reported and the last good one kept.",
     ),
     _option(
         "--strict-spec",
@@ -224,6 +226,7 @@ SERVE_OPTIONS = [
         help="redis://HOST:PORT/DB: keep the journal, scenario counters, run-time fixtures, "
         "rate budgets and chaos draws in Redis, shared by all workers and replicas.",
     ),
+    *spec_cli.serve_options(),
 ]
 
 
@@ -264,12 +267,13 @@ def serve(
         **options,  # type: ignore[arg-type]  # the remaining options are Settings fields
     )
     try:
-        load_paths(settings.fixture_paths)  # before any worker starts: one report, not N
-        if state_url is not None:
-            check_reachable(state_url)
-        if count > 1:
-            raise SystemExit(Supervisor(settings, count, log_format, quiet).run())
-        run_loop(run_server(settings), settings.event_loop)
+        with spec_cli.spec_errors():
+            if state_url is not None:
+                check_reachable(state_url)
+            if count > 1:  # problems reported once, before any worker starts
+                load_fixtures(settings, contract_in_force(settings))
+                raise SystemExit(Supervisor(settings, count, log_format, quiet).run())
+            run_loop(run_server(settings), settings.event_loop)
     except FixtureLoadError as exc:
         raise click.ClickException(report(exc.problems, "mockserver refuses to start")) from exc
     except StateConnectError as exc:
@@ -319,18 +323,23 @@ def report(problems: list[Problem], title: str) -> str:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-def check(paths: tuple[Path, ...]) -> None:
+@spec_cli.check_option()
+def check(paths: tuple[Path, ...], spec: Path | None) -> None:
     """Check fixture files (default: the bundled ones) and report every problem.
 
     Each problem is printed as FILE:LINE: /path/inside/the/fixture: message. Exits 1 when there
-    is any, so a CI job can run it before the tests.
+    is any, so a CI job can run it before the tests. With --spec, raw replies are checked
+    against that document's response schema, and its request examples against its own request
+    schema.
     """
     files = fixture_files(paths or (bundled("fixtures"),))
+    contract = spec_cli.contract_for_check(spec)
     try:
-        fixtures = load_paths(files)
+        fixtures = load_paths(files, contract.response if contract else None)
     except FixtureLoadError as exc:
         click.echo(report(exc.problems, "mockserver check"), err=True)
         raise SystemExit(1) from exc
+    spec_cli.check_against(contract, fixtures, "mockserver check")
     click.echo(f"mockserver check: {len(fixtures)} fixture(s) in {len(files)} file(s), no problems")
 
 
@@ -451,3 +460,6 @@ def requests_table(entries: list[dict[str, object]]) -> str:
 def _short(text: str | None, limit: int = 50) -> str:
     text = " ".join((text or "-").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+main.add_command(spec_cli.spec_group)

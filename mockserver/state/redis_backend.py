@@ -35,7 +35,7 @@ from mockserver.state.base import StateUnavailable
 from mockserver.state.batching import Batcher
 from mockserver.state.connect import StateConnectError, describe
 from mockserver.stubs.fixture_set import FixtureSet
-from mockserver.stubs.loader import load_paths, load_text
+from mockserver.stubs.loader import load_text
 from mockserver.stubs.model import Fixture
 from mockserver.wire.faults import NO_FAULT, Chaos, FaultPlan
 from mockserver.wire.ratelimit import WINDOW_S, RateLimiter
@@ -61,7 +61,7 @@ class RedisState:
         url: str,
         *,
         fixtures: FixtureSet,
-        files: tuple[Path, ...],
+        load_files: Callable[[], list[Fixture]],
         limiter: RateLimiter,
         chaos: Chaos,
         journal: Journal,
@@ -77,7 +77,7 @@ class RedisState:
         # this worker served; the entries themselves live in Redis.
         self._local = journal
         self._on_fixtures_changed = on_fixtures_changed
-        self._files = files
+        self._load_files = load_files  # the file fixtures, checked as at start
         self._limiter = limiter
         self._chaos = chaos
         self._journal_limit = journal_limit
@@ -303,7 +303,7 @@ class RedisState:
         pipe.smembers(self._k["fixtures:disabled"])
         version, files, runtime, removed, disabled = await pipe.execute()
         if files != self._files_generation:
-            self.fixtures.reload(load_paths(self._files))  # files checked at start: they load
+            self.fixtures.reload(self._load_files())
             self._files_generation = files
         entries = sorted(
             (yaml.safe_load(value) for value in runtime.values()), key=lambda e: e["seq"]
