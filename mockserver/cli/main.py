@@ -27,7 +27,7 @@ from mockserver.settings import (
     DEFAULT_SHUTDOWN_TIMEOUT_S,
     Settings,
 )
-from mockserver.state.connect import StateConnectError
+from mockserver.state.connect import StateConnectError, check_reachable
 from mockserver.stubs.loader import fixture_files, load_paths
 from mockserver.stubs.model import FixtureLoadError, Problem
 from mockserver.testing.admin_client import AdminClient, AdminError
