@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -23,6 +23,9 @@ from aiohttp.typedefs import Handler
 
 from mockserver.app.state import EVENT, JOURNAL, REQUEST_ID
 from mockserver.contract.auth import redact
+
+if TYPE_CHECKING:
+    from mockserver.upstream.exchange import Exchange
 
 log = logging.getLogger("mockserver.requests")
 SECRET_HEADERS = frozenset(
@@ -105,6 +108,7 @@ class ServeEvent:
     fault: str | None = None
     duration_ms: float | None = None
     first_byte_ms: float | None = None
+    upstream: Exchange | None = None  # forwarded to the gateway: what went and came back
     started: float = field(default_factory=time.perf_counter, repr=False)
 
     @property
@@ -145,6 +149,7 @@ class ServeEvent:
             "duration_ms": self.duration_ms,
             "first_byte_ms": self.first_byte_ms,
             "frame_count": len(self.frames) + self.frames_dropped,
+            "upstream": self.upstream.to_json() if self.upstream is not None else None,
         }
         if frames:
             data["frames"] = [

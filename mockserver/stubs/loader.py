@@ -299,11 +299,14 @@ def build_fixture(
     replies = []
     for i, step in enumerate(steps):
         at = f"/reply/sequence/{i}" if "sequence" in reply else "/reply"
-        try:
-            replies.append(compile_tree(step, at))
-            trial_render(replies[-1], at)
-        except TemplateError as exc:
-            problem(exc.path, exc.message)
+        if step.get("verbatim"):  # a recorded reply: its strings are text, not templates
+            replies.append(step)
+        else:
+            try:
+                replies.append(compile_tree(step, at))
+                trial_render(replies[-1], at)
+            except TemplateError as exc:
+                problem(exc.path, exc.message)
         for path, message in _reply_problems(step, at):
             problem(path, message)
     if problems or match is None:
@@ -377,6 +380,8 @@ def _reply_problems(step: dict[str, Any], at: str) -> Iterable[tuple[str, str]]:
         prefix = f"{at}/choices/{c}" if "choices" in step else at
         for t, call in enumerate(choice.get("tool_calls") or ()):
             arguments = call.get("arguments")
+            if step.get("verbatim"):  # what the gateway sent, even cut short by max_tokens
+                break
             if isinstance(arguments, str) and not is_template(arguments):
                 try:
                     parsed = json.loads(arguments)
