@@ -488,7 +488,7 @@ def requests_table(entries: list[dict[str, object]]) -> str:
                 str(e.get("status")),
                 str(e.get("model") or "-"),
                 "yes" if e.get("stream") else "no",
-                str(e.get("fixture") or ("generated" if e.get("generated") else "-")),
+                _answered_by(e),
                 f"{e.get('duration_ms') or 0:.1f}",
                 _short(last_user_text(body)),
             )
@@ -498,6 +498,12 @@ def requests_table(entries: list[dict[str, object]]) -> str:
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
         for row in rows
     )
+
+
+def _answered_by(entry: dict[str, object]) -> str:
+    if entry.get("upstream"):
+        return "upstream"
+    return str(entry.get("fixture") or ("generated" if entry.get("generated") else "-"))
 
 
 def _short(text: str | None, limit: int = 50) -> str:

@@ -227,6 +227,8 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
 def _log(event: ServeEvent) -> None:
     """One line per request; with --log-format json its fields become JSON keys."""
     fixture = event.fixture or ("generated" if event.generated else "-")
+    if event.upstream is not None:
+        fixture = "upstream"
     fields = {
         "request_id": event.id,
         "method": event.method,

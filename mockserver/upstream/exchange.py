@@ -42,7 +42,8 @@ class Exchange:
     stream: bool
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)  # the gateway's, redacted
-    body: bytes | None = None  # a plain reply
+    body: bytes | None = None  # a plain reply, as sent
+    journal_body: bytes | None = None  # the same, redacted (a gateway may echo a key)
     frames: list[UpstreamFrame] = field(default_factory=list)
     first_byte_ms: float | None = None
     duration_ms: float | None = None
@@ -93,11 +94,14 @@ class Exchange:
         return parsed
 
     def _body_json(self) -> Any:
-        parsed = self.reply_json()
-        if parsed is not None or self.body is None:
-            return parsed
-        text = self.body[:BODY_KEPT].decode("utf-8", "replace")  # an HTML page, say
-        return text if len(self.body) <= BODY_KEPT else f"{text}... [{len(self.body)} bytes]"
+        body = self.journal_body
+        if body is None:
+            return None
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            text = body[:BODY_KEPT].decode("utf-8", "replace")  # an HTML page, say
+            return text if len(body) <= BODY_KEPT else f"{text}... [{len(body)} bytes]"
 
     def to_json(self) -> dict[str, Any]:
         """For the journal: what was forwarded and what came back (the body is the one the

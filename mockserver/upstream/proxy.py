@@ -21,7 +21,7 @@ from mockserver.contract.errors import MockError
 from mockserver.journal.store import ServeEvent
 from mockserver.upstream.client import UpstreamClient
 from mockserver.upstream.exchange import Exchange
-from mockserver.upstream.redact import Redactor
+from mockserver.upstream.redact import Redactor, bearer_key
 from mockserver.wire import sse
 
 log = logging.getLogger("mockserver.upstream")
@@ -114,7 +114,7 @@ class Forwarding:
     ) -> None:
         upstream = client.upstream
         self.request, self.client, self.record = request, client, record
-        self.redactor = Redactor([upstream.key, _bearer(request.headers)])
+        self.redactor = Redactor([upstream.key, bearer_key(request.headers)])
         self.headers = _forward_headers(request.headers, upstream.key)
         self.exchange = Exchange(
             url=upstream.url,
@@ -162,11 +162,12 @@ class Forwarding:
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise self._failed(exc) from exc
         exchange.body = bytes(body)
+        exchange.journal_body = self._redacted(exchange.body)
         if not _is_json(reply.content_type):
             what = reply.content_type or "no content type"
             raise self._bad(f"answered {reply.status} with {what}, not an API reply")
-        if self.record is not None:
-            self.record.response = exchange.body
+        if self.record is not None:  # the journal's copy: no key, even one the gateway echoed
+            self.record.response = exchange.journal_body
         return web.Response(
             status=reply.status,
             body=exchange.body,
@@ -218,7 +219,12 @@ class Forwarding:
         self.exchange.add_frame(event)
         await response.write(event)
         if self.record is not None:
-            self.record.add_frame(event)
+            self.record.add_frame(self._redacted(event))
+
+    def _redacted(self, data: bytes) -> bytes:
+        text = data.decode("utf-8", "replace")
+        safe = self.redactor.text(text)
+        return data if safe == text else safe.encode()
 
     async def _end_with_error(self, response: web.StreamResponse, exc: BaseException) -> None:
         """After the headers, a failure can only be told inside the stream."""
@@ -232,11 +238,6 @@ class Forwarding:
         except ConnectionError:
             if self.record is not None:
                 self.record.client_hung_up = True
-
-
-def _bearer(headers: Mapping[str, str]) -> str | None:
-    scheme, _, key = headers.get("Authorization", "").partition(" ")
-    return key.strip() or None if scheme.lower() == "bearer" else None
 
 
 async def forward(

@@ -65,3 +65,9 @@ class Redactor:
             secret = lowered in SECRET_HEADERS or lowered in MORE_SECRET_HEADERS
             safe[name] = MASK if secret else self.text(value)
         return safe
+
+
+def bearer_key(headers: Mapping[str, str]) -> str | None:
+    """The client's own key (to be redacted wherever it turns up)."""
+    scheme, _, key = headers.get("Authorization", "").partition(" ")
+    return (key.strip() or None) if scheme.lower() == "bearer" else None

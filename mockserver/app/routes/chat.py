@@ -29,6 +29,7 @@ from mockserver.replies import tokens
 from mockserver.replies.completion import replayable
 from mockserver.replies.error_catalog import html_error, scripted_error
 from mockserver.replies.respond import respond
+from mockserver.upstream.gate import forward_and_record, should_forward
 from mockserver.wire import json_bytes
 from mockserver.wire.delivery import deliver
 from mockserver.wire.faults import NO_FAULT, FaultPlan, planned
@@ -70,6 +71,8 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     server_plan, header_plan = planned(request.headers, settings.fault, app[CHAOS])
     if header_plan.status is not None:  # the client asked for an error: no fixture is consulted
         return await _fail(server_plan.merged(header_plan), event)
+    if should_forward(app, body, request.headers):  # --upstream: the gateway answers
+        return await forward_and_record(request, raw, stream=chat.stream, record=event)
     reply = respond(chat, app[FIXTURES], settings, app[TEXT])
     event.fixture, event.warnings = reply.fixture, list(reply.warnings)
     event.generated = reply.completion is not None and reply.fixture is None
