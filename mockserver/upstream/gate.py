@@ -2,7 +2,7 @@
 
 A request is forwarded when the server has an upstream and either --proxy-all is set or no
 fixture would answer it (a fixture forced with X-Mock-Fixture always answers here). Recording
-happens before the reply is handed back, so a client that has its answer can replay it.
+happens before the client has the whole reply, so a client that has its answer can replay it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from mockserver.stubs.context import MatchContext
 from mockserver.upstream.client import UPSTREAM_CLIENT
 from mockserver.upstream.proxy import forward
 from mockserver.upstream.record import Recorder
-from mockserver.upstream.redact import Redactor, bearer_key
 
 RECORDER: web.AppKey[Recorder] = web.AppKey("recorder")
 FORCE_HEADER = "X-Mock-Fixture"
@@ -39,11 +38,13 @@ def should_forward(
 async def forward_and_record(
     request: web.Request, body: bytes, *, stream: bool, record: ServeEvent | None
 ) -> web.StreamResponse:
-    """Forward to the gateway; record the exchange when a recorder is set and it completed."""
-    client = request.app[UPSTREAM_CLIENT]
-    response, exchange = await forward(request, client, body, stream=stream, record=record)
+    """Forward to the gateway; with a recorder, each complete exchange becomes a file."""
     recorder = request.app.get(RECORDER)
-    if recorder is not None and exchange.complete:
-        redactor = Redactor([client.upstream.key, bearer_key(request.headers)])
-        await recorder.record(exchange, redactor)
-    return response
+    return await forward(
+        request,
+        request.app[UPSTREAM_CLIENT],
+        body,
+        stream=stream,
+        record=record,
+        on_complete=recorder.record if recorder is not None else None,
+    )

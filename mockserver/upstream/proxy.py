@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import aiohttp
 from aiohttp import web
@@ -20,7 +20,7 @@ from multidict import CIMultiDictProxy
 from mockserver.contract.errors import MockError
 from mockserver.journal.store import ServeEvent
 from mockserver.upstream.client import UpstreamClient
-from mockserver.upstream.exchange import Exchange
+from mockserver.upstream.exchange import DONE_DATA, Exchange
 from mockserver.upstream.redact import Redactor, bearer_key
 from mockserver.wire import sse
 
@@ -111,9 +111,11 @@ class Forwarding:
         *,
         stream: bool,
         record: ServeEvent | None,
+        on_complete: Callable[[Exchange, Redactor], Awaitable[object]] | None = None,
     ) -> None:
         upstream = client.upstream
         self.request, self.client, self.record = request, client, record
+        self.on_complete = on_complete
         self.redactor = Redactor([upstream.key, bearer_key(request.headers)])
         self.headers = _forward_headers(request.headers, upstream.key)
         self.exchange = Exchange(
@@ -168,6 +170,7 @@ class Forwarding:
             raise self._bad(f"answered {reply.status} with {what}, not an API reply")
         if self.record is not None:  # the journal's copy: no key, even one the gateway echoed
             self.record.response = exchange.journal_body
+        await self._completed()
         return web.Response(
             status=reply.status,
             body=exchange.body,
@@ -217,9 +220,16 @@ class Forwarding:
 
     async def _write(self, response: web.StreamResponse, event: bytes) -> None:
         self.exchange.add_frame(event)
+        if self.exchange.frames[-1].data == DONE_DATA:
+            await self._completed()  # before the client has it all: then it can replay it
         await response.write(event)
         if self.record is not None:
             self.record.add_frame(self._redacted(event))
+
+    async def _completed(self) -> None:
+        status = self.exchange.status
+        if self.on_complete is not None and status is not None and 200 <= status < 300:
+            await self.on_complete(self.exchange, self.redactor)
 
     def _redacted(self, data: bytes) -> bytes:
         text = data.decode("utf-8", "replace")
@@ -247,9 +257,13 @@ async def forward(
     *,
     stream: bool,
     record: ServeEvent | None,
-) -> tuple[web.StreamResponse, Exchange]:
-    """Forward `body` (already validated) and answer the client; the exchange as it happened."""
-    forwarding = Forwarding(request, client, body, stream=stream, record=record)
+    on_complete: Callable[[Exchange, Redactor], Awaitable[object]] | None = None,
+) -> web.StreamResponse:
+    """Forward `body` (already validated) and answer the client. `on_complete` gets a
+    successful exchange once it is whole, before the client has all of it."""
+    forwarding = Forwarding(
+        request, client, body, stream=stream, record=record, on_complete=on_complete
+    )
     if record is not None:
         record.upstream = forwarding.exchange
-    return await forwarding.send(), forwarding.exchange
+    return await forwarding.send()
