@@ -108,6 +108,25 @@ def schema_problems(kind: str, value: Any, label: str) -> list[str]:
     ]
 
 
+def chunk_schema_problems(chunks: Sequence[Any]) -> list[str]:
+    """Schema errors of a stream's chunks, one line per error with the chunks that have it."""
+    where: dict[tuple[str, str], list[int]] = {}
+    for index, chunk in enumerate(chunks):
+        for error in response_validator("chunk").iter_errors(chunk):
+            path = "/" + "/".join(str(p) for p in error.absolute_path)
+            where.setdefault((path, error.message[:200]), []).append(index)
+    lines = []
+    for (path, message), indices in list(where.items())[:MAX_SCHEMA_ERRORS]:
+        if len(indices) == 1:
+            lines.append(f"chunk {indices[0]} breaks the chunk schema at {path}: {message}")
+            continue
+        listed = ", ".join(str(i) for i in indices[:5]) + (", ..." if len(indices) > 5 else "")
+        lines.append(
+            f"{len(indices)} chunks ({listed}) break the chunk schema at {path}: {message}"
+        )
+    return lines
+
+
 def _outcomes(choices: Iterable[Mapping[str, Any]]) -> dict[int, tuple[Any, tuple[str, ...]]]:
     """choice index -> (finish_reason, tool-call names) of a plain reply."""
     result = {}
@@ -193,11 +212,7 @@ def drift(gateway: Answer, fixture: Answer, *, stream: bool, include_usage: bool
     """Every difference between the two answers that a client could trip on."""
     if stream and gateway.events is not None and fixture.events is not None:
         chunks = gateway.chunks
-        problems = [
-            p
-            for i, chunk in enumerate(chunks)
-            for p in schema_problems("chunk", chunk, f"chunk {i}")
-        ][:MAX_SCHEMA_ERRORS]
+        problems = chunk_schema_problems(chunks)
         problems += framing_problems(gateway, include_usage=include_usage)
         problems += shape_drift(
             _merged(shape(c) for c in chunks), _merged(shape(c) for c in fixture.chunks)

@@ -12,7 +12,8 @@ a hang. What it does is chosen by the last user message:
     anything else -> the spec's example reply (plain), or it in pieces (stream)   in the content
 
 POST /__gateway/mode sets `drift` (added_field | no_usage | changed_type) and `busy`;
-GET /__gateway/seen lists what each request carried (its Authorization, body).
+GET /__gateway/seen lists what each request carried (its Authorization, body) and the most
+requests it had in flight at once.
 """
 
 from __future__ import annotations
@@ -181,6 +182,16 @@ async def stream(request: web.Request, body: dict[str, Any], text: str) -> web.S
 
 async def chat(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
+    state["in_flight"] += 1
+    state["max_in_flight"] = max(state["max_in_flight"], state["in_flight"])
+    try:
+        return await answer(request)
+    finally:
+        state["in_flight"] -= 1
+
+
+async def answer(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
     body = await request.json()
     state["seen"].append({"authorization": request.headers.get("Authorization"), "body": body})
     users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
@@ -235,16 +246,18 @@ async def set_mode(request: web.Request) -> web.Response:
     state["drift"] = mode.get("drift")
     state["busy"] = int(mode.get("busy", 0))
     state["seen"].clear()
+    state["max_in_flight"] = 0
     return web.json_response({"ok": True})
 
 
 async def seen(request: web.Request) -> web.Response:
-    return web.json_response(request.app[STATE]["seen"])
+    state = request.app[STATE]
+    return web.json_response({"requests": state["seen"], "max_in_flight": state["max_in_flight"]})
 
 
 def create_gateway() -> web.Application:
     app = web.Application()
-    app[STATE] = {"drift": None, "busy": 0, "seen": []}
+    app[STATE] = {"drift": None, "busy": 0, "seen": [], "in_flight": 0, "max_in_flight": 0}
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/__gateway/mode", set_mode)
     app.router.add_get("/__gateway/seen", seen)

@@ -47,8 +47,15 @@ class Gateway:
         """What each chat request carried: its Authorization and body."""
         url = f"http://127.0.0.1:{self.port}/__gateway/seen"
         with urllib.request.urlopen(url, timeout=5) as response:
-            seen: list[dict[str, Any]] = json.loads(response.read())
+            seen: list[dict[str, Any]] = json.loads(response.read())["requests"]
             return seen
+
+    def max_in_flight(self) -> int:
+        """The most chat requests it was answering at once since the last mode()."""
+        url = f"http://127.0.0.1:{self.port}/__gateway/seen"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            most: int = json.loads(response.read())["max_in_flight"]
+            return most
 
     def close(self) -> None:
         end_process(self.proc)

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from openai import AsyncOpenAI
 from openai.types.chat import (
     ChatCompletionMessage,
+    ChatCompletionMessageFunctionToolCall,
     ChatCompletionMessageParam,
     ChatCompletionToolParam,
 )
@@ -99,7 +100,11 @@ async def conversation(sdk: AsyncOpenAI) -> list[ChatCompletionMessage]:
 
 
 def said(message: ChatCompletionMessage) -> tuple[Any, ...]:
-    calls = [(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or ()]
+    calls = [
+        (c.id, c.function.name, c.function.arguments)
+        for c in message.tool_calls or ()
+        if isinstance(c, ChatCompletionMessageFunctionToolCall)
+    ]
     return message.role, message.content, calls
 
 
