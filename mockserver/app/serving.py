@@ -33,15 +33,29 @@ def banner(settings: Settings, app: web.Application, url: str) -> str:
             f"  fixtures   {_fixture_line(settings, app)}",
             f"  contract   {app[CONTRACT].describe()}",
             f"  auth       {keys}",
+            *_upstream_lines(settings),
         ]
     )
+
+
+def _upstream_lines(settings: Settings) -> list[str]:
+    upstream = settings.upstream
+    if upstream is None:
+        return []
+    which = "every valid request" if upstream.proxy_all else "requests no fixture matches"
+    key = "its own key (--upstream-key)" if upstream.key else "the client's key"
+    lines = [f"  upstream   {upstream.display} gets {which}, with {key}"]
+    if settings.record_dir is not None:
+        lines.append(f"  recording  into {settings.record_dir} (secrets redacted)")
+    return lines
 
 
 def _fixture_line(settings: Settings, app: web.Application) -> str:
     count = len(app[FIXTURES])
     paths = ", ".join(str(p) for p in settings.fixture_paths) or "none"
     watching = " (watching for changes)" if settings.watch else ""
-    return f"{count} loaded from {paths}{watching}; unmatched requests get generated replies"
+    rest = "the gateway" if settings.upstream is not None else "generated replies"
+    return f"{count} loaded from {paths}{watching}; unmatched requests get {rest}"
 
 
 async def watch_fixtures(app: web.Application, paths: tuple[Path, ...]) -> None:

@@ -594,7 +594,7 @@ def verify_command(
         outcomes, sent = asyncio.run(verify(paths, gateway, rules))
     except FixtureLoadError as exc:
         raise click.ClickException(report(exc.problems, "mockserver verify")) from exc
-    results = verify_report.summary(outcomes, gateway.url, sent)
+    results = verify_report.summary(outcomes, gateway.display, sent)
     verify_report.write(results, json_path, junit_path)
     click.echo(verify_report.table(results))
     if verify_report.failed(results):

@@ -52,6 +52,16 @@ class Upstream:
         """Raises UpstreamURLError for a URL the client could not use."""
         return cls(url=chat_url(base), **options)  # type: ignore[arg-type]
 
+    @property
+    def display(self) -> str:
+        """The URL for messages, files and the journal: a password in it is left out."""
+        parts = urlsplit(self.url)
+        if parts.username is None and parts.password is None:
+            return self.url
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return parts._replace(netloc=netloc).geturl()
+
     def __repr__(self) -> str:  # the key never reaches a log line through a repr
         key = "set" if self.key else "client's"
-        return f"Upstream(url={self.url!r}, key={key}, proxy_all={self.proxy_all})"
+        return f"Upstream(url={self.display!r}, key={key}, proxy_all={self.proxy_all})"

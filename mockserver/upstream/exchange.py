@@ -48,6 +48,9 @@ class Exchange:
     first_byte_ms: float | None = None
     duration_ms: float | None = None
     error: str | None = None  # what went wrong, if anything (the client got a 502/504 or event)
+    kept_bytes: int = 0  # of frames: past max_kept, frames are passed on but not kept
+    max_kept: int = 32 * 1024 * 1024
+    overflowed: bool = False
     started: float = field(default_factory=time.perf_counter, repr=False)
 
     def elapsed_ms(self) -> float:
@@ -57,6 +60,10 @@ class Exchange:
         at = self.elapsed_ms()
         if self.first_byte_ms is None:
             self.first_byte_ms = at
+        self.kept_bytes += len(raw)
+        if self.kept_bytes > self.max_kept:  # memory stays bounded; too long to record
+            self.overflowed = True
+            return
         self.frames.append(UpstreamFrame(at, raw))
 
     @property
@@ -68,6 +75,8 @@ class Exchange:
     def complete(self) -> bool:
         """A successful reply that arrived whole: what the recorder keeps."""
         if self.error is not None or self.status is None or not 200 <= self.status < 300:
+            return False
+        if self.overflowed:
             return False
         return self.done if self.frames else self.body is not None
 

@@ -119,12 +119,13 @@ class Forwarding:
         self.redactor = Redactor([upstream.key, bearer_key(request.headers)])
         self.headers = _forward_headers(request.headers, upstream.key)
         self.exchange = Exchange(
-            url=upstream.url,
+            url=upstream.display,
             request_headers=self.redactor.headers(self.headers),
             request_body=body,
             stream=stream,
+            max_kept=upstream.max_reply_bytes,
         )
-        self.where = upstream.url
+        self.where = upstream.display
 
     async def send(self) -> web.StreamResponse:
         """The client's response: the gateway's answer passed through, or a mapped failure."""
@@ -132,7 +133,7 @@ class Forwarding:
         try:
             try:
                 reply = await self.client.session.post(
-                    exchange.url, data=exchange.request_body, headers=self.headers
+                    self.client.upstream.url, data=exchange.request_body, headers=self.headers
                 )
             except (TimeoutError, aiohttp.ClientError) as exc:
                 raise self._failed(exc) from exc
@@ -220,7 +221,7 @@ class Forwarding:
 
     async def _write(self, response: web.StreamResponse, event: bytes) -> None:
         self.exchange.add_frame(event)
-        if self.exchange.frames[-1].data == DONE_DATA:
+        if self.exchange.frames and self.exchange.frames[-1].data == DONE_DATA:
             await self._completed()  # before the client has it all: then it can replay it
         await response.write(event)
         if self.record is not None:

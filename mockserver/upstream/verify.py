@@ -149,7 +149,7 @@ class Verifier:
                     headers = {k.lower(): v for k, v in response.headers.items()}
             except (TimeoutError, aiohttp.ClientError) as exc:
                 answer, headers = None, {}
-                reason = failure(exc, self.upstream.url).message
+                reason = failure(exc, self.upstream.display).message
             if answer is not None and answer.status not in RETRIED:
                 return answer
             if answer is not None:
