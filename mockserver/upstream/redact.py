@@ -22,6 +22,8 @@ _PATTERNS = (
         r"""[^"'\s,}]{6,}"""
     ),
 )
+# What one of the patterns needs to be there (in lower case): one C-level scan per event.
+_HINT = re.compile(rb"sk-|bearer|api[_-]?key|access[_-]?token|accesstoken|secret|password")
 MORE_SECRET_HEADERS = frozenset({"set-cookie", "x-goog-api-key", "anthropic-api-key"})
 
 
@@ -30,9 +32,13 @@ class Redactor:
 
     def __init__(self, known: Iterable[str | None] = ()) -> None:
         self._known = sorted({k for k in known if k and len(k) >= 4}, key=len, reverse=True)
+        self._known_bytes = [k.encode() for k in self._known]
 
-    def with_secret(self, secret: str | None) -> Redactor:
-        return Redactor([*self._known, secret])
+    def may_match(self, data: bytes) -> bool:
+        """A cheap first look at raw bytes: False means text() would change nothing."""
+        if any(secret in data for secret in self._known_bytes):
+            return True
+        return _HINT.search(data.lower()) is not None
 
     def text(self, value: str) -> str:
         for secret in self._known:

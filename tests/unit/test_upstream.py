@@ -43,6 +43,21 @@ def test_redactor_masks_keys_by_value_and_by_shape() -> None:
     }
 
 
+def test_redactor_first_look_never_misses_what_it_would_mask() -> None:
+    redactor = Redactor(["my-own-secret-token"])
+    for text in (
+        "x sk-abcdefghijkl",
+        "BEARER abcdefghijk",
+        '"API_KEY": "abcdefgh"',
+        "my-own-secret-token",
+        "Password=abcdefgh",
+    ):
+        assert redactor.text(text) != text
+        assert redactor.may_match(text.encode())
+    usage = b'{"usage": {"completion_tokens": 12, "prompt_tokens_details": {}}}'
+    assert not redactor.may_match(usage)
+
+
 def test_redactor_is_linear_on_hostile_input() -> None:
     hostile = "sk-" + "a" * 200_000 + " bearer " * 20_000 + "api_key=" * 20_000
     assert MASK in Redactor().text(hostile)
