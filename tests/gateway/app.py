@@ -215,8 +215,11 @@ async def answer(request: web.Request) -> web.StreamResponse:
         )
     if "html" in text:
         return web.Response(status=502, text=HTML_502, content_type="text/html")
-    if "hang" in text:
-        await asyncio.sleep(30)
+    if "hang" in text:  # until the client gives up (then this request is no longer in flight)
+        for _ in range(300):
+            await asyncio.sleep(0.1)
+            if request.transport is None or request.transport.is_closing():
+                raise ConnectionResetError("the client gave up")
     if "leak" in text:
         leaked = f"You sent {request.headers.get('Authorization')}."
         data = completion(body["model"], message(leaked), "stop")
