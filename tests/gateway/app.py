@@ -244,8 +244,13 @@ async def answer(request: web.Request) -> web.StreamResponse:
 
 
 async def set_mode(request: web.Request) -> web.Response:
+    """A fresh start for the next test: once the last test's requests are over (up to 5 s)."""
     state = request.app[STATE]
     mode = await request.json()
+    for _ in range(50):
+        if not state["in_flight"]:
+            break
+        await asyncio.sleep(0.1)
     state["drift"] = mode.get("drift")
     state["busy"] = int(mode.get("busy", 0))
     state["seen"].clear()
