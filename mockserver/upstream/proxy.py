@@ -133,7 +133,10 @@ class Forwarding:
         try:
             try:
                 reply = await self.client.session.post(
-                    self.client.upstream.url, data=exchange.request_body, headers=self.headers
+                    self.client.upstream.url,
+                    data=exchange.request_body,
+                    headers=self.headers,
+                    allow_redirects=False,  # a redirect is a misconfigured URL: a 502 says so
                 )
             except (TimeoutError, aiohttp.ClientError) as exc:
                 raise self._failed(exc) from exc

@@ -143,7 +143,9 @@ class Verifier:
             try:
                 async with (
                     self._gate,
-                    session.post(self.upstream.url, data=body, headers=self._headers()) as response,
+                    session.post(
+                        self.upstream.url, data=body, headers=self._headers(), allow_redirects=False
+                    ) as response,
                 ):
                     answer = await read_answer(response)
                     headers = {k.lower(): v for k, v in response.headers.items()}

@@ -168,7 +168,7 @@ async def stream(request: web.Request, body: dict[str, Any], text: str) -> web.S
     events = chunk_events(body, state["drift"])
     for index, chunk in enumerate(events):
         if index:  # "slow": the gateway thinks for a while after the first event
-            await asyncio.sleep(SLOW_GAP_S if "slow" in text and index == 1 else 0.03)
+            await asyncio.sleep(SLOW_GAP_S if "slow" in text and index == 1 else 0.005)
         if "reset" in text and index == 2:
             assert request.transport is not None
             request.transport.abort()  # a crashed gateway: no terminating chunk
