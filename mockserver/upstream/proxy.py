@@ -195,15 +195,16 @@ class Forwarding:
         await response.prepare(self.request)
         if self.record is not None:
             self.record.status = response.status
-        buffer = b""
+        buffer = bytearray()  # an event still arriving: appended to, never copied whole
         try:
             async for piece in reply.content.iter_any():
+                scanned = max(len(buffer) - 3, 0)  # a blank line may straddle two pieces
                 buffer += piece
-                buffer = await self._write_events(response, buffer)
+                await self._write_events(response, buffer, scanned)
                 if len(buffer) > MAX_EVENT_BYTES:
                     raise aiohttp.ClientPayloadError("an event larger than 16 MB")
             if buffer.strip():  # the gateway ended without the last blank line: pass it on
-                await self._write(response, [buffer])
+                await self._write(response, [bytes(buffer)])
         except (TimeoutError, aiohttp.ClientError) as exc:
             await self._end_with_error(response, exc)
             return response
@@ -215,18 +216,20 @@ class Forwarding:
         await response.write_eof()
         return response
 
-    async def _write_events(self, response: web.StreamResponse, buffer: bytes) -> bytes:
-        """Pass on the complete events of `buffer`; what is left is an event still arriving.
-
-        Events that arrived together go out in one write (one system call, no added wait).
-        """
+    async def _write_events(
+        self, response: web.StreamResponse, buffer: bytearray, scanned: int
+    ) -> None:
+        """Pass on the complete events of `buffer` and drop them from it; what stays is an
+        event still arriving. Only bytes after `scanned` are searched for a blank line, so a
+        large event arriving in many pieces is scanned once. Events that arrived together go
+        out in one write (one system call, no added wait)."""
         events, start = [], 0
-        for end in _EVENT_END.finditer(buffer):
-            events.append(buffer[start : end.end()])
+        for end in _EVENT_END.finditer(buffer, scanned):
+            events.append(bytes(buffer[start : end.end()]))
             start = end.end()
         if events:
+            del buffer[:start]
             await self._write(response, events)
-        return buffer[start:]
 
     async def _write(self, response: web.StreamResponse, events: list[bytes]) -> None:
         finished = False

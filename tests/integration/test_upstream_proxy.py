@@ -16,6 +16,7 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
 from mockserver.upstream.config import Upstream, chat_url
+from mockserver.wire.faults import parse_fault
 from tests.conftest import sse_chunks
 from tests.fixture_helpers import MakeClient, write_yaml
 from tests.gateway.app import EXAMPLE, SLOW_GAP_S
@@ -224,3 +225,20 @@ async def test_client_hanging_up_mid_stream_frees_the_gateway(
     await asyncio.sleep(0.2)
     healthy = await client.post(CHAT, json=ask("hi"), headers=AUTH)
     assert await healthy.read() == EXAMPLE, "the server goes on serving"
+
+
+async def test_events_cut_anywhere_and_crlf_are_passed_on_whole(
+    make_client: MakeClient,
+) -> None:
+    """An upstream writing CRLF events in 1-7 byte pieces (the mock itself, faulted)."""
+    faulted = await make_client(seed=1, fault=parse_fault("split_bytes=7, crlf=true, seed=3"))
+    client = await proxy(make_client, str(faulted.make_url("/v1")))
+    body = ask("Tell me a story", stream=True, stream_options={"include_usage": True})
+    direct = (await (await faulted.post(CHAT, json=body, headers=AUTH)).read()).decode()
+    response = await client.post(CHAT, json=body, headers=AUTH)
+    proxied = (await response.read()).decode()
+    assert proxied == direct, "byte for byte"
+    events = proxied.split("\r\n\r\n")
+    assert events[-2:] == ["data: [DONE]", ""]
+    entry = (await (await client.get("/__admin/requests")).json())["requests"][0]
+    assert entry["upstream"]["frame_count"] == len(events) - 1 > 5, "split into events again"
