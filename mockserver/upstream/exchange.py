@@ -66,10 +66,21 @@ class Exchange:
             return
         self.frames.append(UpstreamFrame(at, raw))
 
+    frame_count: int = 0
+    ended_with_done: bool | None = None  # kept by settle() for the journal
+
     @property
     def done(self) -> bool:
         """The stream ended with `data: [DONE]`."""
         return any(f.data == DONE_DATA for f in self.frames[-2:])
+
+    def settle(self) -> None:
+        """Once the reply is over (and recorded): keep the counts, let go of the bytes. The
+        journal holds many exchanges; what the client got is in its own entry already."""
+        self.frame_count = len(self.frames)
+        self.ended_with_done = self.done if self.frames else None
+        self.frames = []
+        self.body = None
 
     @property
     def complete(self) -> bool:
@@ -123,7 +134,9 @@ class Exchange:
             "first_byte_ms": self.first_byte_ms,
             "duration_ms": self.duration_ms,
             "body": self._body_json(),
-            "frame_count": len(self.frames),
-            "done": self.done if self.frames else None,
+            "frame_count": self.frame_count or len(self.frames),
+            "done": self.ended_with_done
+            if self.frame_count
+            else (self.done if self.frames else None),
             "error": self.error,
         }

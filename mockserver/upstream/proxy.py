@@ -148,6 +148,7 @@ class Forwarding:
                 return await self._pass_body(reply)
         finally:
             exchange.duration_ms = exchange.elapsed_ms()
+            exchange.settle()
 
     def _failed(self, exc: BaseException) -> UpstreamFailed:
         error = failure(exc, self.where)

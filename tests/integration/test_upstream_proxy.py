@@ -242,3 +242,17 @@ async def test_events_cut_anywhere_and_crlf_are_passed_on_whole(
     assert events[-2:] == ["data: [DONE]", ""]
     entry = (await (await client.get("/__admin/requests")).json())["requests"][0]
     assert entry["upstream"]["frame_count"] == len(events) - 1 > 5, "split into events again"
+
+
+async def test_pool_size_bounds_the_connections_to_the_gateway(
+    make_client: MakeClient, gateway: Gateway
+) -> None:
+    client = await proxy(make_client, gateway.url, upstream_options={"pool_size": 1})
+
+    async def slow() -> bytes:
+        response = await client.post(CHAT, json=ask("slow", stream=True), headers=AUTH)
+        return await response.read()
+
+    replies = await asyncio.gather(slow(), slow())
+    assert all(reply.endswith(b"data: [DONE]\n\n") for reply in replies)
+    assert gateway.max_in_flight() == 1, "the second waited for the pool's one connection"
