@@ -11,7 +11,8 @@ a hang. What it does is chosen by the last user message:
     hang   -> nothing for 30 s                              leak  -> the Authorization it got,
     anything else -> the spec's example reply (plain), or it in pieces (stream)   in the content
 
-POST /__gateway/mode sets `drift` (added_field | no_usage | changed_type) and `busy`;
+POST /__gateway/mode sets `drift` (added_field | no_usage | changed_type | no_done |
+repeat_role) and `busy`; `drop` in the message closes the connection without an answer.
 GET /__gateway/seen lists what each request carried (its Authorization, body) and the most
 requests it had in flight at once.
 """
@@ -150,6 +151,9 @@ def chunk_events(body: dict[str, Any], drift: str | None) -> list[dict[str, Any]
         {**envelope, "choices": [{"index": 0, "delta": d, "logprobs": None, "finish_reason": f}]}
         for d, f in deltas
     ]
+    if drift == "repeat_role":  # every delta says who speaks
+        for chunk in chunks:
+            chunk["choices"][0]["delta"] = {"role": "assistant", **chunk["choices"][0]["delta"]}
     if include_usage and drift != "no_usage":
         chunks.append({**envelope, "choices": [], "usage": usage(23, 12)})
     return chunks
@@ -175,7 +179,8 @@ async def stream(request: web.Request, body: dict[str, Any], text: str) -> web.S
             return response
         await response.write(b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n")
         state["last_frame_at"] = time.time()
-    await response.write(b"data: [DONE]\n\n")
+    if state["drift"] != "no_done":
+        await response.write(b"data: [DONE]\n\n")
     await response.write_eof()
     return response
 
@@ -213,6 +218,10 @@ async def answer(request: web.Request) -> web.StreamResponse:
                 "x-request-id": "req_gateway_429",
             },
         )
+    if "drop" in text:  # a gateway that dies before answering
+        assert request.transport is not None
+        request.transport.abort()
+        return web.Response()
     if "html" in text:
         return web.Response(status=502, text=HTML_502, content_type="text/html")
     if "hang" in text:  # until the client gives up (then this request is no longer in flight)

@@ -164,6 +164,17 @@ async def test_gateway_down_gives_an_openai_502(make_client: MakeClient) -> None
     assert "could not be reached" in entry["upstream"]["error"]
 
 
+async def test_gateway_closing_without_an_answer_gives_502(
+    make_client: MakeClient, gateway: Gateway
+) -> None:
+    client = await proxy(make_client, gateway.url)
+    response = await client.post(CHAT, json=ask("drop"), headers=AUTH)
+    assert response.status == 502
+    error = assert_openai_error(await response.json())
+    assert error["code"] == "upstream_disconnected"
+    assert "closed the connection" in error["message"]
+
+
 async def test_gateway_timeout_gives_504(make_client: MakeClient, gateway: Gateway) -> None:
     client = await proxy(make_client, gateway.url, upstream_options={"read_timeout_s": 0.3})
     response = await client.post(CHAT, json=ask("hang"), headers=AUTH)
