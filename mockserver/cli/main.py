@@ -13,6 +13,7 @@ import click
 
 from mockserver._version import __version__
 from mockserver.app.serving import serve as run_server
+from mockserver.cli import spec as spec_cli
 from mockserver.cli.logs import configure as configure_logs
 from mockserver.contract.rules import RULES
 from mockserver.journal.report import build_report, last_user_text, write_report
@@ -123,8 +124,8 @@ SERVE_OPTIONS = [
         "--watch",
         env="WATCH",
         is_flag=True,
-        help="Reload fixtures when their files change; a broken set is reported and the "
-        "last good one kept.",
+        help="Reload fixtures (and the --spec document) when their files change; a broken "
+        "set or document is reported and the last good one kept.",
     ),
     _option(
         "--strict-spec",
@@ -278,6 +279,7 @@ SERVE_OPTIONS = [
         help="Recorded streams are replayed with their frame timings times this: 1 as "
         "recorded, 0 as fast as possible, 0.5 twice as fast.",
     ),
+    *spec_cli.serve_options(),
 ]
 
 
@@ -316,7 +318,8 @@ def serve(
             "records what --upstream answers: give --upstream too", param_hint="--record"
         )
     try:
-        asyncio.run(run_server(settings))
+        with spec_cli.spec_errors():
+            asyncio.run(run_server(settings))
     except FixtureLoadError as exc:
         raise click.ClickException(report(exc.problems, "mockserver refuses to start")) from exc
 
@@ -376,18 +379,23 @@ def report(problems: list[Problem], title: str) -> str:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-def check(paths: tuple[Path, ...]) -> None:
+@spec_cli.check_option()
+def check(paths: tuple[Path, ...], spec: Path | None) -> None:
     """Check fixture files (default: the bundled ones) and report every problem.
 
     Each problem is printed as FILE:LINE: /path/inside/the/fixture: message. Exits 1 when there
-    is any, so a CI job can run it before the tests.
+    is any, so a CI job can run it before the tests. With --spec, raw replies are checked
+    against that document's response schema, and its request examples against its own request
+    schema.
     """
     files = fixture_files(paths or (bundled("fixtures"),))
+    contract = spec_cli.contract_for_check(spec)
     try:
-        fixtures = load_paths(files)
+        fixtures = load_paths(files, contract.response if contract else None)
     except FixtureLoadError as exc:
         click.echo(report(exc.problems, "mockserver check"), err=True)
         raise SystemExit(1) from exc
+    spec_cli.check_against(contract, fixtures, "mockserver check")
     click.echo(f"mockserver check: {len(fixtures)} fixture(s) in {len(files)} file(s), no problems")
 
 
@@ -526,6 +534,7 @@ def _short(text: str | None, limit: int = 50) -> str:
     help="The real gateway's base URL, e.g. https://gateway.example/v1.",
 )
 @_upstream_key_option()
+@spec_cli.check_option()
 @click.option(
     "--concurrency",
     default=2,
@@ -575,6 +584,7 @@ def verify_command(
     paths: tuple[Path, ...],
     upstream: str,
     upstream_key: str | None,
+    spec: Path | None,
     json_path: Path | None,
     junit_path: Path | None,
     **politeness: object,
@@ -591,7 +601,8 @@ def verify_command(
         timeout_s=politeness["timeout"],  # type: ignore[arg-type]
     )
     try:
-        outcomes, sent = asyncio.run(verify(paths, gateway, rules))
+        with spec_cli.spec_errors():
+            outcomes, sent = asyncio.run(verify(paths, gateway, rules, spec))
     except FixtureLoadError as exc:
         raise click.ClickException(report(exc.problems, "mockserver verify")) from exc
     results = verify_report.summary(outcomes, gateway.display, sent)
@@ -599,3 +610,6 @@ def verify_command(
     click.echo(verify_report.table(results))
     if verify_report.failed(results):
         raise SystemExit(1)
+
+
+main.add_command(spec_cli.spec_group)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from jsonschema.protocols import Validator
 
 from mockserver.contract.schemas import response_validator
 from mockserver.upstream.exchange import DONE_DATA
@@ -99,10 +100,10 @@ def shape_drift(gateway: dict[str, set[str]], fixture: dict[str, set[str]]) -> l
     return problems
 
 
-def schema_problems(kind: str, value: Any, label: str) -> list[str]:
-    errors = sorted(response_validator(kind).iter_errors(value), key=lambda e: list(e.path))
+def schema_problems(schema: Validator, value: Any, label: str) -> list[str]:
+    errors = sorted(schema.iter_errors(value), key=lambda e: list(e.path))
     return [
-        f"{label} breaks the {kind} schema at /{'/'.join(str(p) for p in e.absolute_path)}: "
+        f"{label} breaks the response schema at /{'/'.join(str(p) for p in e.absolute_path)}: "
         f"{e.message[:200]}"
         for e in errors[:MAX_SCHEMA_ERRORS]
     ]
@@ -208,8 +209,16 @@ def framing_problems(answer: Answer, *, include_usage: bool) -> list[str]:
     return problems
 
 
-def drift(gateway: Answer, fixture: Answer, *, stream: bool, include_usage: bool) -> list[str]:
-    """Every difference between the two answers that a client could trip on."""
+def drift(
+    gateway: Answer,
+    fixture: Answer,
+    *,
+    stream: bool,
+    include_usage: bool,
+    response_schema: Validator | None = None,
+) -> list[str]:
+    """Every difference between the two answers that a client could trip on. A plain reply is
+    checked against `response_schema` (the contract in force; default: the bundled one)."""
     if stream and gateway.events is not None and fixture.events is not None:
         chunks = gateway.chunks
         problems = chunk_schema_problems(chunks)
@@ -220,7 +229,8 @@ def drift(gateway: Answer, fixture: Answer, *, stream: bool, include_usage: bool
         return problems + outcome_drift(_stream_outcomes(chunks), _stream_outcomes(fixture.chunks))
     if gateway.events is not None or fixture.events is not None:
         return ["the gateway streamed where the fixture did not, or the other way round"]
-    problems = schema_problems("response", gateway.body, "reply")
+    schema = response_schema or response_validator("response")
+    problems = schema_problems(schema, gateway.body, "reply")
     problems += shape_drift(shape(gateway.body), shape(fixture.body))
     if isinstance(gateway.body, dict) and isinstance(fixture.body, dict):
         problems += outcome_drift(

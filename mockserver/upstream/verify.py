@@ -20,8 +20,10 @@ from typing import Any
 import aiohttp
 import orjson
 from aiohttp import web
+from jsonschema.protocols import Validator
 
 from mockserver.app.factory import create_app
+from mockserver.app.state import CONTRACT
 from mockserver.settings import Settings
 from mockserver.stubs.loader import load_paths
 from mockserver.stubs.model import Fixture
@@ -166,7 +168,11 @@ class Verifier:
         return None
 
     async def check(
-        self, session: aiohttp.ClientSession, mock_url: str, fixture: Fixture
+        self,
+        session: aiohttp.ClientSession,
+        mock_url: str,
+        fixture: Fixture,
+        response_schema: Validator,
     ) -> Outcome:
         outcome = Outcome(fixture=fixture.name, source=fixture.source, result="ok")
         request = fixture.spec.get("request")
@@ -194,40 +200,55 @@ class Verifier:
         async with session.post(mock_url, data=body, headers=headers) as response:
             ours = await read_answer(response)
         usage = bool((request.get("stream_options") or {}).get("include_usage"))
-        problems = drift(gateway, ours, stream=request.get("stream") is True, include_usage=usage)
+        problems = drift(
+            gateway,
+            ours,
+            stream=request.get("stream") is True,
+            include_usage=usage,
+            response_schema=response_schema,
+        )
         if problems:
             outcome.result, outcome.problems = "drift", problems
         return outcome
 
 
 @contextlib.asynccontextmanager
-async def local_mock(paths: Sequence[Path]) -> AsyncIterator[str]:
-    """The mock serving `paths` on a loopback port: its chat URL."""
-    app = create_app(Settings(port=0, fixture_paths=tuple(paths), seed=0, access_log=False))
+async def local_mock(
+    paths: Sequence[Path], spec: Path | None
+) -> AsyncIterator[tuple[str, Validator]]:
+    """The mock serving `paths` under the contract `spec` on a loopback port: its chat URL,
+    and the contract's response schema."""
+    settings = Settings(port=0, fixture_paths=tuple(paths), seed=0, access_log=False, spec=spec)
+    app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = runner.addresses[0][1]
-        yield f"http://127.0.0.1:{port}/v1/chat/completions"
+        yield f"http://127.0.0.1:{port}/v1/chat/completions", app[CONTRACT].current.response
     finally:
         await runner.cleanup()
 
 
 async def verify(
-    paths: Sequence[Path], upstream: Upstream, politeness: Politeness = Politeness()
+    paths: Sequence[Path],
+    upstream: Upstream,
+    politeness: Politeness | None = None,
+    spec: Path | None = None,
 ) -> tuple[list[Outcome], int]:
     """Every fixture's outcome, in file order, and the requests sent to the gateway.
 
-    Raises FixtureLoadError when the fixtures do not load.
+    Raises FixtureLoadError when the fixtures do not load, SpecError for an unusable `spec`.
     """
-    fixtures = load_paths(paths)
+    politeness = politeness or Politeness()
     verifier = Verifier(upstream, politeness)
     timeout = aiohttp.ClientTimeout(total=politeness.timeout_s, connect=upstream.connect_timeout_s)
     async with (
-        local_mock(paths) as mock_url,
+        local_mock(paths, spec) as (mock_url, response_schema),
         aiohttp.ClientSession(timeout=timeout, trust_env=False) as session,
     ):
-        outcomes = await asyncio.gather(*(verifier.check(session, mock_url, f) for f in fixtures))
+        fixtures = load_paths(paths, response_schema)
+        checks = (verifier.check(session, mock_url, f, response_schema) for f in fixtures)
+        outcomes = await asyncio.gather(*checks)
     return list(outcomes), verifier.budget.spent

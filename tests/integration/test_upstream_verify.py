@@ -17,6 +17,7 @@ from mockserver.cli.main import main
 from mockserver.testing.runner import MockServer
 from mockserver.upstream.config import Upstream
 from tests.integration.conftest import Gateway
+from tests.spec_documents import RESPONSE_ADDED, second_version_export
 
 UPSTREAM_KEY = "sk-upstream-verify-0123456789"
 WEATHER: Any = {
@@ -180,3 +181,14 @@ def test_gateway_down_is_an_error(recorded: Path) -> None:
     assert result.exit_code == 1
     assert "could not be reached" in result.output
     assert "0 ok, 0 drift, 3 error" in result.output
+
+
+def test_verify_under_a_newer_contract(recorded: Path, gateway: Gateway, tmp_path: Path) -> None:
+    """--spec: the gateway's replies are checked against that document's response schema."""
+    spec = tmp_path / "v2.md"
+    spec.write_text(second_version_export(), encoding="utf-8")
+    result = verify(gateway, recorded, args=("--spec", str(spec)))
+    assert result.exit_code == 1, result.output
+    assert f"reply breaks the response schema at /: '{RESPONSE_ADDED}' is a required" in (
+        result.output
+    )
