@@ -75,6 +75,23 @@ def test_depth_limit_is_inclusive() -> None:
     assert f"nested more than {MAX_DEPTH} levels deep" in error.message
 
 
+def test_depth_counts_containers_whatever_else_the_body_holds() -> None:
+    # The same 64 levels of containers, with a scalar at the bottom: accepted alone, and
+    # still accepted beside an unrelated empty object (which only changes the bracket count).
+    alone = nested(MAX_DEPTH, b"1")
+    beside = alone[:-1] + b', "b": {}}'
+    assert parse_json_object(alone)["a"] == parse_json_object(beside)["a"]
+    assert parse_json_object(beside)["b"] == {}
+    assert refused(nested(MAX_DEPTH + 1, b"1")).code == "invalid_json"
+
+
+def test_a_deep_scalar_does_not_hide_a_lone_surrogate() -> None:
+    # 64 levels of containers with a scalar at the bottom, then a lone surrogate elsewhere:
+    # the string check must still see it (it used to stop walking at the deep scalar).
+    raw = b'{"z": "\\ud800", "a": ' + b"[" * (MAX_DEPTH - 1) + b"1" + b"]" * (MAX_DEPTH - 1) + b"}"
+    assert refused(raw).code == "invalid_encoding"
+
+
 def test_keys_deep_in_objects_are_checked_like_values() -> None:
     body = b'{"a": ' * MAX_DEPTH + b"1" + b"}" * MAX_DEPTH
     assert isinstance(parse_json_object(body)["a"], dict)
