@@ -113,6 +113,31 @@ def test_a_function_without_parameters_accepts_any_arguments() -> None:
     assert list(drift(calling(call("ping", '{"anything": [1, 2]}')), body)) == []
 
 
+@pytest.mark.parametrize(
+    ("parameters", "finding"),
+    [
+        ({"type": "no-such-type"}, "the request's schema is itself invalid: "),
+        ({"properties": {"a": {"minimum": "x"}}}, "the request's schema is itself invalid: "),
+        ({"properties": {"a": {"multipleOf": 0}}}, "the request's schema is itself invalid: "),
+        ({"properties": {"a": {"type": "string", "pattern": "("}}}, "the request's schema is "),
+        (
+            {"properties": {"a": {"$ref": "#/$defs/missing"}}},
+            "the request's schema has a $ref that cannot be resolved: ",
+        ),
+        (
+            {"$ref": "https://example.com/schema.json"},  # never fetched
+            "the request's schema has a $ref that cannot be resolved: ",
+        ),
+    ],
+)
+def test_a_broken_parameters_schema_is_a_finding_not_a_crash(
+    parameters: dict[str, Any], finding: str
+) -> None:
+    body = {"tools": tools("f", parameters=parameters)}
+    (line,) = drift(calling(call("f", '{"a": 1}')), body)
+    assert line.startswith(f"tool call 'f' arguments break its parameters: {finding}")
+
+
 JSON_SCHEMA_FORMAT = {
     "type": "json_schema",
     "json_schema": {"name": "w", "schema": WEATHER},

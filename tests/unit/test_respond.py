@@ -336,6 +336,17 @@ def test_drift_under_strict_is_a_400(answer: Responder) -> None:
     assert error.headers == {"x-should-retry": "false", MATCHED_HEADER: "drifting"}
 
 
+def test_a_broken_tool_schema_in_the_request_is_a_drift_warning(answer: Responder) -> None:
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "x"}}}]
+    reply = answer(chat("drift", tools=tools))
+    assert reply.status == 200
+    (warning,) = reply.warnings
+    assert warning.startswith(
+        "tool call 'get_weather' arguments break its parameters: the request's schema is itself "
+        "invalid: "
+    )
+
+
 def test_no_drift_no_warning(answer: Responder) -> None:
     tools = [{"type": "function", "function": {"name": "lookup"}}]
     reply = answer(chat("call", tools=tools), strict=True)
