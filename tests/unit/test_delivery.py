@@ -192,6 +192,7 @@ async def test_html_page_as_a_proxy_sends_it(aiohttp_client: ClientFactory) -> N
     assert response.status == 502
     assert response.content_type == "text/html"
     assert body == page.encode()
+    assert response.headers["X-Mock-Matched"] == "proxy"
 
 
 @pytest.mark.parametrize(
