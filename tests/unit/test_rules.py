@@ -297,3 +297,20 @@ def test_violation_to_json() -> None:
         "message": "Bad.",
         "code": "invalid_value",
     }
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"tools": TOOLS, "tool_choice": {"type": "function"}}, "tool_choice.function.name"),
+        ({"tools": TOOLS, "tool_choice": {}}, "tool_choice.function.name"),
+        ({"functions": [{"name": "f"}], "function_call": {}}, "function_call.name"),
+    ],
+)
+def test_a_choice_naming_no_function_is_missing_its_name(
+    fields: dict[str, Any], param: str, contract: Contract
+) -> None:
+    expected = Violation(
+        param, f"Missing required parameter: '{param}'.", "missing_required_parameter"
+    )
+    assert validate(body(**fields), contract, frozenset()) == [expected]
