@@ -248,3 +248,75 @@ def test_limit(
     content: str, stop: tuple[str, ...], max_tokens: int | None, expected: tuple[str, str]
 ) -> None:
     assert limit(content, stop, max_tokens) == expected
+
+
+TOOL_TURN: list[dict[str, Any]] = [
+    {"role": "user", "content": "What's the weather in Paris?"},
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+        ],
+    },
+    {"role": "tool", "tool_call_id": "c1", "content": "sunny, 21C"},
+]
+
+
+def test_an_answer_after_a_tool_result_cites_it() -> None:
+    (choice,) = fresh(request(messages=TOOL_TURN)).choices
+    assert (choice.content or "").startswith("Based on the get_weather result (sunny, 21C),")
+    assert choice.finish_reason == "stop"
+    chinese = [{**TOOL_TURN[0], "content": "巴黎天气怎么样？"}, *TOOL_TURN[1:]]
+    (choice,) = fresh(request(messages=chinese)).choices
+    assert (choice.content or "").startswith("根据 get_weather 的返回结果（sunny, 21C），")
+
+
+def test_search_answers_carry_citations_that_point_into_the_content() -> None:
+    for chat in (request(model="gpt-4o-search"), request(web_search_options={})):
+        (choice,) = fresh(chat).choices
+        content = choice.content or ""
+        assert choice.annotations
+        for annotation in choice.annotations:
+            citation = annotation["url_citation"]
+            assert annotation["type"] == "url_citation"
+            linked = content[citation["start_index"] : citation["end_index"]]
+            assert citation["url"] in linked
+            assert citation["url"].startswith("https://")
+
+
+def test_citations_past_a_cut_are_dropped() -> None:
+    (whole,) = fresh(request(model="gpt-4o-search", seed=1)).choices
+    (cut,) = fresh(request(model="gpt-4o-search", seed=1, max_tokens=30)).choices
+    assert cut.finish_reason == "length"
+    assert all(a["url_citation"]["end_index"] <= len(cut.content or "") for a in cut.annotations)
+    assert len(cut.annotations) < len(whole.annotations)
+
+
+def test_legacy_functions_get_a_function_call() -> None:
+    functions = [
+        {
+            "name": "lookup",
+            "parameters": {
+                "type": "object",
+                "properties": {"q": {"type": "string"}},
+                "required": ["q"],
+            },
+        }
+    ]
+    chat = request(functions=functions, function_call={"name": "lookup"})
+    completion = fresh(chat)
+    (choice,) = completion.choices
+    assert choice.content is None
+    assert choice.tool_calls == ()
+    assert choice.finish_reason == "function_call"
+    assert choice.function_call is not None
+    assert choice.function_call.name == "lookup"
+    assert isinstance(json.loads(choice.function_call.arguments)["q"], str)
+    assert completion.usage.completion_tokens == tokens.count(choice.function_call.arguments)
+    (short,) = fresh(
+        request(functions=functions, function_call={"name": "lookup"}, max_tokens=1)
+    ).choices
+    assert short.finish_reason == "length"
+    assert short.function_call is not None
+    assert tokens.count(short.function_call.arguments) == 1
