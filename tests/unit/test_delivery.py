@@ -6,6 +6,7 @@ validation or respond stage in the way.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -262,3 +263,73 @@ async def test_crlf_and_no_done_reach_the_wire(aiohttp_client: ClientFactory) ->
     assert text.endswith("\r\n\r\n")
     assert "\n\n" not in text.replace("\r\n\r\n", "")
     assert "[DONE]" not in text
+
+
+def data_events(body: bytes) -> list[str]:
+    """The blocks of an SSE body, comments included."""
+    return [block for block in body.decode().split("\n\n") if block]
+
+
+async def test_pings_fill_the_wait_for_the_first_token(aiohttp_client: ClientFactory) -> None:
+    event = record()
+    reply = Reply(payload=Completed(completion()), plan=parse_fault("ttft_ms=200, ping_ms=60"))
+    _, body = await fetch(await serve(aiohttp_client, reply, stream=True, event=event))
+    blocks = data_events(body)
+    assert blocks[0].startswith("data: {")  # the role chunk goes out at once
+    pings = blocks[1 : blocks.index(next(b for b in blocks[1:] if b.startswith("data:")))]
+    assert pings == [": ping"] * 3  # at 60, 120 and 180 ms of the 200 ms wait
+    assert [f.fault for f in event.frames].count("ping") == 3
+    assert blocks[-1] == "data: [DONE]"
+
+
+async def test_stall_keeps_the_socket_open_until_the_client_leaves(
+    aiohttp_client: ClientFactory,
+) -> None:
+    event = record()
+    reply = Reply(payload=Completed(completion()), plan=parse_fault("stall_after=2, ping_ms=30"))
+    client = await serve(aiohttp_client, reply, stream=True, event=event)
+    response = await client.post("/")
+    seen = b""
+    while seen.count(b": ping\n\n") < 2:  # the two frames, then pings and nothing else
+        seen += await asyncio.wait_for(response.content.readany(), 5)
+    response.close()  # the client gives up
+    for _ in range(100):
+        if event.client_hung_up:
+            break
+        await asyncio.sleep(0.02)
+    assert event.client_hung_up
+    blocks = data_events(seen)
+    assert [b.startswith("data: {") for b in blocks[:2]] == [True, True]
+    assert set(blocks[2:]) == {": ping"}
+
+
+async def test_parallel_tool_calls_can_be_interleaved(aiohttp_client: ClientFactory) -> None:
+    calls = (
+        ToolCall(id="call_a", name="one", arguments='{"city":"Paris","days":3,"unit":"C"}'),
+        ToolCall(id="call_b", name="two", arguments='{"city":"Tokyo","days":5,"unit":"F"}'),
+    )
+    choice = Choice(index=0, content=None, finish_reason="tool_calls", tool_calls=calls)
+    sent = Completion(
+        model="gpt-4o", choices=(choice,), usage=Usage(prompt_tokens=1, completion_tokens=1)
+    )
+    order: dict[str, list[int]] = {}
+    rebuilt: dict[str, dict[int, str]] = {}
+    for fault in ("", "interleave_tools"):
+        reply = Reply(payload=Completed(sent), plan=parse_fault(fault) if fault else FaultPlan())
+        _, body = await fetch(await serve(aiohttp_client, reply, stream=True))
+        deltas = [
+            call
+            for chunk in sse_chunks(body)
+            for c in chunk["choices"]
+            for call in c["delta"].get("tool_calls") or ()
+        ]
+        order[fault] = [d["index"] for d in deltas]
+        rebuilt[fault] = {
+            i: "".join(d["function"]["arguments"] for d in deltas if d["index"] == i)
+            for i in (0, 1)
+        }
+    assert order[""] == sorted(order[""])
+    assert order["interleave_tools"] != sorted(order["interleave_tools"])
+    assert (
+        rebuilt[""] == rebuilt["interleave_tools"] == {0: calls[0].arguments, 1: calls[1].arguments}
+    )
