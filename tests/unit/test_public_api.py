@@ -72,6 +72,25 @@ def test_star_import_gives_exactly_the_public_names() -> None:
     assert sorted(k for k in namespace if k != "__builtins__") == sorted(mockserver.__all__)
 
 
+def test_unknown_names_are_attribute_errors_and_dir_lists_the_public_ones() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'Server'"):
+        _ = mockserver.Server
+    assert set(mockserver.__all__) <= set(dir(mockserver))
+
+
+def test_import_mockserver_stays_light() -> None:
+    """The public names load on first use: importing the package starts no server stack."""
+    code = (
+        "import sys, mockserver; "
+        "print(sorted(m for m in sys.modules if m.startswith('mockserver'))); "
+        "print(sorted({'aiohttp', 'faker', 'jsonschema', 'jinja2', 'yaml'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.splitlines() == ["['mockserver', 'mockserver._version']", "[]"]
+
+
 def test_py_typed_is_in_the_package() -> None:
     marker = PACKAGE / "py.typed"
     assert marker.is_file()
