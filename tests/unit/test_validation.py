@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema
 import pytest
 
 from mockserver.contract.rules import Violation
@@ -210,4 +211,28 @@ def test_validation_failed_lists_several_and_leads_with_the_first() -> None:
     assert error.error_object()["violations"] == [
         {"param": "n", "message": "Bad n.", "code": "invalid_type"},
         {"param": "top_p", "message": "Bad top_p.", "code": None},
+    ]
+
+
+def custom(schema: dict[str, Any]) -> Contract:
+    """A contract over `schema`, to reach wording the spec's own schema has no keyword for."""
+    return Contract(schema, (), lambda _: False, jsonschema.Draft7Validator(schema))
+
+
+def test_a_keyword_without_openai_wording_is_still_described() -> None:
+    contract = custom({"properties": {"model": {"type": "string", "maxLength": 3}}})
+    assert validate({"model": "abcdef"}, contract, NONE) == [
+        Violation("model", "Invalid 'model': 'abcdef' is too long", "invalid_value")
+    ]
+
+
+def test_a_required_field_inside_one_of_is_missing_at_its_path() -> None:
+    choice = {"oneOf": [{"type": "string"}, {"type": "object", "required": ["type"]}]}
+    contract = custom({"properties": {"tool_choice": choice}})
+    assert validate({"tool_choice": {}}, contract, NONE) == [
+        Violation(
+            "tool_choice.type",
+            "Missing required parameter: 'tool_choice.type'.",
+            "missing_required_parameter",
+        )
     ]
