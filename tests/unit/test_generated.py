@@ -320,3 +320,24 @@ def test_legacy_functions_get_a_function_call() -> None:
     assert short.finish_reason == "length"
     assert short.function_call is not None
     assert tokens.count(short.function_call.arguments) == 1
+
+
+@pytest.mark.parametrize("where", ["not", "if", "anyOf"])
+def test_a_remote_ref_in_a_request_schema_is_never_fetched(
+    where: str, schema_host: tuple[str, list[str]], schema: jsonschema.Draft7Validator
+) -> None:
+    url, asked = schema_host
+    remote: dict[str, Any] = {"$ref": url}
+    parameters = {
+        "not": {"type": "object", "not": remote},
+        "if": {"type": "object", "if": remote, "then": {"required": ["x"]}},
+        "anyOf": {"type": "object", "anyOf": [remote, {"required": ["x"]}]},
+    }[where]
+    tool = {"type": "function", "function": {"name": "f", "parameters": parameters}}
+    format_ = {"type": "json_schema", "json_schema": {"name": "r", "schema": parameters}}
+    called = fresh(request(tools=[tool], tool_choice="required"))
+    assert isinstance(json.loads(called.choices[0].tool_calls[0].arguments), dict)
+    structured = fresh(request("Answer in JSON.", response_format=format_))
+    assert structured.choices[0].content is not None
+    assert_valid(structured, schema)
+    assert asked == []
