@@ -126,6 +126,26 @@ def admin_routes(app: web.Application) -> set[tuple[str, str]]:
     return found
 
 
+def open_routes() -> set[tuple[str, str]]:
+    """What the OpenAPI document says needs no token: health and the dashboard's static files."""
+    document = load_schema("admin.openapi.json")
+    return {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters" and operation.get("security") == []
+    }
+
+
+def test_only_health_and_the_dashboard_files_are_open() -> None:
+    assert open_routes() == {
+        ("GET", f"{ADMIN}/health"),
+        ("GET", f"{ADMIN}/ui"),
+        ("GET", f"{ADMIN}/ui/"),
+        ("GET", f"{ADMIN}/ui/{{name}}"),
+    }
+
+
 def concrete(template: str) -> str:
     return template.replace("{id}", "req_missing").replace("{name}", "greet")
 
@@ -805,8 +825,8 @@ async def guarded(make_client: MakeClient, tmp_path: Path) -> Client:
 )
 async def test_admin_routes_need_the_token(guarded: Client, authorization: str | None) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
-    routes = sorted(admin_routes(app_of(guarded)) - {("GET", f"{ADMIN}/health")})
-    assert len(routes) >= 14
+    routes = sorted(admin_routes(app_of(guarded)) - open_routes())
+    assert len(routes) >= 17
     for method, template in routes:
         response = await guarded.request(method, concrete(template), headers=headers, json={})
         error = await error_of(response, 401)
