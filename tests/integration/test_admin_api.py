@@ -33,7 +33,7 @@ from tests.fixture_helpers import (
     serve_yaml,
     write_yaml,
 )
-from tests.support import CHAT, error_of
+from tests.support import CHAT, error_of, file_lines
 
 Client = TestClient[Any, Any]
 ADMIN = "/__admin"
@@ -225,6 +225,7 @@ async def test_credentials_never_reach_the_journal_or_its_file(
         CHAT, json=chat("hi"), headers={"Authorization": f"Bearer {SECRET}"}
     )
     assert rejected.status == 401, "a wrong key is journaled too: redacted"
+    await file_lines(path, 2)
     texts = [
         await (await client.get(f"{ADMIN}/requests")).text(),
         await (await client.get(f"{ADMIN}/requests/{ok.headers['x-request-id']}")).text(),
@@ -334,7 +335,7 @@ async def test_journal_file_appends_to_what_is_there(
     client = await make_client(journal_file=path)
     first, _, _ = await send(client, "one")
     second, _, _ = await send(client, "two", stream=True)
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = await file_lines(path, 3)
     entries = [json.loads(line) for line in lines]
     assert [e["id"] for e in entries] == ["from-an-earlier-run", first, second]
     assert entries[2]["frames"], "the file keeps the stream frames"
