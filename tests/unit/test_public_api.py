@@ -28,6 +28,7 @@ SUBPACKAGES = [
     "testing",
     "replies.schema_values",
     "app.routes",
+    "contract.spec",
 ]
 
 
@@ -38,6 +39,7 @@ def test_all_is_pinned() -> None:
         "FixtureLoadError",
         "MockServer",
         "Settings",
+        "SpecError",
         "__version__",
         "create_app",
     ]
@@ -45,6 +47,7 @@ def test_all_is_pinned() -> None:
 
 def test_every_exported_name_is_what_its_module_defines() -> None:
     from mockserver.app.factory import create_app
+    from mockserver.contract.spec import SpecError
     from mockserver.settings import Settings
     from mockserver.stubs.model import FixtureLoadError
     from mockserver.testing.admin_client import AdminClient, AdminError
@@ -55,9 +58,11 @@ def test_every_exported_name_is_what_its_module_defines() -> None:
     assert mockserver.FixtureLoadError is FixtureLoadError
     assert mockserver.MockServer is MockServer
     assert mockserver.Settings is Settings
+    assert mockserver.SpecError is SpecError
     assert mockserver.create_app is create_app
     assert issubclass(AdminError, Exception)
     assert issubclass(FixtureLoadError, Exception)
+    assert issubclass(SpecError, Exception)
     assert inspect.isclass(Settings)
     assert callable(create_app)
 
@@ -140,7 +145,7 @@ def import_first(modules: list[str]) -> subprocess.Popen[str]:
     )
 
 
-@pytest.mark.slow  # 11 interpreters, each importing the whole package: ~11 s of CPU
+@pytest.mark.slow  # 12 interpreters, each importing the whole package: ~12 s of CPU
 def test_each_subpackage_imports_first_in_a_fresh_interpreter() -> None:
     """One interpreter per sub-package (and one for the top-level modules), all at once."""
     batches = {name: modules_of(name) for name in SUBPACKAGES}

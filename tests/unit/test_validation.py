@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import jsonschema
@@ -216,7 +217,13 @@ def test_validation_failed_lists_several_and_leads_with_the_first() -> None:
 
 def custom(schema: dict[str, Any]) -> Contract:
     """A contract over `schema`, to reach wording the spec's own schema has no keyword for."""
-    return Contract(schema, (), lambda _: False, jsonschema.Draft7Validator(schema))
+    bundled = Contract.load(strict_spec=False)
+    return dataclasses.replace(
+        bundled,
+        schema=schema,
+        is_valid=lambda _: False,
+        explainer=jsonschema.Draft7Validator(schema),
+    )
 
 
 def test_a_keyword_without_openai_wording_is_still_described() -> None:
