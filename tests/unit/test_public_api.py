@@ -30,6 +30,7 @@ SUBPACKAGES = [
     "app.routes",
     "contract.spec",
     "upstream",
+    "state",
 ]
 
 
