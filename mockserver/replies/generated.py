@@ -28,6 +28,7 @@ from mockserver.replies.completion import (
     latency_checkpoint,
     new_id,
 )
+from mockserver.replies.logprobs import token_logprobs
 from mockserver.replies.reasoning import PARAGRAPHS, thinking_effort
 from mockserver.replies.search import cited_answer, wants_search
 from mockserver.replies.structured import structured_content
@@ -266,6 +267,20 @@ def _fresh_ids(choice: Choice) -> Choice:
     return dataclasses.replace(choice, tool_calls=calls)
 
 
+def with_logprobs(choice: Choice, request: ChatRequest, key: str) -> Choice:
+    """The choice with an entry per content token when the request sets `logprobs: true`."""
+    if request.body.get("logprobs") is not True:
+        return choice
+    temperature = request.body.get("temperature")
+    entries = token_logprobs(
+        choice.content or "",
+        Random(f"{key}:logprobs:{choice.index}"),  # its own source: the content is unchanged
+        int(request.body.get("top_logprobs") or 0),
+        1.0 if temperature is None else float(temperature),
+    )
+    return dataclasses.replace(choice, logprobs=entries)
+
+
 def generate(
     request: ChatRequest, text: TextGenerator, server_seed: int | None, key: str | None = None
 ) -> Completion:
@@ -279,7 +294,11 @@ def generate(
         return Completion(model=request.model, choices=tuple(map(_fresh_ids, choices)), usage=usage)
     thinking = _thinking_key(request, server_seed) if thinking_effort(request) else key
     distinct = [
-        _choice(index, request, text, Random(f"{key}:{index}"), Random(f"{thinking}:{index}"))
+        with_logprobs(
+            _choice(index, request, text, Random(f"{key}:{index}"), Random(f"{thinking}:{index}")),
+            request,
+            key,
+        )
         for index in range(min(request.n, DISTINCT_CHOICES))
     ]
     choices = tuple(  # past DISTINCT_CHOICES the replies repeat: n=128 costs what n=8 does
