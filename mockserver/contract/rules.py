@@ -220,6 +220,11 @@ def _choices(body: dict[str, Any]) -> Iterator[Violation]:
     yield from _range("n", 1, MAX_CHOICES)(body)
 
 
+# Named behaviours of generated replies, switched off like the rules, with --disable-rule NAME.
+GENERATION_RULES = {
+    "prompted-format": "generated replies follow an output format the messages prescribe",
+}
+
 RULES: dict[str, Rule] = {
     "tool-call-id": _tool_call_ids,
     "json-object-needs-json-word": _json_word,

@@ -143,10 +143,11 @@ def _text_choice(
     rng: Random,
     chinese: bool,
     reasoning: str | None,
+    follow_prompt: bool,
 ) -> Choice:
     fake = text.faker(chinese, rng)
     annotations: list[dict[str, object]] = []
-    structured = structured_content(request, rng, fake)
+    structured = structured_content(request, rng, fake, follow_prompt=follow_prompt)
     result = last_tool_result(request)
     if structured is not None:
         content = structured
@@ -221,7 +222,12 @@ def _within(calls: tuple[ToolCall, ...], budget: int | None) -> tuple[tuple[Tool
 
 
 def _choice(
-    index: int, request: ChatRequest, text: TextGenerator, rng: Random, thinking: Random
+    index: int,
+    request: ChatRequest,
+    text: TextGenerator,
+    rng: Random,
+    thinking: Random,
+    follow_prompt: bool,
 ) -> Choice:
     chinese = is_chinese(request.last_user_text)
     reasoning = _reasoning(request, text, chinese, thinking)
@@ -247,7 +253,7 @@ def _choice(
             finish_reason="length" if cut else "function_call",
             reasoning_content=reasoning,
         )
-    return _text_choice(index, request, text, rng, chinese, reasoning)
+    return _text_choice(index, request, text, rng, chinese, reasoning, follow_prompt)
 
 
 def _completion_tokens(choice: Choice) -> tuple[int, int]:
@@ -282,10 +288,16 @@ def with_logprobs(choice: Choice, request: ChatRequest, key: str) -> Choice:
 
 
 def generate(
-    request: ChatRequest, text: TextGenerator, server_seed: int | None, key: str | None = None
+    request: ChatRequest,
+    text: TextGenerator,
+    server_seed: int | None,
+    key: str | None = None,
+    *,
+    follow_prompt: bool = True,
 ) -> Completion:
     """n choices answering the whole request, with usage that adds up. `key`: seed_key's
-    value when the caller has it already."""
+    value when the caller has it already; `follow_prompt`: use an output format the messages
+    prescribe (prompted.py; off with --disable-rule prompted-format)."""
     key = key or seed_key(request, server_seed)
     cached = text.cache.get(key)
     if cached is not None:
@@ -295,7 +307,14 @@ def generate(
     thinking = _thinking_key(request, server_seed) if thinking_effort(request) else key
     distinct = [
         with_logprobs(
-            _choice(index, request, text, Random(f"{key}:{index}"), Random(f"{thinking}:{index}")),
+            _choice(
+                index,
+                request,
+                text,
+                Random(f"{key}:{index}"),
+                Random(f"{thinking}:{index}"),
+                follow_prompt,
+            ),
             request,
             key,
         )

@@ -15,6 +15,7 @@ from mockserver.contract.request import ChatRequest
 from mockserver.journal.store import redact_headers
 from mockserver.replies.drift import drift
 from mockserver.replies.generated import TextGenerator, generate, seed_key
+from mockserver.replies.prompted import SWITCH as PROMPTED_FORMAT
 from mockserver.replies.reply import Reply
 from mockserver.replies.scripted import NO_RETRY, is_generated, scripted_reply
 from mockserver.settings import Settings
@@ -26,6 +27,11 @@ from mockserver.stubs.templates import TemplateError, render_tree, template_cont
 FORCE_HEADER = "X-Mock-Fixture"
 WARNING_HEADER = "X-Mock-Warning"
 MATCHED_HEADER = "X-Mock-Matched"  # which fixture answered (WireMock's Matched-Stub-Id)
+
+
+def follows_prompt(settings: Settings) -> bool:
+    """Whether generated replies use an output format the messages prescribe."""
+    return PROMPTED_FORMAT not in settings.disabled_rules
 
 
 def _forced(fixtures: FixtureSet, name: str) -> Fixture:
@@ -73,10 +79,16 @@ def respond(
     if fixture is None:
         if settings.strict_fixtures:
             raise _no_match(fixtures, ctx)
-        return Reply(completion=generate(chat, text, settings.seed, key))
+        return Reply(
+            completion=generate(
+                chat, text, settings.seed, key, follow_prompt=follows_prompt(settings)
+            )
+        )
     rendered = _rendered_step(fixture, fixtures, ctx, text, Random(key))
     if is_generated(rendered):
-        completion = generate(chat, text, settings.seed, key)
+        completion = generate(
+            chat, text, settings.seed, key, follow_prompt=follows_prompt(settings)
+        )
         return Reply(
             completion=completion,
             headers=rendered["headers"],
