@@ -20,23 +20,23 @@ pytest.importorskip("agents")
 pytest.importorskip("dspy")
 pytest.importorskip("litellm")
 
-import dspy  # noqa: E402
-import instructor  # noqa: E402
-import litellm  # noqa: E402
-from agents import (  # noqa: E402
+import dspy
+import instructor
+import litellm
+from agents import (
     Agent as OpenAIAgent,
 )
-from agents import (  # noqa: E402
+from agents import (
     OpenAIChatCompletionsModel,
     Runner,
     function_tool,
     set_tracing_disabled,
 )
-from openai import AsyncOpenAI  # noqa: E402
-from pydantic_ai import Agent, PromptedOutput  # noqa: E402
-from pydantic_ai.models.openai import OpenAIChatModel  # noqa: E402
-from pydantic_ai.providers.openai import OpenAIProvider  # noqa: E402
-from pydantic_ai.usage import UsageLimits  # noqa: E402
+from openai import AsyncOpenAI
+from pydantic_ai import Agent, PromptedOutput
+from pydantic_ai.models.openai import OpenAIChatModel
+from pydantic_ai.providers.openai import OpenAIProvider
+from pydantic_ai.usage import UsageLimits
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),

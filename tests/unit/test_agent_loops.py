@@ -244,7 +244,7 @@ def test_a_result_asking_for_a_retry_is_retried_a_few_times() -> None:
 
 def test_a_new_user_message_starts_a_new_turn() -> None:
     result = {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "user", "content": "weather?"},
         WEATHER_CALL,
         result,
