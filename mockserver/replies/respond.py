@@ -18,7 +18,7 @@ from mockserver.journal.store import redact_headers
 from mockserver.replies.completion import replayable
 from mockserver.replies.drift import drift
 from mockserver.replies.error_catalog import fault_error, scripted_error
-from mockserver.replies.generated import TextGenerator, generate, seed_key
+from mockserver.replies.generated import TextGenerator, generate, seed_key, with_logprobs
 from mockserver.replies.prompted import SWITCH as PROMPTED_FORMAT
 from mockserver.replies.reply import Completed, Reply
 from mockserver.replies.scripted import rendered_headers, scripted_reply
@@ -106,7 +106,7 @@ def _scripted(
             )
             reply = Reply(payload=Completed(completion), status=step.status, headers=headers)
         else:
-            reply = scripted_reply(step, chat, Random(key), render)
+            reply = _with_logprobs(scripted_reply(step, chat, Random(key), render), chat, key)
     except TemplateError as exc:
         raise _fixture_error(fixture, str(exc)) from exc
     reply = dataclasses.replace(
@@ -115,6 +115,16 @@ def _scripted(
     if isinstance(step, GeneratedStep):
         return reply  # generated for this request: nothing to drift from
     return _checked(reply, fixture, chat, strict=settings.strict)
+
+
+def _with_logprobs(reply: Reply, chat: ChatRequest, key: str) -> Reply:
+    """A scripted completion gets logprobs for its content too when the request asks."""
+    payload = reply.payload
+    if not isinstance(payload, Completed) or chat.body.get("logprobs") is not True:
+        return reply
+    choices = tuple(with_logprobs(c, chat, key) for c in payload.completion.choices)
+    completion = dataclasses.replace(payload.completion, choices=choices)
+    return dataclasses.replace(reply, payload=Completed(completion))
 
 
 def _step(fixture: Fixture, fixtures: FixtureSet) -> Step | None:

@@ -5,6 +5,7 @@ chosen token among them; seeded; bad values are 400s."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -15,6 +16,7 @@ from openai.types.chat import ChatCompletionMessageParam, ChatCompletionTokenLog
 
 from tests.conftest import AUTH, sse_chunks
 from tests.contract.test_openai_sdk import sdk_for
+from tests.fixture_helpers import chat, reply_json, serve_yaml
 
 MODEL = "gpt-4o"
 EN: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Tell me about the sea."}]
@@ -155,3 +157,13 @@ async def test_bad_logprobs_fields_are_400(
         with pytest.raises(openai.BadRequestError) as caught:
             await sdk.chat.completions.create(model=MODEL, messages=EN, **fields)
     assert caught.value.param == param
+
+
+async def test_scripted_replies_get_logprobs_too(make_client: Any, tmp_path: Path) -> None:
+    client = await serve_yaml(make_client, tmp_path, "- {name: hi, reply: {content: \"你好, world!\"}}")
+    payload, _ = await reply_json(client, chat(logprobs=True, top_logprobs=3))
+    entries = payload["choices"][0]["logprobs"]["content"]
+    assert "".join(e["token"] for e in entries) == "你好, world!"
+    assert all(e["bytes"] == list(e["token"].encode()) for e in entries)
+    payload, _ = await reply_json(client, chat())
+    assert payload["choices"][0]["logprobs"] is None
