@@ -160,7 +160,8 @@ async def test_bad_logprobs_fields_are_400(
 
 
 async def test_scripted_replies_get_logprobs_too(make_client: Any, tmp_path: Path) -> None:
-    client = await serve_yaml(make_client, tmp_path, "- {name: hi, reply: {content: \"你好, world!\"}}")
+    fixture = "- {name: hi, reply: {content: '你好, world!'}}"
+    client = await serve_yaml(make_client, tmp_path, fixture)
     payload, _ = await reply_json(client, chat(logprobs=True, top_logprobs=3))
     entries = payload["choices"][0]["logprobs"]["content"]
     assert "".join(e["token"] for e in entries) == "你好, world!"
