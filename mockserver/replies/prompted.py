@@ -54,7 +54,8 @@ _TOOL_NAME = re.compile(r"\(\d{1,3}\) (\w{1,64})$")
 _WANTS_JSON = re.compile(
     r"\bjson\b[^\n]{0,40}\b(schema|object|format|response|output)\b"
     r"|\b(respond|reply|answer|return|output|format|provide)\b[^\n]{0,60}\bjson\b"
-    r"|\bin json\b|\bas json\b",
+    r"|\bin json\b|\bas json\b"
+    r"|json\s{0,3}(格式|对象|输出)|(输出|返回|回答|给出|用)[^\n]{0,20}json",  # Chinese prompts
     re.IGNORECASE,
 )
 _FENCED = re.compile(r"```json|\bjson code ?block|\bjson (markdown )?fence", re.IGNORECASE)

@@ -132,6 +132,13 @@ async def test_a_json_example_is_followed(client: TestClient[Any, Any]) -> None:
     assert isinstance(value["ok"], bool)
 
 
+async def test_a_json_example_in_a_chinese_prompt(client: TestClient[Any, Any]) -> None:
+    ask = '请用JSON格式回答，例如 {"城市": "...", "人口": 1}。'
+    value = json.loads(await content(client, messages=[{"role": "user", "content": ask}]))
+    assert set(value) == {"城市", "人口"}
+    assert isinstance(value["人口"], int)
+
+
 async def test_a_fenced_answer_without_a_schema(client: TestClient[Any, Any]) -> None:
     ask = "List three fruits. Answer in a ```json block."
     text = await content(client, messages=[{"role": "user", "content": ask}])
