@@ -3,8 +3,8 @@
 Agent and structured-output libraries often put the format in the messages: instructor's JSON
 and MD_JSON modes and pydantic-ai's `PromptedOutput` paste a JSON Schema into the system
 message, DSPy's adapters lay out `[[ ## field ## ]]` markers. The detection rules, in order
-(only system, developer and the last user message are read; switch off with
-`--disable-rule prompted-format`):
+(only the first system/developer messages and the last user message are read, each up to a
+bound; switch off with `--disable-rule prompted-format`):
 
 1. Field markers: `[[ ## name ## ]]` in a system message. The output fields are those of its
    "Your output fields are:" list (else the markers the last user message does not fill), typed
@@ -41,7 +41,8 @@ from mockserver.replies.schema_values import UnsupportedSchema, value_for
 
 SWITCH = "prompted-format"  # --disable-rule name that turns detection off
 SCAN_CHARS = 100_000  # of each message, the part searched: bounded work per request
-MAX_DECODES = 32  # JSON decode attempts per message
+MAX_DECODES = 16  # JSON decode attempts per message
+MAX_SYSTEM = 4  # system/developer messages read, the first ones
 
 _MARKER = re.compile(r"\[\[ ## (\w{1,64}) ## \]\]")
 _FIELD_LINE = re.compile(
@@ -106,7 +107,7 @@ def _texts(messages: Sequence[Mapping[str, Any]]) -> tuple[list[str], str]:
         text_of(m.get("content"))[:SCAN_CHARS]
         for m in messages
         if m.get("role") in ("system", "developer")
-    ]
+    ][:MAX_SYSTEM]
     user = next((m for m in reversed(messages) if m.get("role") == "user"), None)
     return system, text_of(user.get("content"))[:SCAN_CHARS] if user is not None else ""
 
