@@ -4,6 +4,7 @@ JSON example, a fenced-JSON request, DSPy's field markers; the switch that turns
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from typing import Any
@@ -217,3 +218,17 @@ def test_dspy_typed_fields() -> None:
         "query": {"type": "string"},
         "limit": {"type": "integer"},
     }
+
+
+async def test_hostile_prompts_are_answered(client: TestClient[Any, Any]) -> None:
+    """Many unterminated objects and markers: detection reads a bounded part, the reply comes."""
+    hostile = 'respond in json {"a": "' + "x" * 1_000_000
+    messages = [{"role": "system", "content": hostile}] * 3 + [
+        {"role": "system", "content": "[[ ## " * 100_000},
+        {"role": "user", "content": "{" * 1_000_000},
+    ]
+    raw = json.dumps({"model": "gpt-4o", "messages": messages}).encode()
+    headers = {**AUTH, "Content-Type": "application/json"}
+    response = await client.post("/v1/chat/completions", data=io.BytesIO(raw), headers=headers)
+    assert response.status == 200, await response.text()
+    assert (await response.json())["choices"][0]["message"]["content"]
