@@ -240,5 +240,5 @@ RULES: dict[str, Rule] = {
     "n-range": _choices,
     "image-data-uri": _images,
     "tool-choice-offered": _named_tool,
-    "logprobs": _logprobs,
+    "logprobs-fields": _logprobs,
 }
