@@ -12,9 +12,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema
-from jsonschema.validators import validator_for
 
 from mockserver.replies.completion import Completion
+from mockserver.replies.schema_values.limits import HARD_STOP_SECONDS
+from mockserver.replies.schema_values.linear import linear_validator
+from mockserver.stubs.render_guard import RenderTimeout, within_limit
 
 
 def _offered(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -32,10 +34,17 @@ def _schema_errors(instance: Any, schema: Any) -> list[str]:
     if not isinstance(schema, dict):
         return []
     try:
-        validator = validator_for(schema)(schema)
-        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+        validator = linear_validator(schema, formats=False)  # patterns on RE2: linear time
+        errors = within_limit(
+            lambda: sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)),
+            HARD_STOP_SECONDS,
+        )
     except jsonschema.SchemaError as exc:
         return [f"the request's schema is itself invalid: {exc.message}"]
+    except RecursionError:
+        return ["the request's schema cannot be checked: a $ref loop that never ends"]
+    except RenderTimeout:
+        return [f"the request's schema took over {HARD_STOP_SECONDS:g} s to check"]
     return [f"{'/'.join(map(str, e.absolute_path)) or '/'}: {e.message}" for e in errors[:5]]
 
 

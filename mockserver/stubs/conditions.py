@@ -6,8 +6,6 @@ path, and matching is only calls to prepared functions.
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +13,7 @@ from typing import Any
 from jsonpointer import JsonPointer, JsonPointerException
 
 from mockserver.contract.request import text_of
+from mockserver.linear_regex import RegexError, compile_linear, glob_to_regex
 from mockserver.stubs.context import MatchContext
 
 _MISSING = object()
@@ -73,10 +72,10 @@ def text_matcher(spec: Any, path: str, *, plain: str = "equals") -> TextMatcher:
         kind = "equals"  # a glob without wildcards is an exact name: say so in near misses
     label = f"{kind} {_shown(value)}" + (" (ignoring case)" if fold else "")
     if kind in ("regex", "glob"):
-        pattern = value if kind == "regex" else fnmatch.translate(value)
+        pattern = value if kind == "regex" else glob_to_regex(value)
         try:
-            compiled = re.compile(pattern, re.IGNORECASE if fold else 0)
-        except re.error as exc:
+            compiled = compile_linear(pattern, fold)
+        except RegexError as exc:
             raise ConditionError(f"{path}/{kind}", f"invalid regular expression: {exc}") from exc
         search = compiled.search if kind == "regex" else compiled.match
         return TextMatcher(lambda text: search(text) is not None, label, None)
@@ -172,8 +171,8 @@ def _predicate(pointer_text: str, spec: Any, path: str) -> Condition:
     tests = spec if isinstance(spec, dict) else {"equals": spec}
     if "regex" in tests:
         try:
-            regex = re.compile(tests["regex"])
-        except re.error as exc:
+            regex = compile_linear(tests["regex"])
+        except RegexError as exc:
             raise ConditionError(f"{path}/regex", f"invalid regular expression: {exc}") from exc
 
     def check(value: Any) -> bool:

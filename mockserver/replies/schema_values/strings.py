@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
+from mockserver.linear_regex import Regex
 from mockserver.replies.schema_values.errors import UnsupportedSchema
 from mockserver.replies.schema_values.formats import FORMATS
 from mockserver.replies.schema_values.keywords import compile_pattern, read_count
@@ -33,7 +34,7 @@ class _Wanted:
     low: int
     high: int | None
     pattern: Any
-    compiled: re.Pattern[str] | None
+    compiled: Regex | None
     fmt: Any
 
     def fits(self, text: str, checker: jsonschema.FormatChecker) -> bool:
@@ -58,6 +59,7 @@ def string_value(g: Generator, flat: Mapping[str, Any], path: str, name: str) ->
     """A string the schema accepts, drawn again until one fits."""
     wanted = _wanted(flat, path)
     for attempt in range(ATTEMPTS):
+        g.budget.node()
         for text in _candidates(g, wanted, name, attempt):
             if text is not None and wanted.fits(text, g.checker):
                 return text
