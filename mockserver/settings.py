@@ -8,6 +8,8 @@ from pathlib import Path
 from mockserver.wire.faults import NO_FAULT, FaultPlan
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+DEFAULT_JOURNAL_MAX_BYTES = 128 * 1024 * 1024
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,9 +31,20 @@ class Settings:
     access_log: bool = True
     journal_limit: int = 10_000
     journal_file: Path | None = None  # every entry appended as a JSON line
-    admin_token: str | None = None  # required by /__admin/* (except health) when set
+    journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES  # oldest entries dropped past this
+    # Required by /__admin/* (except health) when set; a server bound beyond loopback without
+    # one generates one at start and prints it (see app/factory.py).
+    admin_token: str | None = None
+    admin_hosts: frozenset[str] = frozenset()  # Host names the admin API answers, beyond defaults
+    header_timeout: float = 10.0  # seconds for a request's headers to arrive (real sockets)
+    body_timeout: float = 30.0  # seconds for a request's body to arrive
     fault: FaultPlan = NO_FAULT  # --fault: applies to every request
     chaos_rate: float = 0.0  # this share of requests fails with chaos_status (seeded by seed)
     chaos_status: int = 503
     rpm: int | None = None  # requests per minute per API key
     tpm: int | None = None  # tokens per minute per API key
+
+    @property
+    def loopback(self) -> bool:
+        """Whether only this machine can reach the server."""
+        return self.host in LOOPBACK_NAMES or self.host.startswith("127.")

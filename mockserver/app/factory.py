@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from aiohttp import web
@@ -9,6 +10,7 @@ from aiohttp import web
 from mockserver.app.cors import add_cors_headers, preflight
 from mockserver.app.routes import admin, chat, models
 from mockserver.app.state import (
+    ADMIN_TOKEN,
     CHAOS,
     CONTRACT,
     FIXTURES,
@@ -44,7 +46,10 @@ def create_app(settings: Settings) -> web.Application:
     app[CONTRACT] = Contract.load(strict_spec=settings.strict_spec)
     app[TEXT] = TextGenerator()
     app[FIXTURES] = FixtureSet(load_paths(settings.fixture_paths))
-    app[JOURNAL] = Journal(settings.journal_limit, settings.journal_file)
+    app[JOURNAL] = Journal(
+        settings.journal_limit, settings.journal_file, max_bytes=settings.journal_max_bytes
+    )
+    app[ADMIN_TOKEN] = admin_token(settings)
     app[LIMITER] = RateLimiter(settings.rpm, settings.tpm)
     app[IN_FLIGHT] = InFlight()
     app[CHAOS] = Chaos(settings.chaos_rate, settings.chaos_status, settings.seed)
@@ -58,6 +63,14 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_route("OPTIONS", path, preflight)  # CORS preflights
     admin.add_routes(app)
     return app
+
+
+def admin_token(settings: Settings) -> str | None:
+    """--admin-token; bound beyond loopback without one, a fresh random token (printed in the
+    banner): the journal holds prompts, and anything on the network could read it."""
+    if settings.admin_token or settings.loopback:
+        return settings.admin_token
+    return secrets.token_urlsafe(24)
 
 
 async def _close_journal(app: web.Application) -> None:

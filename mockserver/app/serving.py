@@ -15,7 +15,8 @@ from aiohttp import web
 
 from mockserver._version import __version__
 from mockserver.app.factory import create_app
-from mockserver.app.state import CONTRACT, FIXTURES, IN_FLIGHT
+from mockserver.app.guard import guard
+from mockserver.app.state import ADMIN_TOKEN, CONTRACT, FIXTURES, IN_FLIGHT
 from mockserver.settings import Settings
 from mockserver.stubs.loader import load_paths
 from mockserver.stubs.model import FixtureLoadError
@@ -33,7 +34,20 @@ def banner(settings: Settings, app: web.Application, url: str) -> str:
             f"  fixtures   {_fixture_line(settings, app)}",
             f"  contract   {app[CONTRACT].describe()}",
             f"  auth       {keys}",
+            f"  admin      {_admin_line(settings, app)}",
         ]
+    )
+
+
+def _admin_line(settings: Settings, app: web.Application) -> str:
+    token = app[ADMIN_TOKEN]
+    if token is None:
+        return "open to this machine only (bound to loopback; --admin-token to require one)"
+    if settings.admin_token:
+        return "needs 'Authorization: Bearer <--admin-token>'"
+    return (
+        f"needs 'Authorization: Bearer {token}' (generated: bound to {settings.host} "
+        "without --admin-token)"
     )
 
 
@@ -85,6 +99,7 @@ async def serve(settings: Settings) -> None:
         handle_signals=False,
     )
     await runner.setup()
+    guard(runner, settings.header_timeout)
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     host, port = runner.addresses[0][:2]

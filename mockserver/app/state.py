@@ -25,6 +25,7 @@ LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
 CHAOS: web.AppKey[Chaos] = web.AppKey("chaos")
 IN_FLIGHT: web.AppKey[InFlight] = web.AppKey("in_flight")
 STARTED: web.AppKey[float] = web.AppKey("started")
+ADMIN_TOKEN: web.AppKey[str | None] = web.AppKey("admin_token")  # given, generated, or none
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 STARTED_AT: web.RequestKey[float] = web.RequestKey("started_at")

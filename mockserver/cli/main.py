@@ -17,7 +17,7 @@ from mockserver.contract.errors import MockError
 from mockserver.contract.rules import RULES
 from mockserver.journal.report import build_report, last_user_text, write_report
 from mockserver.resources import bundled
-from mockserver.settings import DEFAULT_MAX_BODY_BYTES, Settings
+from mockserver.settings import DEFAULT_JOURNAL_MAX_BYTES, DEFAULT_MAX_BODY_BYTES, Settings
 from mockserver.stubs.loader import fixture_files, load_paths
 from mockserver.stubs.model import FixtureLoadError, Problem
 from mockserver.testing.admin_client import AdminClient, AdminError
@@ -132,7 +132,17 @@ SERVE_OPTIONS = [
         "--admin-token",
         env="ADMIN_TOKEN",
         default=None,
-        help="Require 'Authorization: Bearer TOKEN' on /__admin/* (health excepted).",
+        help="Require 'Authorization: Bearer TOKEN' on /__admin/* (health excepted). Bound "
+        "beyond loopback without one, the server generates a token and prints it at start.",
+    ),
+    _option(
+        "--admin-host",
+        "admin_hosts",
+        env="ADMIN_HOST",
+        multiple=True,
+        help="A Host name the admin API answers (repeat for several; the variable takes "
+        "space-separated names). Always answered: IP addresses, localhost and this machine's "
+        "name; any other name is refused, which defeats DNS rebinding.",
     ),
     _option(
         "--journal-limit",
@@ -140,6 +150,29 @@ SERVE_OPTIONS = [
         default=10_000,
         type=click.IntRange(1),
         help="Requests kept in the journal (the oldest are dropped).",
+    ),
+    _option(
+        "--journal-max-bytes",
+        env="JOURNAL_MAX_BYTES",
+        default=DEFAULT_JOURNAL_MAX_BYTES,
+        type=click.IntRange(1024),
+        help="Bytes the journal may hold (bodies, stream frames and ~1 KB per entry); the "
+        "oldest entries are dropped past it. Bodies over 256 KB and streams over 256 KB of "
+        "frames are kept summarized.",
+    ),
+    _option(
+        "--header-timeout",
+        env="HEADER_TIMEOUT",
+        default=10.0,
+        type=click.FloatRange(0.1),
+        help="Seconds a client has to send a request's headers; then the connection is closed.",
+    ),
+    _option(
+        "--body-timeout",
+        env="BODY_TIMEOUT",
+        default=30.0,
+        type=click.FloatRange(0.1),
+        help="Seconds a client has to send a request's body; then a 408.",
     ),
     _option(
         "--journal-file",
@@ -207,6 +240,7 @@ def serve(
     *,
     fixture_paths: tuple[Path, ...],
     api_keys: tuple[str, ...],
+    admin_hosts: tuple[str, ...],
     disabled_rules: tuple[str, ...],
     log_format: str,
     quiet: bool,
@@ -218,6 +252,7 @@ def serve(
     settings = Settings(
         fixture_paths=fixture_paths or (bundled("fixtures"),),
         api_keys=frozenset(api_keys),
+        admin_hosts=frozenset(h for names in admin_hosts for h in names.split()),
         disabled_rules=frozenset(disabled_rules),
         access_log=not quiet,
         fault=_server_fault(fault),

@@ -88,6 +88,10 @@ class MethodNotAllowed(InvalidRequest):
     default_status = 405
 
 
+class RequestTimeout(InvalidRequest):
+    default_status = 408
+
+
 class Conflict(InvalidRequest):
     default_status = 409
 

@@ -7,7 +7,9 @@ and AdminClient reach. Errors use OpenAI's error shape like the rest of the serv
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
+import socket
 import time
 import urllib.parse
 from functools import cache
@@ -18,7 +20,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver._version import __version__
-from mockserver.app.state import CONTRACT, FIXTURES, JOURNAL, SETTINGS, STARTED
+from mockserver.app.state import ADMIN_TOKEN, CONTRACT, FIXTURES, JOURNAL, SETTINGS, STARTED
 from mockserver.contract.errors import (
     AuthenticationFailed,
     Conflict,
@@ -26,25 +28,60 @@ from mockserver.contract.errors import (
     InvalidRequest,
     NotFound,
 )
+from mockserver.contract.request import read_within
 from mockserver.contract.schemas import load_schema
-from mockserver.journal.queries import count_matching, filter_events, near_misses_for
+from mockserver.journal.queries import (
+    count_matching_async,
+    filter_events,
+    limit_of,
+    unmatched_async,
+)
 from mockserver.journal.store import Journal, ServeEvent
+from mockserver.settings import LOOPBACK_NAMES, Settings
 from mockserver.stubs.conditions import ConditionError
-from mockserver.stubs.loader import fixture_validator, load_paths, load_text
+from mockserver.stubs.loader import (
+    AliasBomb,
+    fixture_validator,
+    load_paths,
+    load_text,
+    safe_yaml,
+)
 from mockserver.stubs.model import Fixture, FixtureLoadError
 
 ADMIN = "/__admin"
 
 
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+@cache
+def _machine_names() -> frozenset[str]:
+    name = socket.gethostname().lower()
+    return frozenset({name, name.split(".")[0], socket.getfqdn().lower()})
+
+
+def host_allowed(host: str, settings: Settings) -> bool:
+    """The Host names the admin API answers. DNS rebinding needs a name the attacker owns
+    pointing at this server, so IP addresses are always fine; names must be known: loopback
+    names (the only ones on a loopback bind), this machine's, and --admin-host."""
+    if host in LOOPBACK_NAMES or host in settings.admin_hosts:
+        return True
+    if settings.loopback:
+        return _is_ip(host) and ipaddress.ip_address(host).is_loopback
+    return _is_ip(host) or host == settings.host.lower() or host in _machine_names()
 
 
 def refuse_browsers(request: web.Request) -> None:
     """No web page may drive the admin API (MockServer's CVE-2021-32827 was exactly that).
 
     A browser marks every cross-site request with Origin, even a "simple" POST that needs no
-    preflight; scripts, curl and the SDKs send none. A server bound to loopback also answers
-    only loopback host names, which defeats DNS rebinding.
+    preflight; scripts, curl and the SDKs send none. On every bind, the Host must be an
+    allowed name (host_allowed), which defeats DNS rebinding.
     """
     origin = request.headers.get("Origin")
     if origin is not None:
@@ -52,14 +89,18 @@ def refuse_browsers(request: web.Request) -> None:
             f"The admin API does not take requests from web pages (Origin: {origin}).",
             code="admin_origin_refused",
         )
-    if request.app[SETTINGS].host in LOOPBACK_NAMES:
+    settings = request.app[SETTINGS]
+    try:
         host = urllib.parse.urlsplit(f"//{request.host}").hostname or ""
-        if host not in LOOPBACK_NAMES:
-            raise Forbidden(
-                f"The admin API of a server bound to loopback answers only loopback "
-                f"host names, not {request.host!r}.",
-                code="admin_host_refused",
-            )
+    except ValueError:
+        host = ""
+    if not host_allowed(host, settings):
+        where = "loopback host names" if settings.loopback else "IP addresses and known names"
+        raise Forbidden(
+            f"The admin API answers only {where}, not {request.host!r}; "
+            "name it with --admin-host to allow it.",
+            code="admin_host_refused",
+        )
 
 
 def guarded(handler: Handler) -> Handler:
@@ -67,10 +108,12 @@ def guarded(handler: Handler) -> Handler:
 
     async def check(request: web.Request) -> web.StreamResponse:
         refuse_browsers(request)
-        token = request.app[SETTINGS].admin_token
+        token = request.app[ADMIN_TOKEN]
         if token:
             scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-            valid = hmac.compare_digest(given.strip().encode(), token.encode())
+            # A header's non-UTF-8 bytes arrive as surrogate escapes: compare them as bytes.
+            sent = given.strip().encode("utf-8", "surrogateescape")
+            valid = hmac.compare_digest(sent, token.encode())
             if scheme.lower() != "bearer" or not valid:
                 raise AuthenticationFailed(
                     "The admin API needs 'Authorization: Bearer <admin token>' (--admin-token).",
@@ -122,7 +165,8 @@ async def clear_requests(request: web.Request) -> web.Response:
 
 async def _body_text(request: web.Request) -> str:
     try:
-        return (await request.read()).decode("utf-8")
+        raw = await read_within(request, request.app[SETTINGS].body_timeout)
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidRequest("The body is not valid UTF-8.", code="invalid_body") from exc
 
@@ -130,7 +174,9 @@ async def _body_text(request: web.Request) -> str:
 async def _json_or_yaml(request: web.Request) -> Any:
     text = await _body_text(request)
     try:
-        return yaml.safe_load(text)
+        return safe_yaml(text)
+    except AliasBomb as exc:
+        raise InvalidRequest(f"The body is refused: {exc}", code="invalid_body") from exc
     except RecursionError as exc:
         raise InvalidRequest("The body is nested too deeply.", code="invalid_body") from exc
     except yaml.YAMLError as exc:
@@ -149,7 +195,7 @@ async def count_requests(request: web.Request) -> web.Response:
         )
     journal: Journal = request.app[JOURNAL]
     try:
-        ids = count_matching(journal, match)
+        ids = await count_matching_async(journal.snapshot(), match)
     except ConditionError as exc:
         raise InvalidRequest(
             f"Not a match block: {exc}", param="match", code="invalid_match"
@@ -158,12 +204,9 @@ async def count_requests(request: web.Request) -> web.Response:
 
 
 async def unmatched_requests(request: web.Request) -> web.Response:
-    fixtures = request.app[FIXTURES]
-    found = []
-    for event in request.app[JOURNAL]:
-        if event.generated and isinstance(event.body_json, dict):
-            misses = near_misses_for(fixtures, event)
-            found.append({**event.to_json(frames=False), "near_misses": misses})
+    """The newest generated replies (?limit, default 100) with the fixtures closest to them."""
+    limit = limit_of(request.query)
+    found = await unmatched_async(request.app[FIXTURES], request.app[JOURNAL].snapshot(), limit)
     return web.json_response({"requests": found})
 
 

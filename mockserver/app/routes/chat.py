@@ -52,7 +52,7 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     app, event = request.app, request[EVENT]
     settings = app[SETTINGS]
     key = authenticate(request.headers, settings.api_keys)
-    raw = await read_body(request)
+    raw = await read_body(request, settings.body_timeout)
     event.body = raw[:BODY_KEPT]
     body = parse_json_object(raw)
     # A large body is journaled with its long strings cut: memory stays flat (parsing bounded
