@@ -78,7 +78,8 @@ class GuardedRequestHandler(RequestHandler):
         if status >= 500:
             return super().handle_error(request, status, exc, message)
         reason = getattr(exc, "message", None) or str(exc or message or "bad request")
-        log.warning("bad request from %s: %s", request.remote, " ".join(str(reason).split()))
+        reason = " ".join(str(reason).split())
+        log.warning("bad request from %s: %s", request.remote, reason)
         body = {
             "error": {
                 "message": f"Malformed HTTP request: {reason}",

@@ -23,6 +23,7 @@ from aiohttp.typedefs import Handler
 
 from mockserver.app.state import EVENT, JOURNAL, REQUEST_ID
 from mockserver.contract.auth import is_secret_header, redact, redact_query
+from mockserver.contract.errors import CLIENT_CLOSED
 
 log = logging.getLogger("mockserver.requests")
 MAX_FRAMES = 5000  # per stream; the rest is counted, not kept
@@ -317,7 +318,8 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         raise
     finally:
         # A cancelled stream already sent its status (delivery noted it); else nothing was sent.
-        event.status = response.status if response is not None else (event.status or 500)
+        hung_up = CLIENT_CLOSED if event.client_hung_up else 500
+        event.status = response.status if response is not None else (event.status or hung_up)
         event.duration_ms = event.elapsed_ms()
         request.app[JOURNAL].record(event)
         if log.isEnabledFor(logging.INFO):

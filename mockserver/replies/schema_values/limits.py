@@ -12,5 +12,5 @@ MAX_HOPS = 32  # $ref/allOf resolutions at one level: more means a $ref cycle
 # 100x that, and keep the worst request to a fraction of a second of one core and a few MB.
 MAX_NODES = 50_000  # values drawn, subschemas checked and candidates tried
 MAX_CHARS = 1_000_000  # characters in all the strings generated
-MAX_SECONDS = 0.25  # wall time, checked as the generator goes
-HARD_STOP_SECONDS = 1.0  # the watchdog's stop for work that does not check the clock itself
+MAX_SECONDS = 0.5  # wall time, checked as the generator goes
+HARD_STOP_SECONDS = 2.0  # the watchdog's stop for work that does not check the clock itself

@@ -24,6 +24,7 @@ from mockserver.replies.schema_values.patterns import from_pattern, padded
 if TYPE_CHECKING:
     from mockserver.replies.schema_values.generator import Generator
 
+_FRESH = 16  # phrases drawn for padding a long string; the rest repeat them
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
@@ -110,8 +111,8 @@ def text_for(g: Generator, name: str, low: int, high: int | None) -> str:
     if len(text) < low:  # pad with phrases, joined once (linear, not quadratic)
         joiner = "" if _CJK.search(text) else " "
         parts, size = [text], len(text)
-        while size < low:
-            parts.append(phrase(g))
+        while size < low:  # past a few phrases, reuse them: a Faker call costs ~30 us
+            parts.append(phrase(g) if len(parts) < _FRESH else g.rng.choice(parts[:_FRESH]))
             size += len(parts[-1]) + len(joiner)
         text = joiner.join(parts)
     if high is not None and len(text) > high:
