@@ -133,6 +133,7 @@ async def health(request: web.Request) -> web.Response:
             "uptime_s": round(time.monotonic() - app[STARTED], 3),
             "fixtures": len(app[FIXTURES]),
             "requests": len(app[JOURNAL]),
+            "journal_bytes": app[JOURNAL].bytes,
             "contract": app[CONTRACT].describe(),
         }
     )
