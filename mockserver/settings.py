@@ -8,7 +8,12 @@ from pathlib import Path
 from mockserver.wire.faults import NO_FAULT, FaultPlan
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+DEFAULT_SHUTDOWN_TIMEOUT_S = 30.0
+DEFAULT_JOURNAL_LIMIT = 10_000
+DEFAULT_CHAOS_STATUS = 503  # what an overloaded gateway answers
 DEFAULT_JOURNAL_MAX_BYTES = 128 * 1024 * 1024
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+DEFAULT_BODY_TIMEOUT_S = 30.0
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
@@ -27,20 +32,22 @@ class Settings:
     watch: bool = False  # reload fixtures when their files change
     disabled_rules: frozenset[str] = frozenset()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    shutdown_timeout: float = 30.0
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S
     access_log: bool = True
-    journal_limit: int = 10_000
+    journal_limit: int = DEFAULT_JOURNAL_LIMIT
     journal_file: Path | None = None  # every entry appended as a JSON line
     journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES  # oldest entries dropped past this
     # Required by /__admin/* (except health) when set; a server bound beyond loopback without
     # one generates one at start and prints it (see app/factory.py).
     admin_token: str | None = None
     admin_hosts: frozenset[str] = frozenset()  # Host names the admin API answers, beyond defaults
-    header_timeout: float = 10.0  # seconds for a request's headers to arrive (real sockets)
-    body_timeout: float = 30.0  # seconds for a request's body to arrive
+    header_timeout: float = (
+        DEFAULT_HEADER_TIMEOUT_S  # seconds for a request's headers to arrive (real sockets)
+    )
+    body_timeout: float = DEFAULT_BODY_TIMEOUT_S  # seconds for a request's body
     fault: FaultPlan = NO_FAULT  # --fault: applies to every request
     chaos_rate: float = 0.0  # this share of requests fails with chaos_status (seeded by seed)
-    chaos_status: int = 503
+    chaos_status: int = DEFAULT_CHAOS_STATUS
     rpm: int | None = None  # requests per minute per API key
     tpm: int | None = None  # tokens per minute per API key
 

@@ -88,11 +88,11 @@ async def drain(runner: web.AppRunner, app: web.Application, grace_s: float) -> 
         await asyncio.wait_for(app[IN_FLIGHT].idle.wait(), grace_s)
 
 
-async def serve(settings: Settings) -> None:
-    """Serve until SIGINT/SIGTERM, then stop accepting and let in-flight replies finish."""
-    app = create_app(settings)
+async def listen(settings: Settings) -> tuple[web.AppRunner, int]:
+    """The app built and listening on its socket (the one set-up `serve` and the in-process
+    MockServer share): the runner, and the port (the one picked when settings.port is 0)."""
     runner = web.AppRunner(
-        app,
+        create_app(settings),
         access_log_format=ACCESS_LOG_FORMAT,
         access_log=logging.getLogger("mockserver.access") if settings.access_log else None,
         shutdown_timeout=settings.shutdown_timeout,
@@ -100,9 +100,20 @@ async def serve(settings: Settings) -> None:
     )
     await runner.setup()
     guard(runner, settings.header_timeout)
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
-    host, port = runner.addresses[0][:2]
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner, runner.addresses[0][1]
+
+
+async def serve(settings: Settings) -> None:
+    """Serve until SIGINT/SIGTERM, then stop accepting and let in-flight replies finish."""
+    runner, port = await listen(settings)
+    app = runner.app
+    host = runner.addresses[0][0]
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

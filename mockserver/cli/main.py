@@ -13,15 +13,23 @@ import click
 from mockserver._version import __version__
 from mockserver.app.serving import serve as run_server
 from mockserver.cli.logs import configure as configure_logs
-from mockserver.contract.errors import MockError
 from mockserver.contract.rules import RULES
 from mockserver.journal.report import build_report, last_user_text, write_report
 from mockserver.resources import bundled
-from mockserver.settings import DEFAULT_JOURNAL_MAX_BYTES, DEFAULT_MAX_BODY_BYTES, Settings
+from mockserver.settings import (
+    DEFAULT_BODY_TIMEOUT_S,
+    DEFAULT_CHAOS_STATUS,
+    DEFAULT_HEADER_TIMEOUT_S,
+    DEFAULT_JOURNAL_LIMIT,
+    DEFAULT_JOURNAL_MAX_BYTES,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_SHUTDOWN_TIMEOUT_S,
+    Settings,
+)
 from mockserver.stubs.loader import fixture_files, load_paths
 from mockserver.stubs.model import FixtureLoadError, Problem
 from mockserver.testing.admin_client import AdminClient, AdminError
-from mockserver.wire.faults import NO_FAULT, FaultPlan, parse_fault
+from mockserver.wire.faults import NO_FAULT, FaultPlan, FaultSyntaxError, parse_fault
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -124,7 +132,7 @@ SERVE_OPTIONS = [
     _option(
         "--shutdown-timeout",
         env="SHUTDOWN_TIMEOUT",
-        default=30.0,
+        default=DEFAULT_SHUTDOWN_TIMEOUT_S,
         type=click.FloatRange(0),
         help="Seconds to let in-flight replies finish after SIGINT/SIGTERM.",
     ),
@@ -147,7 +155,7 @@ SERVE_OPTIONS = [
     _option(
         "--journal-limit",
         env="JOURNAL_LIMIT",
-        default=10_000,
+        default=DEFAULT_JOURNAL_LIMIT,
         type=click.IntRange(1),
         help="Requests kept in the journal (the oldest are dropped).",
     ),
@@ -163,14 +171,14 @@ SERVE_OPTIONS = [
     _option(
         "--header-timeout",
         env="HEADER_TIMEOUT",
-        default=10.0,
+        default=DEFAULT_HEADER_TIMEOUT_S,
         type=click.FloatRange(0.1),
         help="Seconds a client has to send a request's headers; then the connection is closed.",
     ),
     _option(
         "--body-timeout",
         env="BODY_TIMEOUT",
-        default=30.0,
+        default=DEFAULT_BODY_TIMEOUT_S,
         type=click.FloatRange(0.1),
         help="Seconds a client has to send a request's body; then a 408.",
     ),
@@ -206,7 +214,7 @@ SERVE_OPTIONS = [
     _option(
         "--chaos-status",
         env="CHAOS_STATUS",
-        default=503,
+        default=DEFAULT_CHAOS_STATUS,
         type=click.IntRange(400, 599),
         help="The status chaos answers with.",
     ),
@@ -267,8 +275,8 @@ def serve(
 def _server_fault(text: str | None) -> FaultPlan:
     try:
         return parse_fault(text) if text else NO_FAULT
-    except MockError as exc:
-        raise click.BadParameter(exc.message, param_hint="--fault") from exc
+    except FaultSyntaxError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from exc
 
 
 def report(problems: list[Problem], title: str) -> str:

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -24,15 +24,21 @@ from aiohttp.typedefs import Handler
 from mockserver.app.state import EVENT, JOURNAL, REQUEST_ID
 from mockserver.contract.auth import is_secret_header, redact, redact_query
 from mockserver.contract.errors import CLIENT_CLOSED
+from mockserver.journal.sink import JournalFile
+from mockserver.settings import DEFAULT_JOURNAL_LIMIT, DEFAULT_JOURNAL_MAX_BYTES
+from mockserver.wire import json_bytes
+
+if TYPE_CHECKING:
+    from mockserver.replies.reply import Reply
 
 log = logging.getLogger("mockserver.requests")
 MAX_FRAMES = 5000  # per stream; the rest is counted, not kept
 MAX_FRAME_BYTES = 256 * 1024  # of one stream's frames; the rest is counted, not kept
 MAX_KEPT_BYTES = 256 * 1024  # a request or reply body larger than this is kept summarized
-DEFAULT_MAX_BYTES = 128 * 1024 * 1024  # --journal-max-bytes
 EVENT_OVERHEAD = 1024  # what an entry costs beyond its bodies and frames (objects, headers)
 FRAME_OVERHEAD = 120  # a Frame object and its bytes header, beyond the bytes themselves
 
+BODY_KEPT = 64 * 1024  # of an unparsable body, this much text is kept in the journal
 MAX_KEPT_STRING = 4096  # longer strings of a large body are kept cut, with their length
 MAX_KEPT_DEPTH = 32  # deeper parts of a body are summarized (json.dumps recurses per level)
 MAX_KEPT_NODES = 20_000  # values of one body kept; the rest are counted
@@ -175,6 +181,22 @@ class ServeEvent:
         """The body as JSON (its text when it was not JSON)."""
         return _as_json(self.body)
 
+    def received(self, raw: bytes) -> None:
+        """The body as it came, kept (cut) before parsing: a body that fails to parse is
+        journaled too."""
+        self.body = raw[:BODY_KEPT]
+
+    def parsed(self, raw: bytes, body: dict[str, Any]) -> None:
+        """A large body is journaled with its long strings cut: memory stays flat (parsing
+        bounded its depth, so the walk cannot recurse too far)."""
+        self.body = raw if len(raw) <= BODY_KEPT else json_bytes.dumps(summarized(body))
+        self.model, self.stream = body.get("model"), body.get("stream") is True
+
+    def decided(self, reply: Reply) -> None:
+        """What the respond stage chose: the fixture (or generation), drift warnings."""
+        self.fixture, self.generated = reply.fixture, reply.generated
+        self.warnings = list(reply.warnings)
+
     def elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 3)
 
@@ -231,7 +253,10 @@ class Journal:
     """
 
     def __init__(
-        self, limit: int = 10_000, file: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+        self,
+        limit: int = DEFAULT_JOURNAL_LIMIT,
+        file: Path | None = None,
+        max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
     ) -> None:
         self._events: deque[ServeEvent] = deque()
         self._by_id: dict[str, ServeEvent] = {}
@@ -239,7 +264,7 @@ class Journal:
         self.limit = limit
         self.max_bytes = max_bytes
         self.bytes = 0
-        self._sink: IO[str] | None = file.open("a", encoding="utf-8") if file else None
+        self._sink = JournalFile(file) if file else None
 
     def record(self, event: ServeEvent) -> None:
         event.body = _kept(event.body)
@@ -257,7 +282,6 @@ class Journal:
             self.bytes -= self._costs.pop(old.id, 0)
         if self._sink is not None:
             self._sink.write(encode_line(event.to_json()) + "\n")
-            self._sink.flush()
 
     def __len__(self) -> int:
         return len(self._events)

@@ -13,9 +13,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from aiohttp import web
-
-from mockserver.app.factory import create_app
+from mockserver.app.serving import listen
 from mockserver.settings import Settings
 from mockserver.testing.admin_client import AdminClient
 
@@ -82,16 +80,8 @@ class MockServer:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        runner = web.AppRunner(
-            create_app(self.settings),
-            access_log=None,
-            shutdown_timeout=self.settings.shutdown_timeout,
-        )
-        await runner.setup()
+        runner, self.port = await listen(self.settings)
         try:
-            site = web.TCPSite(runner, self.settings.host, self.settings.port)
-            await site.start()
-            self.port = runner.addresses[0][1]
             self._ready.set()
             await self._stop.wait()
         finally:

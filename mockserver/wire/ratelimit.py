@@ -14,7 +14,9 @@ from aiohttp import web
 
 from mockserver.app.state import RATE_HEADERS
 from mockserver.contract.errors import MockError
-from mockserver.replies.error_catalog import duration
+from mockserver.contract.request import ChatRequest
+from mockserver.replies import tokens
+from mockserver.replies.error_catalog import duration, retry_headers
 
 WINDOW_S = 60.0
 MAX_KEYS = 10_000  # budgets kept before expired ones are dropped
@@ -47,6 +49,13 @@ class RateLimiter:
     def active(self) -> bool:
         return self.rpm is not None or self.tpm is not None
 
+    def charge_chat(self, key: str, chat: ChatRequest) -> dict[str, str]:
+        """Charge a chat request its prompt plus its max_tokens (OpenAI's reservation)."""
+        if not self.active:  # the common case: no token count on the hot path
+            return {}
+        prompt = tokens.prompt_tokens(chat.messages, chat.body.get("tools"))
+        return self.charge(key, prompt + (chat.max_tokens or 0))
+
     def charge(self, key: str, tokens: int) -> dict[str, str]:
         """Count one request of `tokens` for `key`: its headers, or a 429 when spent."""
         if self.rpm is None and self.tpm is None:
@@ -62,10 +71,7 @@ class RateLimiter:
         if over_requests or over_tokens:
             kind = "requests" if over_requests else "tokens"
             limit = self.rpm if over_requests else self.tpm
-            headers |= {
-                "retry-after": str(max(round(reset), 1)),
-                "retry-after-ms": str(round(reset * 1000)),
-            }
+            headers |= retry_headers(reset)
             raise MockError(
                 f"Rate limit reached for {kind} per min (RPM/TPM): Limit {limit}. "
                 f"Please try again in {duration(reset)}.",
