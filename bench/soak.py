@@ -5,7 +5,8 @@ server's memory stay flat? Traffic mixes plain and streamed replies (n up to 16)
 structured output, large bodies (summarized by the journal), invalid requests, generation
 bombs (400s) and admin queries (list, count with a regex, unmatched). RSS is read from
 /proc/PID/status every few seconds; warm-up ends when the journal is full (its entry limit or
-90% of its byte bound), and growth is measured from there.
+90% of its byte bound) and the reply cache too (--warmup-requests, past its 2048 entries), and
+growth is measured from there.
 
     .venv/bin/python bench/soak.py --minutes 10 --json bench/results/soak.json
 """
@@ -179,7 +180,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                 full = (
                     state["requests"] >= args.journal_limit
                     or state["journal_bytes"] >= 0.9 * args.journal_max_bytes
-                )
+                ) and sample["requests"] >= args.warmup_requests
                 if warm is None and full:
                     warm = sample
             await asyncio.gather(*workers)
@@ -213,6 +214,12 @@ def main() -> None:
     parser.add_argument("--journal-limit", type=int, default=10_000)
     parser.add_argument("--journal-max-bytes", type=int, default=128 * MB)
     parser.add_argument("--sample-s", type=float, default=5)
+    parser.add_argument(
+        "--warmup-requests",
+        type=int,
+        default=2500,
+        help="requests before warm-up can end: the reply cache holds 2048 replies",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args()
     if not Path("/proc/self/status").exists():
