@@ -14,8 +14,12 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_log import AccessLogger, KeyMethod
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
+
+from mockserver.contract.auth import redact_query
+from mockserver.journal.store import utf8_safe
 
 log = logging.getLogger("mockserver")
 
@@ -93,6 +97,25 @@ class GuardedRequestHandler(RequestHandler):
         )
         response.force_close()
         return response
+
+
+class RedactingAccessLogger(AccessLogger):
+    """aiohttp's access log, with credentials in the query string redacted (?api_key=...).
+
+    aiohttp binds its %r formatter by class name, so the compiled method is swapped here.
+    """
+
+    def __init__(self, logger: logging.Logger, log_format: str = AccessLogger.LOG_FORMAT) -> None:
+        super().__init__(logger, log_format)
+        self._methods = [
+            KeyMethod(km.key, _first_line) if km.key == "first_request_line" else km
+            for km in self._methods
+        ]
+
+
+def _first_line(request: BaseRequest, response: web.StreamResponse, time: float) -> str:
+    version = f"{request.version.major}.{request.version.minor}"
+    return f"{request.method} {utf8_safe(redact_query(request.path_qs))} HTTP/{version}"
 
 
 class _GuardedServer(web.Server):

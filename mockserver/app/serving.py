@@ -15,7 +15,7 @@ from aiohttp import web
 
 from mockserver._version import __version__
 from mockserver.app.factory import create_app
-from mockserver.app.guard import guard
+from mockserver.app.guard import RedactingAccessLogger, guard
 from mockserver.app.state import ADMIN_TOKEN, CONTRACT, FIXTURES, IN_FLIGHT
 from mockserver.settings import Settings
 from mockserver.stubs.loader import load_paths
@@ -94,6 +94,7 @@ async def listen(settings: Settings) -> tuple[web.AppRunner, int]:
     runner = web.AppRunner(
         create_app(settings),
         access_log_format=ACCESS_LOG_FORMAT,
+        access_log_class=RedactingAccessLogger,
         access_log=logging.getLogger("mockserver.access") if settings.access_log else None,
         shutdown_timeout=settings.shutdown_timeout,
         handle_signals=False,

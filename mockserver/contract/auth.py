@@ -27,7 +27,7 @@ def redact_query(path_qs: str) -> str:
         return path_qs
     pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
     kept = [(k, redact(v) if is_secret_header(k) else v) for k, v in pairs]
-    return f"{path}?{urllib.parse.urlencode(kept)}"
+    return f"{path}?{urllib.parse.urlencode(kept, safe='*')}"
 
 
 MISSING = (
