@@ -1,8 +1,10 @@
-"""The request journal: every API request with what was decided and sent, in a bounded ring.
+"""The request journal: every API request with what was decided and sent, bounded in entries
+and in bytes.
 
 Written in one place (journal_middleware's `finally`); the pipeline stages only fill in the
-ServeEvent that the middleware opened. Secrets never enter it: Authorization and API-key headers
-are redacted on the way in.
+ServeEvent that the middleware opened. Secrets never enter it: every header (and query
+parameter) named like a credential is redacted on the way in. Large bodies and long streams are
+kept summarized, and what is served back is always encodable JSON (valid UTF-8, bounded depth).
 """
 
 from __future__ import annotations
