@@ -9,11 +9,12 @@ from aiohttp import web
 
 from mockserver.app.cors import add_cors_headers, preflight
 from mockserver.app.errors import error_middleware
-from mockserver.app.routes import admin, chat, models
+from mockserver.app.routes import admin, chat, models, ui
 from mockserver.app.state import (
     ADMIN_TOKEN,
     CHAOS,
     CONTRACT,
+    FEED,
     FIXTURES,
     IN_FLIGHT,
     JOURNAL,
@@ -24,6 +25,7 @@ from mockserver.app.state import (
 )
 from mockserver.app.tracing import InFlight, add_trace_headers, tracing_middleware
 from mockserver.contract.schemas import Contract
+from mockserver.journal.live import Feed
 from mockserver.journal.store import Journal, journal_middleware
 from mockserver.replies.generated import TextGenerator
 from mockserver.settings import Settings
@@ -50,9 +52,12 @@ def create_app(settings: Settings) -> web.Application:
         settings.journal_limit, settings.journal_file, max_bytes=settings.journal_max_bytes
     )
     app[ADMIN_TOKEN] = admin_token(settings)
+    app[FEED] = Feed()
+    app[JOURNAL].listeners.append(app[FEED])
     app[LIMITER] = RateLimiter(settings.rpm, settings.tpm)
     app[IN_FLIGHT] = InFlight()
     app[CHAOS] = Chaos(settings.chaos_rate, settings.chaos_status, settings.seed)
+    app.on_shutdown.append(_close_feeds)
     app.on_cleanup.append(_close_journal)
     app[STARTED] = time.monotonic()
     app.on_response_prepare.append(_response_headers)
@@ -62,6 +67,7 @@ def create_app(settings: Settings) -> web.Application:
     for path in ("/v1/chat/completions", "/v1/models", "/v1/models/{model}"):
         app.router.add_route("OPTIONS", path, preflight)  # CORS preflights
     admin.add_routes(app)
+    ui.add_routes(app)
     return app
 
 
@@ -71,6 +77,10 @@ def admin_token(settings: Settings) -> str | None:
     if settings.admin_token or settings.loopback:
         return settings.admin_token
     return secrets.token_urlsafe(24)
+
+
+async def _close_feeds(app: web.Application) -> None:
+    app[FEED].close()
 
 
 async def _close_journal(app: web.Application) -> None:

@@ -16,7 +16,7 @@ from aiohttp import web
 from mockserver._version import __version__
 from mockserver.app.factory import create_app
 from mockserver.app.guard import RedactingAccessLogger, guard
-from mockserver.app.state import ADMIN_TOKEN, CONTRACT, FIXTURES, IN_FLIGHT
+from mockserver.app.state import ADMIN_TOKEN, CONTRACT, FEED, FIXTURES, IN_FLIGHT
 from mockserver.settings import Settings
 from mockserver.stubs.loader import load_paths
 from mockserver.stubs.model import FixtureLoadError
@@ -34,6 +34,7 @@ def banner(settings: Settings, app: web.Application, url: str) -> str:
             f"  fixtures   {_fixture_line(settings, app)}",
             f"  contract   {app[CONTRACT].describe()}",
             f"  auth       {keys}",
+            f"  dashboard  {url}/__admin/ui",
             f"  admin      {_admin_line(settings, app)}",
         ]
     )
@@ -74,6 +75,7 @@ async def watch_fixtures(app: web.Application, paths: tuple[Path, ...]) -> None:
             )
             continue
         app[FIXTURES].reload(fixtures)
+        app[FEED].fixtures_changed()
         log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
 
 
@@ -84,6 +86,7 @@ async def drain(runner: web.AppRunner, app: web.Application, grace_s: float) -> 
     """
     for site in list(runner.sites):
         await site.stop()
+    app[FEED].close()  # open dashboards would otherwise count as requests in flight
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(app[IN_FLIGHT].idle.wait(), grace_s)
 

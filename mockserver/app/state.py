@@ -9,6 +9,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from mockserver.app.tracing import InFlight
     from mockserver.contract.schemas import Contract
+    from mockserver.journal.live import Feed
     from mockserver.journal.store import Journal, ServeEvent
     from mockserver.replies.generated import TextGenerator
     from mockserver.settings import Settings
@@ -21,6 +22,7 @@ CONTRACT: web.AppKey[Contract] = web.AppKey("contract")
 TEXT: web.AppKey[TextGenerator] = web.AppKey("text")
 FIXTURES: web.AppKey[FixtureSet] = web.AppKey("fixtures")
 JOURNAL: web.AppKey[Journal] = web.AppKey("journal")
+FEED: web.AppKey[Feed] = web.AppKey("feed")  # journal and fixture changes, to dashboards
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
 CHAOS: web.AppKey[Chaos] = web.AppKey("chaos")
 IN_FLIGHT: web.AppKey[InFlight] = web.AppKey("in_flight")

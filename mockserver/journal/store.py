@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from aiohttp import web
@@ -249,6 +249,14 @@ class ServeEvent:
         return data
 
 
+class JournalListener(Protocol):
+    """Told of each change as it happens (the dashboard's live feed); must return at once."""
+
+    def recorded(self, event: ServeEvent) -> None: ...
+
+    def cleared(self) -> None: ...
+
+
 class Journal:
     """The newest events, oldest dropped first, within `limit` entries and about `max_bytes`
     bytes (bodies, frames and a fixed cost per entry); optionally mirrored to a JSON-lines file.
@@ -260,6 +268,7 @@ class Journal:
         file: Path | None = None,
         max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
     ) -> None:
+        self.listeners: list[JournalListener] = []
         self._events: deque[ServeEvent] = deque()
         self._by_id: dict[str, ServeEvent] = {}
         self._costs: dict[str, int] = {}
@@ -284,6 +293,8 @@ class Journal:
             self.bytes -= self._costs.pop(old.id, 0)
         if self._sink is not None:
             self._sink.write(encode_line(event.to_json()) + "\n")
+        for listener in self.listeners:
+            listener.recorded(event)
 
     def __len__(self) -> int:
         return len(self._events)
@@ -306,6 +317,8 @@ class Journal:
         self._by_id.clear()
         self._costs.clear()
         self.bytes = 0
+        for listener in self.listeners:
+            listener.cleared()
 
     def close(self) -> None:
         if self._sink is not None:

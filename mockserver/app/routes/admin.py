@@ -21,7 +21,16 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver._version import __version__
-from mockserver.app.state import ADMIN_TOKEN, CONTRACT, FIXTURES, JOURNAL, SETTINGS, STARTED
+from mockserver.app.routes import live
+from mockserver.app.state import (
+    ADMIN_TOKEN,
+    CONTRACT,
+    FEED,
+    FIXTURES,
+    JOURNAL,
+    SETTINGS,
+    STARTED,
+)
 from mockserver.contract.errors import (
     AuthenticationFailed,
     Conflict,
@@ -35,11 +44,13 @@ from mockserver.journal.queries import (
     count_matching_async,
     filter_events,
     limit_of,
+    near_misses_for,
     unmatched_async,
 )
 from mockserver.journal.store import Journal, ServeEvent
 from mockserver.settings import LOOPBACK_NAMES, Settings
 from mockserver.stubs.conditions import ConditionError
+from mockserver.stubs.fixture_set import FixtureSet
 from mockserver.stubs.loader import (
     AliasBomb,
     fixture_validator,
@@ -77,15 +88,27 @@ def host_allowed(host: str, settings: Settings) -> bool:
     return _is_ip(host) or host == settings.host.lower() or host in _machine_names()
 
 
+def same_origin(request: web.Request, origin: str) -> bool:
+    """The Origin is this server's own: the dashboard, served from here, calling home.
+
+    Browsers set Origin and Sec-Fetch-Site themselves (no page script can), so a page elsewhere
+    cannot claim either.
+    """
+    own = f"{request.scheme}://{request.host}".lower()
+    fetch_site = request.headers.get("Sec-Fetch-Site", "same-origin")
+    return origin.lower() == own and fetch_site == "same-origin"
+
+
 def refuse_browsers(request: web.Request) -> None:
-    """No web page may drive the admin API (MockServer's CVE-2021-32827 was exactly that).
+    """No other web page may drive the admin API (MockServer's CVE-2021-32827 was exactly that).
 
     A browser marks every cross-site request with Origin, even a "simple" POST that needs no
-    preflight; scripts, curl and the SDKs send none. On every bind, the Host must be an
-    allowed name (host_allowed), which defeats DNS rebinding.
+    preflight; scripts, curl and the SDKs send none. Only the dashboard's own origin passes. On
+    every bind, the Host must be an allowed name (host_allowed), which defeats DNS rebinding (a
+    rebound page would be "same-origin" with the attacker's name).
     """
     origin = request.headers.get("Origin")
-    if origin is not None:
+    if origin is not None and not same_origin(request, origin):
         raise Forbidden(
             f"The admin API does not take requests from web pages (Origin: {origin}).",
             code="admin_origin_refused",
@@ -162,7 +185,14 @@ async def list_requests(request: web.Request) -> web.Response:
 
 
 async def get_request(request: web.Request) -> web.Response:
-    return web.json_response(_event(request).to_json())
+    """The whole entry; a request no fixture matched (generated, or refused under
+    --strict-fixtures) also gets the fixtures that came closest, as they stand now."""
+    event = _event(request)
+    found = event.to_json()
+    unmatched = event.generated or (event.error or {}).get("code") == "fixture_not_matched"
+    if unmatched and isinstance(event.body_json, dict):
+        found["near_misses"] = near_misses_for(request.app[FIXTURES], event)
+    return web.json_response(found)
 
 
 async def clear_requests(request: web.Request) -> web.Response:
@@ -217,12 +247,14 @@ async def unmatched_requests(request: web.Request) -> web.Response:
     return web.json_response({"requests": found})
 
 
-def _fixture_json(fixture: Fixture, calls: int) -> dict[str, Any]:
+def _fixture_json(fixture: Fixture, fixtures: FixtureSet) -> dict[str, Any]:
     return {
         "name": fixture.name,
         "priority": fixture.priority,
         "times": fixture.times,
-        "calls": calls,
+        "calls": fixtures.calls.get(fixture.name, 0),
+        "enabled": fixture.name not in fixtures.disabled,
+        "steps": len(fixture.replies) if fixture.is_sequence else None,
         "source": fixture.source,
         "fixture": fixture.spec,
     }
@@ -230,9 +262,7 @@ def _fixture_json(fixture: Fixture, calls: int) -> dict[str, Any]:
 
 async def list_fixtures(request: web.Request) -> web.Response:
     fixtures = request.app[FIXTURES]
-    return web.json_response(
-        {"fixtures": [_fixture_json(f, fixtures.calls.get(f.name, 0)) for f in fixtures.fixtures]}
-    )
+    return web.json_response({"fixtures": [_fixture_json(f, fixtures) for f in fixtures.fixtures]})
 
 
 def _named(request: web.Request) -> Fixture:
@@ -245,9 +275,7 @@ def _named(request: web.Request) -> Fixture:
 
 async def get_fixture(request: web.Request) -> web.Response:
     fixture = _named(request)
-    return web.json_response(
-        _fixture_json(fixture, request.app[FIXTURES].calls.get(fixture.name, 0))
-    )
+    return web.json_response(_fixture_json(fixture, request.app[FIXTURES]))
 
 
 async def _parse_fixtures(request: web.Request) -> list[Fixture]:
@@ -275,6 +303,7 @@ async def add_fixtures(request: web.Request) -> web.Response:
         )
     for fixture in new:
         fixtures.add(fixture)
+    request.app[FEED].fixtures_changed()
     return web.json_response({"added": [f.name for f in new]}, status=201)
 
 
@@ -286,25 +315,44 @@ async def replace_fixture(request: web.Request) -> web.Response:
             f"PUT needs exactly one fixture named {old.name!r}.", code="invalid_fixture"
         )
     request.app[FIXTURES].replace(new[0])
+    request.app[FEED].fixtures_changed()
     return web.json_response({"replaced": old.name})
 
 
 async def delete_fixture(request: web.Request) -> web.Response:
     fixture = _named(request)
     request.app[FIXTURES].remove(fixture.name)
+    request.app[FEED].fixtures_changed()
     return web.json_response({"deleted": fixture.name})
 
 
 async def reset_fixture(request: web.Request) -> web.Response:
     fixture = _named(request)
     request.app[FIXTURES].reset(fixture.name)
+    request.app[FEED].fixtures_changed()
     return web.json_response({"reset": fixture.name})
+
+
+async def enable_fixture(request: web.Request) -> web.Response:
+    fixture = _named(request)
+    request.app[FIXTURES].set_enabled(fixture.name, True)
+    request.app[FEED].fixtures_changed()
+    return web.json_response({"enabled": fixture.name})
+
+
+async def disable_fixture(request: web.Request) -> web.Response:
+    """The fixture stays listed but answers nothing until enabled (or a full reset)."""
+    fixture = _named(request)
+    request.app[FIXTURES].set_enabled(fixture.name, False)
+    request.app[FEED].fixtures_changed()
+    return web.json_response({"disabled": fixture.name})
 
 
 async def reset(request: web.Request) -> web.Response:
     """Journal cleared, scenario states and counters restarted, run-time fixtures dropped."""
     request.app[JOURNAL].clear()
     request.app[FIXTURES].reset_all()
+    request.app[FEED].fixtures_changed()
     return web.json_response({"reset": True, "fixtures": len(request.app[FIXTURES])})
 
 
@@ -319,6 +367,7 @@ async def reload(request: web.Request) -> web.Response:
             code="invalid_fixture",
         ) from exc
     request.app[FIXTURES].reload(fixtures)
+    request.app[FEED].fixtures_changed()
     return web.json_response({"reloaded": len(fixtures)})
 
 
@@ -357,6 +406,9 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("PUT", "/fixtures/{name}", replace_fixture),
     ("DELETE", "/fixtures/{name}", delete_fixture),
     ("POST", "/fixtures/{name}/reset", reset_fixture),
+    ("POST", "/fixtures/{name}/enable", enable_fixture),
+    ("POST", "/fixtures/{name}/disable", disable_fixture),
+    ("GET", "/events", live.events),
     ("POST", "/reset", reset),
     ("POST", "/reload", reload),
 ]
