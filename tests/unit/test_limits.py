@@ -31,7 +31,7 @@ def test_the_budget_stops_a_bomb_within_its_time(schema: dict[str, Any]) -> None
     started = time.monotonic()
     with pytest.raises(OverBudget):
         value_for(schema, Random(0))
-    assert time.monotonic() - started < 3  # 0.5 s budget, on a loaded machine
+    assert time.monotonic() - started < 10  # a 0.5 s budget; a generous bound for loaded CI
 
 
 def test_one_budget_is_shared_by_the_values_of_a_reply() -> None:
