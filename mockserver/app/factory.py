@@ -10,6 +10,7 @@ from aiohttp import web
 from mockserver.app.cors import add_cors_headers, preflight
 from mockserver.app.errors import error_middleware
 from mockserver.app.routes import admin, chat, models, ui
+from mockserver.app.sources import contract_in_force, load_fixtures
 from mockserver.app.state import (
     ADMIN_TOKEN,
     CHAOS,
@@ -24,13 +25,12 @@ from mockserver.app.state import (
     TEXT,
 )
 from mockserver.app.tracing import InFlight, add_trace_headers, tracing_middleware
-from mockserver.contract.schemas import Contract
+from mockserver.contract.live import LiveContract
 from mockserver.journal.live import Feed
 from mockserver.journal.store import Journal, journal_middleware
 from mockserver.replies.generated import TextGenerator
 from mockserver.settings import Settings
 from mockserver.stubs.fixture_set import FixtureSet
-from mockserver.stubs.loader import load_paths
 from mockserver.wire.faults import Chaos
 from mockserver.wire.ratelimit import RateLimiter, add_rate_headers
 
@@ -38,16 +38,18 @@ from mockserver.wire.ratelimit import RateLimiter, add_rate_headers
 def create_app(settings: Settings) -> web.Application:
     """Everything is loaded and compiled here, once; the request path only reads it.
 
-    Raises FixtureLoadError (every problem of every file) when a fixture is broken.
+    Raises FixtureLoadError (every problem of every file) when a fixture is broken, SpecError
+    when the --spec document cannot serve as the contract.
     """
     app = web.Application(
         middlewares=[tracing_middleware, journal_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
-    app[CONTRACT] = Contract.load(strict_spec=settings.strict_spec)
+    contract = contract_in_force(settings)
+    app[CONTRACT] = LiveContract(contract)
     app[TEXT] = TextGenerator()
-    app[FIXTURES] = FixtureSet(load_paths(settings.fixture_paths))
+    app[FIXTURES] = FixtureSet(load_fixtures(settings, contract))
     app[JOURNAL] = Journal(
         settings.journal_limit, settings.journal_file, max_bytes=settings.journal_max_bytes
     )

@@ -8,18 +8,15 @@ import json
 import logging
 import signal
 import sys
-from pathlib import Path
 
-import watchfiles
 from aiohttp import web
 
 from mockserver._version import __version__
 from mockserver.app.factory import create_app
 from mockserver.app.guard import RedactingAccessLogger, guard
+from mockserver.app.sources import EXAMPLES_SOURCE, watch_sources
 from mockserver.app.state import ADMIN_TOKEN, CONTRACT, FEED, FIXTURES, IN_FLIGHT
 from mockserver.settings import Settings
-from mockserver.stubs.loader import load_paths
-from mockserver.stubs.model import FixtureLoadError
 
 log = logging.getLogger("mockserver")
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs request_id=%{x-request-id}o'
@@ -32,7 +29,8 @@ def banner(settings: Settings, app: web.Application, url: str) -> str:
             f"mockserver {__version__}: OpenAI-compatible mock of POST /v1/chat/completions",
             f"  listening  {url}/v1   (health: {url}/__admin/health)",
             f"  fixtures   {_fixture_line(settings, app)}",
-            f"  contract   {app[CONTRACT].describe()}",
+            f"  contract   {app[CONTRACT].current.describe()}",
+            *(f"  warning    {w}" for w in app[CONTRACT].current.warnings),
             f"  auth       {keys}",
             f"  dashboard  {url}/__admin/ui",
             f"  admin      {_admin_line(settings, app)}",
@@ -55,28 +53,11 @@ def _admin_line(settings: Settings, app: web.Application) -> str:
 def _fixture_line(settings: Settings, app: web.Application) -> str:
     count = len(app[FIXTURES])
     paths = ", ".join(str(p) for p in settings.fixture_paths) or "none"
+    if settings.spec_examples:
+        examples = sum(f.source == EXAMPLES_SOURCE for f in app[FIXTURES].ranked)
+        paths += f" and the spec's examples ({examples} of them)"
     watching = " (watching for changes)" if settings.watch else ""
     return f"{count} loaded from {paths}{watching}; unmatched requests get generated replies"
-
-
-async def watch_fixtures(app: web.Application, paths: tuple[Path, ...]) -> None:
-    """Reload on change; a broken set is reported and the last good one stays in force."""
-    async for changes in watchfiles.awatch(*paths):
-        changed = ", ".join(sorted({Path(p).name for _, p in changes}))
-        try:
-            fixtures = load_paths(paths)
-        except FixtureLoadError as exc:
-            problems = "\n".join(f"  {p}" for p in exc.problems)
-            log.warning(
-                "fixtures changed (%s) but are broken; keeping the last good set of %d:\n%s",
-                changed,
-                len(app[FIXTURES]),
-                problems,
-            )
-            continue
-        app[FIXTURES].reload(fixtures)
-        app[FEED].fixtures_changed()
-        log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
 
 
 async def drain(runner: web.AppRunner, app: web.Application, grace_s: float) -> None:
@@ -128,7 +109,7 @@ async def serve(settings: Settings) -> None:
     print("MOCKSERVER_READY " + json.dumps({"url": url, "port": port}), flush=True)
     watcher = None
     if settings.watch:
-        watcher = asyncio.create_task(watch_fixtures(app, settings.fixture_paths))
+        watcher = asyncio.create_task(watch_sources(app, settings))
     await stop.wait()
     print("mockserver: shutting down, finishing in-flight replies", file=sys.stderr, flush=True)
     if watcher is not None:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from mockserver.app.tracing import InFlight
-    from mockserver.contract.schemas import Contract
+    from mockserver.contract.live import LiveContract
     from mockserver.journal.live import Feed
     from mockserver.journal.store import Journal, ServeEvent
     from mockserver.replies.generated import TextGenerator
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from mockserver.wire.ratelimit import RateLimiter
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
-CONTRACT: web.AppKey[Contract] = web.AppKey("contract")
+CONTRACT: web.AppKey[LiveContract] = web.AppKey("contract")
 TEXT: web.AppKey[TextGenerator] = web.AppKey("text")
 FIXTURES: web.AppKey[FixtureSet] = web.AppKey("fixtures")
 JOURNAL: web.AppKey[Journal] = web.AppKey("journal")

@@ -700,7 +700,8 @@ async def test_reload_reads_the_files_again(make_client: MakeClient, tmp_path: P
               - {content: counter two}
         """,
     )
-    assert await call(client, "POST", "/reload") == {"reloaded": 2}
+    reloaded = await call(client, "POST", "/reload")
+    assert (reloaded["reloaded"], reloaded["spec"]["source"]) == (2, "bundled")
     assert await fixture_names(client) == ["greet", "counter", "extra"]
     assert await content_of(client, chat("hello")) == "greet reloaded"
     assert await content_of(client, chat("count")) == "counter one", "scenarios start over"

@@ -22,6 +22,7 @@ from aiohttp.typedefs import Handler
 
 from mockserver._version import __version__
 from mockserver.app.routes import live
+from mockserver.app.sources import contract_in_force, load_fixtures
 from mockserver.app.state import (
     ADMIN_TOKEN,
     CONTRACT,
@@ -40,6 +41,7 @@ from mockserver.contract.errors import (
 )
 from mockserver.contract.request import read_within
 from mockserver.contract.schemas import load_schema
+from mockserver.contract.spec import SpecError
 from mockserver.journal.queries import (
     count_matching_async,
     filter_events,
@@ -54,7 +56,6 @@ from mockserver.stubs.fixture_set import FixtureSet
 from mockserver.stubs.loader import (
     AliasBomb,
     fixture_validator,
-    load_paths,
     load_text,
     safe_yaml,
 )
@@ -158,7 +159,8 @@ async def health(request: web.Request) -> web.Response:
             "fixtures": len(app[FIXTURES]),
             "requests": len(app[JOURNAL]),
             "journal_bytes": app[JOURNAL].bytes,
-            "contract": app[CONTRACT].describe(),
+            "contract": app[CONTRACT].current.describe(),
+            "spec": app[CONTRACT].current.to_json(),
         }
     )
 
@@ -280,7 +282,8 @@ async def get_fixture(request: web.Request) -> web.Response:
 
 async def _parse_fixtures(request: web.Request) -> list[Fixture]:
     """Fixtures from a JSON or YAML body, checked exactly as files are."""
-    fixtures, problems = load_text(await _body_text(request), "admin-api.yaml", [])
+    response = request.app[CONTRACT].current.response
+    fixtures, problems = load_text(await _body_text(request), "admin-api.yaml", [], response)
     if problems:
         raise InvalidRequest(
             "The fixtures have problems: " + "; ".join(str(p) for p in problems),
@@ -357,18 +360,29 @@ async def reset(request: web.Request) -> web.Response:
 
 
 async def reload(request: web.Request) -> web.Response:
-    paths = request.app[SETTINGS].fixture_paths
+    """Fixtures (and the --spec document) from disk, both or neither: a broken one is refused
+    and the last good ones stay. The document compiles off the event loop."""
+    app, settings = request.app, request.app[SETTINGS]
+    contract = app[CONTRACT].current
+    if settings.spec is not None:
+        try:
+            contract = await asyncio.to_thread(contract_in_force, settings)
+        except SpecError as exc:
+            raise InvalidRequest(
+                f"Reload refused, the last good contract stays: {exc}", code="invalid_spec"
+            ) from exc
     try:
-        fixtures = load_paths(paths)
+        fixtures = load_fixtures(settings, contract)
     except FixtureLoadError as exc:
         raise InvalidRequest(
             "Reload refused, the last good fixtures stay: "
             + "; ".join(str(p) for p in exc.problems),
             code="invalid_fixture",
         ) from exc
-    request.app[FIXTURES].reload(fixtures)
-    request.app[FEED].fixtures_changed()
-    return web.json_response({"reloaded": len(fixtures)})
+    app[CONTRACT].swap(contract)
+    app[FIXTURES].reload(fixtures)
+    app[FEED].fixtures_changed()
+    return web.json_response({"reloaded": len(fixtures), "spec": contract.to_json()})
 
 
 async def openapi(request: web.Request) -> web.Response:
