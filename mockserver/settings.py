@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mockserver.upstream.config import Upstream
 from mockserver.wire.faults import NO_FAULT, FaultPlan
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -52,6 +53,10 @@ class Settings:
     chaos_status: int = DEFAULT_CHAOS_STATUS
     rpm: int | None = None  # requests per minute per API key
     tpm: int | None = None  # tokens per minute per API key
+    upstream: Upstream | None = None  # --upstream: forward what no fixture answers (or all)
+    record_dir: Path | None = None  # --record: each proxied exchange becomes a fixture file
+    record_match: tuple[str, ...] = ()  # --record-match: the facts a recorded fixture matches on
+    replay_pacing: float = 1.0  # --replay-pacing: recorded frame timings x this (0: no delays)
 
     @property
     def loopback(self) -> bool:

@@ -32,6 +32,7 @@ from mockserver.wire import json_bytes
 
 if TYPE_CHECKING:
     from mockserver.replies.reply import Reply
+    from mockserver.upstream.exchange import Exchange
 
 log = logging.getLogger("mockserver.requests")
 MAX_FRAMES = 5000  # per stream; the rest is counted, not kept
@@ -176,6 +177,7 @@ class ServeEvent:
     fault: str | None = None
     duration_ms: float | None = None
     first_byte_ms: float | None = None
+    upstream: Exchange | None = None  # forwarded to the gateway: what went and came back
     started: float = field(default_factory=time.perf_counter, repr=False)
 
     @property
@@ -216,6 +218,11 @@ class ServeEvent:
         size = EVENT_OVERHEAD + self.frame_bytes + FRAME_OVERHEAD * len(self.frames)
         for part in (self.body, self.response):
             size += len(part) if isinstance(part, bytes) else 0
+        if self.upstream is not None:  # a proxied exchange keeps its own copies and frames
+            exchange = self.upstream
+            size += exchange.kept_bytes + FRAME_OVERHEAD * len(exchange.frames)
+            size += len(exchange.request_body) + len(exchange.body or b"")
+            size += len(exchange.journal_body or b"")
         return size + sum(len(k) + len(v) for k, v in self.headers.items())
 
     def to_json(self, *, frames: bool = True) -> dict[str, Any]:
@@ -241,6 +248,7 @@ class ServeEvent:
             "first_byte_ms": self.first_byte_ms,
             "frame_count": len(self.frames) + self.frames_dropped,
             "frames_dropped": self.frames_dropped,
+            "upstream": self.upstream.to_json() if self.upstream is not None else None,
         }
         if frames:
             data["frames"] = [
@@ -368,6 +376,8 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
 def _log(event: ServeEvent) -> None:
     """One line per request; with --log-format json its fields become JSON keys."""
     fixture = event.fixture or ("generated" if event.generated else "-")
+    if event.upstream is not None:
+        fixture = "upstream"
     fields = {
         "request_id": event.id,
         "method": event.method,
