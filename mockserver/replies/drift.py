@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema
+from jsonschema.validators import validator_for
+from referencing.exceptions import Unresolvable
 
 from mockserver.replies.completion import Completion
 from mockserver.replies.schema_values.limits import HARD_STOP_SECONDS
@@ -31,16 +33,26 @@ def _offered(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _schema_errors(instance: Any, schema: Any) -> list[str]:
+    """The first few ways `instance` breaks `schema`. The schema is the client's: checked against
+    its metaschema first, since jsonschema assumes a valid one (`"minimum": "x"` or an unknown
+    type raise mid-validation), and a `$ref` that points nowhere (or off this schema: nothing is
+    fetched) is a finding, never a 500."""
     if not isinstance(schema, dict):
         return []
+    validator_class = validator_for(schema)
     try:
-        validator = linear_validator(schema, formats=False)  # patterns on RE2: linear time
+        validator_class.check_schema(schema)
+        # Patterns on RE2 (linear time); an empty registry: a remote $ref is unresolvable here,
+        # where jsonschema's default would fetch it (the client's URL, from the server).
+        validator = linear_validator(schema, formats=False)
         errors = within_limit(
             lambda: sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)),
             HARD_STOP_SECONDS,
         )
     except jsonschema.SchemaError as exc:
         return [f"the request's schema is itself invalid: {exc.message}"]
+    except Unresolvable as exc:
+        return [f"the request's schema has a $ref that cannot be resolved: {exc}"]
     except RecursionError:
         return ["the request's schema cannot be checked: a $ref loop that never ends"]
     except RenderTimeout:

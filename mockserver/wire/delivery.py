@@ -151,8 +151,10 @@ async def deliver(
             return await send_body(wire, body, headers, reply.status)
         case ErrorBody():
             return send_error(wire, reply.payload, headers, reply.status)
-        case HtmlPage(html):
-            return web.Response(status=reply.status, text=html, content_type="text/html")
+        case HtmlPage(html):  # the reply's own headers (X-Mock-Matched) go with the page too
+            return web.Response(
+                status=reply.status, text=html, content_type="text/html", headers=headers
+            )
         case Forward():
             return await forward_and_record(request, stream=stream, record=record)
 

@@ -19,6 +19,7 @@ import jsonschema
 from faker import Faker
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
+from referencing.exceptions import Unresolvable
 
 from mockserver.replies.schema_values.arrays import array_value
 from mockserver.replies.schema_values.budget import Budget, OverBudget
@@ -86,6 +87,10 @@ def _generate(generator: Generator, schema: Mapping[str, Any], name: str) -> Any
                 error = best_match(generator.validator.iter_errors(value))
             except RecursionError:  # e.g. {"anyOf": [{"$ref": "#"}, ...]}: jsonschema loops too
                 raise UnsupportedSchema("$", "a $ref loop that never reaches a value") from None
+            except Unresolvable as exc:  # e.g. {"not": {"$ref": "https://..."}}, never fetched
+                raise UnsupportedSchema(
+                    "$", f"{exc}: only refs into this schema ('#/...') are followed"
+                ) from None
             if error is None:
                 return value
     assert error is not None

@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
+from referencing import Registry
 
 from mockserver.linear_regex import RegexError, compile_linear
 
@@ -90,7 +91,11 @@ def _linear(cls: type[Validator]) -> type[Validator]:
 
 
 def linear_validator(schema: Any, *, formats: bool = True) -> Validator:
-    """A validator for `schema` in its own dialect (2020-12 when it names none), on RE2."""
+    """A validator for `schema` in its own dialect (2020-12 when it names none), on RE2.
+
+    Its registry is empty: jsonschema's default would fetch a remote $ref (a URL the client
+    chose, fetched by the server, blocking the event loop); here it is Unresolvable.
+    """
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     checker = jsonschema.FormatChecker() if formats else None
-    return _linear(cls)(schema, format_checker=checker)
+    return _linear(cls)(schema, format_checker=checker, registry=Registry())
