@@ -75,7 +75,8 @@ def _additional_properties(validator: Any, extra: Any, instance: Any, schema: An
             yield from validator.descend(instance[key], extra, path=key)
     elif not extra and extras:
         names = ", ".join(repr(key) for key in sorted(extras))
-        yield ValidationError(f"Additional properties are not allowed ({names} unexpected)")
+        verb = "was" if len(extras) == 1 else "were"  # jsonschema's own wording
+        yield ValidationError(f"Additional properties are not allowed ({names} {verb} unexpected)")
 
 
 _LINEAR = {
