@@ -74,7 +74,7 @@ def value_for(
     try:
         return within_limit(lambda: _generate(generator, schema, name), HARD_STOP_SECONDS)
     except RenderTimeout:
-        raise OverBudget(f"more than {HARD_STOP_SECONDS:g} s of work") from None
+        raise OverBudget(f"more than {HARD_STOP_SECONDS:g} s (wall time)") from None
 
 
 def _generate(generator: Generator, schema: Mapping[str, Any], name: str) -> Any:
