@@ -3,10 +3,13 @@
 # mockserver in a container: `mockserver serve --host 0.0.0.0` on port 8080, as a non-root user.
 #
 #   docker build -t mockserver .
-#   docker run --rm -p 8080:8080 mockserver
+#   docker run --rm -p 8080:8080 -e MOCKSERVER_ADMIN_TOKEN=change-me mockserver
 #   docker run --rm -p 8080:8080 -v "$PWD/fixtures:/fixtures:ro" mockserver --fixtures /fixtures
 #
 # Every option can also be given as a MOCKSERVER_* variable (`docker run -e MOCKSERVER_SEED=7`).
+# Bound to 0.0.0.0, the admin API (the journal holds every prompt) needs a token: without
+# MOCKSERVER_ADMIN_TOKEN one is generated and printed in the banner (`docker logs`). Other
+# containers calling it by a service name also need MOCKSERVER_ADMIN_HOST=<that name>.
 # Arguments after the image name replace the default `--host 0.0.0.0`; MOCKSERVER_HOST=0.0.0.0
 # keeps the server reachable from outside the container all the same.
 

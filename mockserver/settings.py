@@ -12,6 +12,10 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 DEFAULT_SHUTDOWN_TIMEOUT_S = 30.0
 DEFAULT_JOURNAL_LIMIT = 10_000
 DEFAULT_CHAOS_STATUS = 503  # what an overloaded gateway answers
+DEFAULT_JOURNAL_MAX_BYTES = 128 * 1024 * 1024
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+DEFAULT_BODY_TIMEOUT_S = 30.0
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,7 +39,15 @@ class Settings:
     access_log: bool = True
     journal_limit: int = DEFAULT_JOURNAL_LIMIT
     journal_file: Path | None = None  # every entry appended as a JSON line
-    admin_token: str | None = None  # required by /__admin/* (except health) when set
+    journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES  # oldest entries dropped past this
+    # Required by /__admin/* (except health) when set; a server bound beyond loopback without
+    # one generates one at start and prints it (see app/factory.py).
+    admin_token: str | None = None
+    admin_hosts: frozenset[str] = frozenset()  # Host names the admin API answers, beyond defaults
+    header_timeout: float = (
+        DEFAULT_HEADER_TIMEOUT_S  # seconds for a request's headers to arrive (real sockets)
+    )
+    body_timeout: float = DEFAULT_BODY_TIMEOUT_S  # seconds for a request's body
     fault: FaultPlan = NO_FAULT  # --fault: applies to every request
     chaos_rate: float = 0.0  # this share of requests fails with chaos_status (seeded by seed)
     chaos_status: int = DEFAULT_CHAOS_STATUS
@@ -48,3 +60,8 @@ class Settings:
     state_url: str | None = None  # redis://...: state shared with other workers and replicas
     event_loop: str = "asyncio"  # or "uvloop" (serve --loop)
     reuse_port: bool = False  # a worker of `serve --workers N`: share the port (SO_REUSEPORT)
+
+    @property
+    def loopback(self) -> bool:
+        """Whether only this machine can reach the server."""
+        return self.host in LOOPBACK_NAMES or self.host.startswith("127.")

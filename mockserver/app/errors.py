@@ -10,6 +10,7 @@ from aiohttp.typedefs import Handler
 
 from mockserver.app.state import EVENT
 from mockserver.contract.errors import (
+    CLIENT_CLOSED,
     InvalidRequest,
     MethodNotAllowed,
     MockError,
@@ -48,6 +49,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         error = _from_http_exception(request, exc)
+    except ConnectionResetError:  # the client hung up before its request had all arrived
+        event = request.get(EVENT)
+        if event is not None:
+            event.client_hung_up = True
+        log.debug("client hung up during %s %s", request.method, request.path)
+        # Nothing can be sent any more; 499 (nginx's "client closed request") is the record.
+        return web.Response(status=CLIENT_CLOSED)
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
         error = MockError("The mock server had an internal error; see its log.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from aiohttp import web
@@ -11,6 +12,7 @@ from mockserver.app.errors import error_middleware
 from mockserver.app.routes import admin, chat, models, ui
 from mockserver.app.sources import contract_in_force, load_fixtures
 from mockserver.app.state import (
+    ADMIN_TOKEN,
     CHAOS,
     CONTRACT,
     FEED,
@@ -55,7 +57,10 @@ def create_app(settings: Settings) -> web.Application:
     app[TEXT] = TextGenerator()
     app[FIXTURES] = FixtureSet(load_fixtures(settings, contract))
     journal_file = settings.journal_file if settings.state_url is None else None
-    app[JOURNAL] = Journal(settings.journal_limit, journal_file)
+    app[JOURNAL] = Journal(
+        settings.journal_limit, journal_file, max_bytes=settings.journal_max_bytes
+    )
+    app[ADMIN_TOKEN] = admin_token(settings)
     app[FEED] = Feed()
     app[JOURNAL].listeners.append(app[FEED])
     app[LIMITER] = RateLimiter(settings.rpm, settings.tpm)
@@ -107,6 +112,14 @@ async def _start_state(app: web.Application) -> None:
 
 async def _close_state(app: web.Application) -> None:
     await app[STATE].close()
+
+
+def admin_token(settings: Settings) -> str | None:
+    """--admin-token; bound beyond loopback without one, a fresh random token (printed in the
+    banner): the journal holds prompts, and anything on the network could read it."""
+    if settings.admin_token or settings.loopback:
+        return settings.admin_token
+    return secrets.token_urlsafe(24)
 
 
 async def _close_feeds(app: web.Application) -> None:

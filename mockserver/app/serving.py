@@ -14,8 +14,9 @@ from aiohttp import web
 
 from mockserver._version import __version__
 from mockserver.app.factory import create_app
+from mockserver.app.guard import RedactingAccessLogger, guard
 from mockserver.app.sources import EXAMPLES_SOURCE, watch_sources
-from mockserver.app.state import CONTRACT, FEED, FIXTURES, IN_FLIGHT
+from mockserver.app.state import ADMIN_TOKEN, CONTRACT, FEED, FIXTURES, IN_FLIGHT
 from mockserver.settings import Settings
 
 log = logging.getLogger("mockserver")
@@ -34,6 +35,7 @@ def banner(settings: Settings, app: web.Application, url: str) -> str:
             f"  auth       {keys}",
             f"  state      {_state_line(settings)}",
             f"  dashboard  {url}/__admin/ui",
+            f"  admin      {_admin_line(settings, app)}",
             *_upstream_lines(settings),
         ]
     )
@@ -44,6 +46,18 @@ def _state_line(settings: Settings) -> str:
         return "in memory (this process only)"
     scheme, _, rest = settings.state_url.partition("://")
     return f"shared in {scheme}://{rest.rpartition('@')[2]}"  # never the password
+
+
+def _admin_line(settings: Settings, app: web.Application) -> str:
+    token = app[ADMIN_TOKEN]
+    if token is None:
+        return "open to this machine only (bound to loopback; --admin-token to require one)"
+    if settings.admin_token:
+        return "needs 'Authorization: Bearer <--admin-token>'"
+    return (
+        f"needs 'Authorization: Bearer {token}' (generated: bound to {settings.host} "
+        "without --admin-token)"
+    )
 
 
 def _upstream_lines(settings: Settings) -> list[str]:
@@ -96,11 +110,13 @@ async def listen(settings: Settings) -> tuple[web.AppRunner, int]:
     runner = web.AppRunner(
         create_app(settings),
         access_log_format=ACCESS_LOG_FORMAT,
+        access_log_class=RedactingAccessLogger,
         access_log=logging.getLogger("mockserver.access") if settings.access_log else None,
         shutdown_timeout=settings.shutdown_timeout,
         handle_signals=False,
     )
     await runner.setup()
+    guard(runner, settings.header_timeout)
     try:
         site = web.TCPSite(
             runner, settings.host, settings.port, reuse_port=settings.reuse_port or None

@@ -29,6 +29,7 @@ CHAOS: web.AppKey[Chaos] = web.AppKey("chaos")
 STATE: web.AppKey[SharedState] = web.AppKey("state")
 IN_FLIGHT: web.AppKey[InFlight] = web.AppKey("in_flight")
 STARTED: web.AppKey[float] = web.AppKey("started")
+ADMIN_TOKEN: web.AppKey[str | None] = web.AppKey("admin_token")  # given, generated, or none
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 STARTED_AT: web.RequestKey[float] = web.RequestKey("started_at")

@@ -20,6 +20,7 @@ from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from mockserver.app.factory import admin_token
 from mockserver.settings import Settings
 
 READY_TIMEOUT_S = 60.0
@@ -130,7 +131,10 @@ class Supervisor:
     def run(self) -> int:
         reserved = _reserve(self._settings.host, self._settings.port)
         port = reserved.getsockname()[1]
-        self._settings = replace(self._settings, port=port, reuse_port=True)
+        # Every worker must answer to one admin token: one generated here, not one per worker.
+        token = admin_token(self._settings)
+        generated = token if token != self._settings.admin_token else None
+        self._settings = replace(self._settings, port=port, reuse_port=True, admin_token=token)
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         waiting = [self._spawn(self._settings) for _ in range(self._count)]
@@ -146,6 +150,11 @@ class Supervisor:
             f"  workers    {self._count} processes sharing port {port}\n  listening  ",
             1,
         )
+        if generated is not None:
+            banner += (
+                f"\n  admin      needs 'Authorization: Bearer {generated}' (generated: bound to "
+                f"{self._settings.host} without --admin-token)"
+            )
         print(banner, flush=True)
         print(f'MOCKSERVER_READY {{"url": "{url}", "port": {port}}}', flush=True)
         return self._supervise()

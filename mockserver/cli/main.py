@@ -23,8 +23,11 @@ from mockserver.contract.rules import GENERATION_RULES, RULES
 from mockserver.journal.report import build_report, last_user_text, write_report
 from mockserver.resources import bundled
 from mockserver.settings import (
+    DEFAULT_BODY_TIMEOUT_S,
     DEFAULT_CHAOS_STATUS,
+    DEFAULT_HEADER_TIMEOUT_S,
     DEFAULT_JOURNAL_LIMIT,
+    DEFAULT_JOURNAL_MAX_BYTES,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_SHUTDOWN_TIMEOUT_S,
     Settings,
@@ -166,7 +169,17 @@ SERVE_OPTIONS = [
         "--admin-token",
         env="ADMIN_TOKEN",
         default=None,
-        help="Require 'Authorization: Bearer TOKEN' on /__admin/* (health excepted).",
+        help="Require 'Authorization: Bearer TOKEN' on /__admin/* (health excepted). Bound "
+        "beyond loopback without one, the server generates a token and prints it at start.",
+    ),
+    _option(
+        "--admin-host",
+        "admin_hosts",
+        env="ADMIN_HOST",
+        multiple=True,
+        help="A Host name the admin API answers (repeat for several; the variable takes "
+        "space-separated names). Always answered: IP addresses, localhost and this machine's "
+        "name; any other name is refused, which defeats DNS rebinding.",
     ),
     _option(
         "--journal-limit",
@@ -174,6 +187,29 @@ SERVE_OPTIONS = [
         default=DEFAULT_JOURNAL_LIMIT,
         type=click.IntRange(1),
         help="Requests kept in the journal (the oldest are dropped).",
+    ),
+    _option(
+        "--journal-max-bytes",
+        env="JOURNAL_MAX_BYTES",
+        default=DEFAULT_JOURNAL_MAX_BYTES,
+        type=click.IntRange(1024),
+        help="Bytes the journal may hold (bodies, stream frames and ~1 KB per entry); the "
+        "oldest entries are dropped past it. Bodies over 256 KB and streams over 256 KB of "
+        "frames are kept summarized.",
+    ),
+    _option(
+        "--header-timeout",
+        env="HEADER_TIMEOUT",
+        default=DEFAULT_HEADER_TIMEOUT_S,
+        type=click.FloatRange(0.1),
+        help="Seconds a client has to send a request's headers; then the connection is closed.",
+    ),
+    _option(
+        "--body-timeout",
+        env="BODY_TIMEOUT",
+        default=DEFAULT_BODY_TIMEOUT_S,
+        type=click.FloatRange(0.1),
+        help="Seconds a client has to send a request's body; then a 408.",
     ),
     _option(
         "--journal-file",
@@ -325,6 +361,7 @@ def serve(
     *,
     fixture_paths: tuple[Path, ...],
     api_keys: tuple[str, ...],
+    admin_hosts: tuple[str, ...],
     disabled_rules: tuple[str, ...],
     log_format: str,
     quiet: bool,
@@ -344,6 +381,7 @@ def serve(
         state_url=state_url,
         fixture_paths=fixture_paths or (bundled("fixtures"),),
         api_keys=frozenset(api_keys),
+        admin_hosts=frozenset(h for names in admin_hosts for h in names.split()),
         disabled_rules=frozenset(disabled_rules),
         access_log=not quiet,
         fault=_server_fault(fault),

@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from collections.abc import Mapping
 
 from mockserver.contract.errors import AuthenticationFailed
+
+# A header (or query parameter) whose name says it carries a credential, in any casing and
+# spelling: Authorization, X-Goog-Api-Key, Api_Key, apikey, X-Auth-Token, Cookie, X-Secret...
+_SECRET_NAME = re.compile(
+    r"auth|key|token|secret|passw|pwd|cookie|session|credential|signature|bearer", re.IGNORECASE
+)
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header (or query parameter) of this name is redacted wherever it is shown."""
+    return _SECRET_NAME.search(name) is not None
+
+
+def redact_query(path_qs: str) -> str:
+    """A path whose query parameters named like credentials (?api_key=...) are redacted."""
+    path, mark, query = path_qs.partition("?")
+    if not mark or not _SECRET_NAME.search(query):
+        return path_qs
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    kept = [(k, redact(v) if is_secret_header(k) else v) for k, v in pairs]
+    return f"{path}?{urllib.parse.urlencode(kept, safe='*')}"
+
 
 MISSING = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header "

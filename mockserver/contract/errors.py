@@ -62,6 +62,9 @@ class MockError(Exception):
         )
 
 
+CLIENT_CLOSED = 499  # what the journal says of a request whose client hung up first
+
+
 class InvalidRequest(MockError):
     default_status = 400
     default_type = "invalid_request_error"
@@ -81,6 +84,10 @@ class NotFound(InvalidRequest):
 
 class MethodNotAllowed(InvalidRequest):
     default_status = 405
+
+
+class RequestTimeout(InvalidRequest):
+    default_status = 408
 
 
 class Conflict(InvalidRequest):

@@ -5,6 +5,7 @@ This is the JSON boundary: `Any` stops here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -15,7 +16,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from mockserver.contract.errors import InvalidRequest, UnsupportedMediaType
+from mockserver.contract.errors import InvalidRequest, RequestTimeout, UnsupportedMediaType
 
 MAX_DEPTH = 64
 JSON_TYPES = ("application/json",)
@@ -28,8 +29,9 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-async def read_body(request: web.Request) -> bytes:
-    """The raw body of a JSON request, or UnsupportedMediaType / PayloadTooLarge (413)."""
+async def read_body(request: web.Request, seconds: float | None = None) -> bytes:
+    """The raw body of a JSON request, or UnsupportedMediaType / PayloadTooLarge (413), or
+    RequestTimeout (408) when it takes longer than `seconds` to arrive."""
     media = request.content_type
     if media not in JSON_TYPES and not media.endswith("+json"):
         raise UnsupportedMediaType(
@@ -37,7 +39,20 @@ async def read_body(request: web.Request) -> bytes:
             "'Content-Type: application/json'.",
             code="unsupported_content_type",
         )
-    return await request.read()  # aiohttp enforces client_max_size (413) here
+    return await read_within(request, seconds)
+
+
+async def read_within(request: web.Request, seconds: float | None) -> bytes:
+    """request.read() (aiohttp enforces client_max_size, 413, there), within `seconds`."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await request.read()
+    except TimeoutError:
+        raise RequestTimeout(
+            f"The request body did not arrive within {seconds:g} s.",
+            code="request_timeout",
+            headers={"Connection": "close"},
+        ) from None
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:

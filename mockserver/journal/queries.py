@@ -1,18 +1,24 @@
-"""Questions asked of the journal: filters, the verification count, near misses of a miss."""
+"""Questions asked of the journal: filters, the verification count, near misses of a miss.
+
+A full journal holds thousands of entries: the admin API walks a snapshot of it in slices and
+lets the event loop serve other requests between two slices (the *_async functions).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from mockserver.contract.errors import InvalidRequest
 from mockserver.journal.store import ServeEvent
-from mockserver.stubs.conditions import compile_match
+from mockserver.stubs.conditions import MatchBlock, compile_match
 from mockserver.stubs.context import MatchContext
 from mockserver.stubs.fixture_set import FixtureSet
 
 DEFAULT_LIMIT = 100
+SLICE = 128  # entries examined between two turns of the event loop
 
 
 def _flag(value: str, name: str) -> bool:
@@ -77,9 +83,42 @@ def _context(event: ServeEvent) -> MatchContext:
 
 def count_matching(events: Iterable[ServeEvent], match: Mapping[str, Any]) -> list[str]:
     """Ids of the journaled requests (newest first) that satisfy a fixture-format match block."""
-    block = compile_match(match)
+    return _matching(events, compile_match(match))
+
+
+def _matching(events: Iterable[ServeEvent], block: MatchBlock) -> list[str]:
     return [e.id for e in events if isinstance(e.body_json, dict) and block.holds(_context(e))]
+
+
+async def count_matching_async(events: Sequence[ServeEvent], match: Mapping[str, Any]) -> list[str]:
+    """count_matching, a slice at a time: the server keeps answering meanwhile."""
+    block = compile_match(match)
+    ids: list[str] = []
+    for start in range(0, len(events), SLICE):
+        ids += _matching(events[start : start + SLICE], block)
+        await asyncio.sleep(0)
+    return ids
 
 
 def near_misses_for(fixtures: FixtureSet, event: ServeEvent) -> list[dict[str, Any]]:
     return [m.to_json() for m in fixtures.near_misses(_context(event))]
+
+
+async def unmatched_async(
+    fixtures: FixtureSet, events: Sequence[ServeEvent], limit: int
+) -> list[dict[str, Any]]:
+    """The newest `limit` generated replies with their near misses, yielding between slices."""
+    found: list[dict[str, Any]] = []
+    for i, event in enumerate(events):
+        if len(found) >= limit:
+            break
+        if i % 16 == 15:
+            await asyncio.sleep(0)
+        if event.generated and isinstance(event.body_json, dict):
+            misses = near_misses_for(fixtures, event)
+            found.append({**event.to_json(frames=False), "near_misses": misses})
+    return found
+
+
+def limit_of(query: Mapping[str, str]) -> int:
+    return _integer(query.get("limit", str(DEFAULT_LIMIT)), "limit", minimum=0)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO
 
 MAX_QUEUED_LINES = 10_000
+MAX_QUEUED_CHARS = 16_000_000  # a line of a long stream is ~1 MB: bound the queue in size too
 _STOP = None
 
 
@@ -21,13 +22,23 @@ class JournalFile:
         self._file: IO[str] = path.open("a", encoding="utf-8")
         self._lock = threading.Lock()  # one writer at a time: the thread, or an overflow write
         self._lines: queue.Queue[str | None] = queue.Queue(MAX_QUEUED_LINES)
+        self._queued = 0  # characters waiting in the queue (updated under the lock)
         self._thread = threading.Thread(target=self._drain, name="journal-file", daemon=True)
         self._thread.start()
 
     def write(self, line: str) -> None:
+        with self._lock:
+            room = self._queued + len(line) <= MAX_QUEUED_CHARS
+            if room:
+                self._queued += len(line)
+        if not room:
+            self._write(line)
+            return
         try:
             self._lines.put_nowait(line)
         except queue.Full:
+            with self._lock:
+                self._queued -= len(line)
             self._write(line)
 
     def _write(self, line: str) -> None:
@@ -38,6 +49,8 @@ class JournalFile:
     def _drain(self) -> None:
         while (line := self._lines.get()) is not _STOP:
             self._write(line)
+            with self._lock:
+                self._queued -= len(line)
 
     def close(self) -> None:
         """Write what is queued, then close the file."""

@@ -1,8 +1,10 @@
-"""The request journal: every API request with what was decided and sent, in a bounded ring.
+"""The request journal: every API request with what was decided and sent, bounded in entries
+and in bytes.
 
 Written in one place (journal_middleware's `finally`); the pipeline stages only fill in the
-ServeEvent that the middleware opened. Secrets never enter it: Authorization and API-key headers
-are redacted on the way in.
+ServeEvent that the middleware opened. Secrets never enter it: every header (and query
+parameter) named like a credential is redacted on the way in. Large bodies and long streams are
+kept summarized, and what is served back is always encodable JSON (valid UTF-8, bounded depth).
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver.app.state import EVENT, REQUEST_ID, STATE
-from mockserver.contract.auth import redact
+from mockserver.contract.auth import is_secret_header, redact, redact_query
+from mockserver.contract.errors import CLIENT_CLOSED
 from mockserver.journal.sink import JournalFile
-from mockserver.settings import DEFAULT_JOURNAL_LIMIT
+from mockserver.settings import DEFAULT_JOURNAL_LIMIT, DEFAULT_JOURNAL_MAX_BYTES
 from mockserver.state.base import StateUnavailable
 from mockserver.wire import json_bytes
 
@@ -33,27 +36,75 @@ if TYPE_CHECKING:
     from mockserver.upstream.exchange import Exchange
 
 log = logging.getLogger("mockserver.requests")
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "api-key", "x-api-key", "openai-api-key", "cookie"}
-)
 MAX_FRAMES = 5000  # per stream; the rest is counted, not kept
-
+MAX_FRAME_BYTES = 256 * 1024  # of one stream's frames; the rest is counted, not kept
+MAX_KEPT_BYTES = 256 * 1024  # a request or reply body larger than this is kept summarized
+EVENT_OVERHEAD = 1024  # what an entry costs beyond its bodies and frames (objects, headers)
+FRAME_OVERHEAD = 120  # a Frame object and its bytes header, beyond the bytes themselves
 
 BODY_KEPT = 64 * 1024  # of an unparsable body, this much text is kept in the journal
 MAX_KEPT_STRING = 4096  # longer strings of a large body are kept cut, with their length
+MAX_KEPT_DEPTH = 32  # deeper parts of a body are summarized (json.dumps recurses per level)
+MAX_KEPT_NODES = 20_000  # values of one body kept; the rest are counted
 
 
 def summarized(value: Any) -> Any:
-    """The value with every long string cut (a 10 MB image stays 4 KB in the journal)."""
-    if isinstance(value, str):
-        if len(value) <= MAX_KEPT_STRING:
+    """A JSON value cut to a size any encoder takes: long strings cut with their length, parts
+    deeper than MAX_KEPT_DEPTH or past MAX_KEPT_NODES replaced by a note, text made valid
+    UTF-8 (a lone surrogate from a client cannot be written to a file)."""
+    return _Summary().of(value, 0)
+
+
+class _Summary:
+    def __init__(self) -> None:
+        self.left = MAX_KEPT_NODES
+
+    def of(self, value: Any, depth: int) -> Any:
+        self.left -= 1
+        if isinstance(value, str):
+            return _text(value)
+        if not isinstance(value, dict | list):
             return value
-        return f"{value[:MAX_KEPT_STRING]}... [{len(value)} characters in all]"
-    if isinstance(value, dict):
-        return {k: summarized(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [summarized(v) for v in value]
-    return value
+        if depth >= MAX_KEPT_DEPTH or self.left <= 0:
+            kind = "object" if isinstance(value, dict) else "array"
+            return f"[{kind} of {len(value)} not kept: the journal keeps {MAX_KEPT_DEPTH} levels]"
+        if isinstance(value, dict):
+            out: dict[str, Any] = {}
+            for key, item in value.items():
+                if self.left <= 0:
+                    out["..."] = f"[{len(value) - len(out)} more keys not kept]"
+                    break
+                out[_text(str(key))] = self.of(item, depth + 1)
+            return out
+        items: list[Any] = []
+        for item in value:
+            if self.left <= 0:
+                items.append(f"[{len(value) - len(items)} more items not kept]")
+                break
+            items.append(self.of(item, depth + 1))
+        return items
+
+
+def _text(value: str) -> str:
+    if len(value) > MAX_KEPT_STRING:
+        value = f"{value[:MAX_KEPT_STRING]}... [{len(value)} characters in all]"
+    return utf8_safe(value)
+
+
+def utf8_safe(text: str) -> str:
+    """`text` as valid Unicode: surrogates (a header's non-UTF-8 bytes, a lone JSON
+    surrogate escape) become U+FFFD, so it can be encoded, written and served."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape" if _only_escapes(text) else "surrogatepass")
+        return raw.decode("utf-8", "replace")
+    return text
+
+
+def _only_escapes(text: str) -> bool:
+    """Whether every surrogate is one of surrogateescape's (U+DC80..U+DCFF: raw bytes)."""
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
 
 
 def _as_json(value: Any) -> Any:
@@ -67,11 +118,23 @@ def _as_json(value: Any) -> Any:
         return value.decode("utf-8", "replace")
 
 
+def _kept(raw: Any) -> Any:
+    """A body as the journal keeps it: as received when small, else summarized."""
+    if not isinstance(raw, bytes) or len(raw) <= MAX_KEPT_BYTES:
+        return raw
+    parsed = _as_json(raw)
+    if isinstance(parsed, str):
+        return _text(parsed).encode()
+    return orjson.dumps(summarized(parsed))
+
+
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers with every credential reduced to its first and last characters."""
+    """Headers with every credential (any name that looks like a key, token, secret or auth)
+    reduced to its first and last characters, and every value made valid UTF-8."""
     safe = {}
     for name, value in headers.items():
-        if name.lower() in SECRET_HEADERS:
+        name, value = utf8_safe(name), utf8_safe(value)
+        if is_secret_header(name):
             scheme, _, secret = value.partition(" ")
             value = f"{scheme} {redact(secret)}" if secret else redact(value)
         safe[name] = value
@@ -110,6 +173,7 @@ class ServeEvent:
     response: Any = None  # the JSON body sent (non-stream replies): bytes, or a JSON value
     frames: list[Frame] = field(default_factory=list)
     frames_dropped: int = 0
+    frame_bytes: int = 0  # of the frames kept
     client_hung_up: bool = False
     fault: str | None = None
     duration_ms: float | None = None
@@ -144,10 +208,23 @@ class ServeEvent:
     def add_frame(self, data: bytes, fault: str | None = None) -> None:
         if self.first_byte_ms is None:
             self.first_byte_ms = self.elapsed_ms()
-        if len(self.frames) < MAX_FRAMES:
+        if len(self.frames) < MAX_FRAMES and self.frame_bytes + len(data) <= MAX_FRAME_BYTES:
             self.frames.append(Frame(at_ms=self.elapsed_ms(), raw=data, fault=fault))
+            self.frame_bytes += len(data)
         else:
             self.frames_dropped += 1
+
+    def cost(self) -> int:
+        """Bytes this entry holds, about: what the journal's byte bound counts."""
+        size = EVENT_OVERHEAD + self.frame_bytes + FRAME_OVERHEAD * len(self.frames)
+        for part in (self.body, self.response):
+            size += len(part) if isinstance(part, bytes) else 0
+        if self.upstream is not None:  # a proxied exchange keeps its own copies and frames
+            exchange = self.upstream
+            size += exchange.kept_bytes + FRAME_OVERHEAD * len(exchange.frames)
+            size += len(exchange.request_body) + len(exchange.body or b"")
+            size += len(exchange.journal_body or b"")
+        return size + sum(len(k) + len(v) for k, v in self.headers.items())
 
     def to_json(self, *, frames: bool = True) -> dict[str, Any]:
         data = {
@@ -156,7 +233,7 @@ class ServeEvent:
             "method": self.method,
             "path": self.path,
             "headers": self.headers,
-            "body": self.body_json,
+            "body": summarized(self.body_json),
             "model": self.model,
             "stream": self.stream,
             "status": self.status,
@@ -165,12 +242,13 @@ class ServeEvent:
             "violations": self.violations,
             "warnings": self.warnings,
             "error": self.error,
-            "response": _as_json(self.response),
+            "response": summarized(_as_json(self.response)),
             "client_hung_up": self.client_hung_up,
             "fault": self.fault,
             "duration_ms": self.duration_ms,
             "first_byte_ms": self.first_byte_ms,
             "frame_count": len(self.frames) + self.frames_dropped,
+            "frames_dropped": self.frames_dropped,
             "upstream": self.upstream.to_json() if self.upstream is not None else None,
         }
         if frames:
@@ -189,21 +267,41 @@ class JournalListener(Protocol):
 
 
 class Journal:
-    """The newest `limit` events, oldest dropped first; optionally mirrored to a JSON-lines file."""
+    """The newest events, oldest dropped first, within `limit` entries and about `max_bytes`
+    bytes (bodies, frames and a fixed cost per entry); optionally mirrored to a JSON-lines file.
+    """
 
-    def __init__(self, limit: int = DEFAULT_JOURNAL_LIMIT, file: Path | None = None) -> None:
+    def __init__(
+        self,
+        limit: int = DEFAULT_JOURNAL_LIMIT,
+        file: Path | None = None,
+        max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
+    ) -> None:
         self.listeners: list[JournalListener] = []
-        self._events: deque[ServeEvent] = deque(maxlen=limit)
+        self._events: deque[ServeEvent] = deque()
         self._by_id: dict[str, ServeEvent] = {}
+        self._costs: dict[str, int] = {}
+        self.limit = limit
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._sink = JournalFile(file) if file else None
 
     def record(self, event: ServeEvent) -> None:
-        if len(self._events) == self._events.maxlen:
-            self._by_id.pop(self._events[0].id, None)
+        event.body = _kept(event.body)
+        event.response = _kept(event.response)
+        cost = event.cost()
         self._events.append(event)
         self._by_id[event.id] = event
+        self._costs[event.id] = cost
+        self.bytes += cost
+        while len(self._events) > self.limit or (
+            self.bytes > self.max_bytes and len(self._events) > 1
+        ):
+            old = self._events.popleft()
+            self._by_id.pop(old.id, None)
+            self.bytes -= self._costs.pop(old.id, 0)
         if self._sink is not None:
-            self._sink.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+            self._sink.write(encode_line(event.to_json()) + "\n")
         for listener in self.listeners:
             listener.recorded(event)
 
@@ -214,12 +312,20 @@ class Journal:
         """Newest first."""
         return reversed(self._events)
 
+    def snapshot(self) -> list[ServeEvent]:
+        """The events newest first, as a list a slow reader may walk while requests go on."""
+        events = list(self._events)
+        events.reverse()
+        return events
+
     def get(self, event_id: str) -> ServeEvent | None:
         return self._by_id.get(event_id)
 
     def clear(self) -> None:
         self._events.clear()
         self._by_id.clear()
+        self._costs.clear()
+        self.bytes = 0
         for listener in self.listeners:
             listener.cleared()
 
@@ -227,6 +333,15 @@ class Journal:
         if self._sink is not None:
             self._sink.close()
             self._sink = None
+
+
+def encode_line(data: Any) -> str:
+    """One JSON line; a value json cannot encode is written as a note, never an exception."""
+    try:
+        return json.dumps(data, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError) as exc:
+        note = {"id": data.get("id"), "error": f"entry could not be encoded: {exc}"}
+        return json.dumps(note, ensure_ascii=True)
 
 
 @web.middleware
@@ -238,7 +353,7 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         id=request[REQUEST_ID],
         at=time.time(),
         method=request.method,
-        path=request.path_qs,
+        path=utf8_safe(redact_query(request.path_qs)),
         headers=redact_headers(request.headers),
     )
     request[EVENT] = event
@@ -251,7 +366,8 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         raise
     finally:
         # A cancelled stream already sent its status (delivery noted it); else nothing was sent.
-        event.status = response.status if response is not None else (event.status or 500)
+        hung_up = CLIENT_CLOSED if event.client_hung_up else 500
+        event.status = response.status if response is not None else (event.status or hung_up)
         event.duration_ms = event.elapsed_ms()
         await _record(request.app, event)
         if log.isEnabledFor(logging.INFO):

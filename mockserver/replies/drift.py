@@ -13,10 +13,12 @@ from typing import Any
 
 import jsonschema
 from jsonschema.validators import validator_for
-from referencing import Registry
 from referencing.exceptions import Unresolvable
 
 from mockserver.replies.completion import Completion
+from mockserver.replies.schema_values.limits import HARD_STOP_SECONDS
+from mockserver.replies.schema_values.linear import linear_validator
+from mockserver.stubs.render_guard import RenderTimeout, within_limit
 
 
 def _offered(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,14 +42,21 @@ def _schema_errors(instance: Any, schema: Any) -> list[str]:
     validator_class = validator_for(schema)
     try:
         validator_class.check_schema(schema)
-        # An empty registry: a remote $ref is unresolvable here, where jsonschema's default
-        # would fetch it (the client's URL, from the server, blocking the event loop).
-        validator = validator_class(schema, registry=Registry())
-        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+        # Patterns on RE2 (linear time); an empty registry: a remote $ref is unresolvable here,
+        # where jsonschema's default would fetch it (the client's URL, from the server).
+        validator = linear_validator(schema, formats=False)
+        errors = within_limit(
+            lambda: sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)),
+            HARD_STOP_SECONDS,
+        )
     except jsonschema.SchemaError as exc:
         return [f"the request's schema is itself invalid: {exc.message}"]
     except Unresolvable as exc:
         return [f"the request's schema has a $ref that cannot be resolved: {exc}"]
+    except RecursionError:
+        return ["the request's schema cannot be checked: a $ref loop that never ends"]
+    except RenderTimeout:
+        return [f"the request's schema took over {HARD_STOP_SECONDS:g} s to check"]
     return [f"{'/'.join(map(str, e.absolute_path)) or '/'}: {e.message}" for e in errors[:5]]
 
 

@@ -30,6 +30,7 @@ from mockserver.replies.completion import (
 )
 from mockserver.replies.logprobs import token_logprobs
 from mockserver.replies.reasoning import PARAGRAPHS, thinking_effort
+from mockserver.replies.schema_values import Budget
 from mockserver.replies.search import cited_answer, wants_search
 from mockserver.replies.structured import structured_content
 from mockserver.replies.tool_calls import (
@@ -47,6 +48,15 @@ _EN_OPENERS = ("Sure!", "Good question.", "Here is a short answer.", "Of course.
 _ZH_OPENERS = ("好的！", "当然可以。", "这是个好问题。", "简单来说，")
 
 
+CACHE_CHARS = 16_000_000  # characters of cached replies, all entries together
+
+
+def _chars(choice: Choice) -> int:
+    calls = [*choice.tool_calls, *([choice.function_call] if choice.function_call else [])]
+    text = len(choice.content or "") + len(choice.reasoning_content or "")
+    return text + sum(len(call.arguments) + len(call.name) for call in calls)
+
+
 def is_chinese(text: str) -> bool:
     return bool(_CJK.search(text))
 
@@ -54,18 +64,28 @@ def is_chinese(text: str) -> bool:
 class TextGenerator:
     """Faker instances per language, built once: creating one costs tens of milliseconds."""
 
-    def __init__(self, cache_size: int = 2048) -> None:
+    def __init__(self, cache_size: int = 2048, cache_chars: int = CACHE_CHARS) -> None:
         self.en = Faker("en_US")
         self.zh = Faker("zh_CN")
         # Replies are a pure function of their seed key: identical requests (CI retries, the
-        # same prompt in many tests) reuse the work. Least recently used first out.
+        # same prompt in many tests) reuse the work. Least recently used first out, bounded in
+        # entries and in the characters they hold (a reply may carry up to MAX_CHARS).
         self.cache: OrderedDict[str, tuple[tuple[Choice, ...], Usage]] = OrderedDict()
         self.cache_size = cache_size
+        self.cache_chars = cache_chars
+        self._sizes: dict[str, int] = {}
+        self._held = 0
 
     def remember(self, key: str, value: tuple[tuple[Choice, ...], Usage]) -> None:
+        size = sum(_chars(choice) for choice in value[0])
+        if key in self.cache or size > self.cache_chars // 16:
+            return  # a huge reply would push out many small ones: not worth keeping
         self.cache[key] = value
-        if len(self.cache) > self.cache_size:
-            self.cache.popitem(last=False)
+        self._sizes[key] = size
+        self._held += size
+        while len(self.cache) > self.cache_size or self._held > self.cache_chars:
+            old, _ = self.cache.popitem(last=False)
+            self._held -= self._sizes.pop(old)
 
     def faker(self, chinese: bool, rng: Random) -> Faker:
         fake = self.zh if chinese else self.en
@@ -143,11 +163,12 @@ def _text_choice(
     rng: Random,
     chinese: bool,
     reasoning: str | None,
+    work: Budget,
     follow_prompt: bool,
 ) -> Choice:
     fake = text.faker(chinese, rng)
     annotations: list[dict[str, object]] = []
-    structured = structured_content(request, rng, fake, follow_prompt=follow_prompt)
+    structured = structured_content(request, rng, fake, work, follow_prompt=follow_prompt)
     result = last_tool_result(request)
     if structured is not None:
         content = structured
@@ -227,14 +248,16 @@ def _choice(
     text: TextGenerator,
     rng: Random,
     thinking: Random,
+    work: Budget,
     follow_prompt: bool,
 ) -> Choice:
+    """One choice; its schema-driven values spend from `work`, the whole reply's budget."""
     chinese = is_chinese(request.last_user_text)
     reasoning = _reasoning(request, text, chinese, thinking)
     budget = _budget(request, reasoning)
     tools = planned_tools(request, rng)
     if tools:
-        calls, cut = _within(make_calls(tools, rng, text.faker(chinese, rng)), budget)
+        calls, cut = _within(make_calls(tools, rng, text.faker(chinese, rng), work), budget)
         return Choice(
             index=index,
             content=None,
@@ -244,7 +267,7 @@ def _choice(
         )
     function = planned_function(request, rng)
     if function is not None:
-        arguments = arguments_for(function, rng, text.faker(chinese, rng))
+        arguments = arguments_for(function, rng, text.faker(chinese, rng), work)
         (call,), cut = _within((ToolCall(id="", name=function.name, arguments=arguments),), budget)
         return Choice(
             index=index,
@@ -253,7 +276,7 @@ def _choice(
             finish_reason="length" if cut else "function_call",
             reasoning_content=reasoning,
         )
-    return _text_choice(index, request, text, rng, chinese, reasoning, follow_prompt)
+    return _text_choice(index, request, text, rng, chinese, reasoning, work, follow_prompt)
 
 
 def _completion_tokens(choice: Choice) -> tuple[int, int]:
@@ -305,6 +328,7 @@ def generate(
         choices, usage = cached
         return Completion(model=request.model, choices=tuple(map(_fresh_ids, choices)), usage=usage)
     thinking = _thinking_key(request, server_seed) if thinking_effort(request) else key
+    work = Budget()  # one for the whole reply: n choices share it
     distinct = [
         with_logprobs(
             _choice(
@@ -313,6 +337,7 @@ def generate(
                 text,
                 Random(f"{key}:{index}"),
                 Random(f"{thinking}:{index}"),
+                work,
                 follow_prompt,
             ),
             request,

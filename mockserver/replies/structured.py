@@ -13,7 +13,8 @@ from faker import Faker
 
 from mockserver.contract.request import ChatRequest
 from mockserver.replies.prompted import prompted_format, render
-from mockserver.replies.schema_values import UnsupportedSchema, value_for
+from mockserver.replies.schema_values import Budget, OverBudget, UnsupportedSchema, value_for
+from mockserver.replies.tool_calls import over_budget
 
 # Keys a prompt spells out, as the spec's example does: { "title": "...", "bullets": [...] }
 _KEY = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:\s*(\[)?')
@@ -33,7 +34,12 @@ def _object_from_prompt(prompt: str, rng: Random, fake: Faker) -> dict[str, Any]
 
 
 def structured_content(
-    request: ChatRequest, rng: Random, fake: Faker, *, follow_prompt: bool = True
+    request: ChatRequest,
+    rng: Random,
+    fake: Faker,
+    budget: Budget | None = None,
+    *,
+    follow_prompt: bool = True,
 ) -> str | None:
     """The JSON text the response_format asks for, else the format the prompt prescribes, or
     None for plain text."""
@@ -49,10 +55,15 @@ def structured_content(
         schema = (response_format.get("json_schema") or {}).get("schema")
         try:
             value = value_for(
-                schema if isinstance(schema, dict) else {"type": "object"}, rng, fake=fake
+                schema if isinstance(schema, dict) else {"type": "object"},
+                rng,
+                fake=fake,
+                budget=budget,
             )
         except UnsupportedSchema:
             value = {}
+        except OverBudget as exc:
+            raise over_budget("response_format.json_schema.schema", exc) from None
     else:
         return None
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

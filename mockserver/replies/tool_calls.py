@@ -24,9 +24,11 @@ from typing import Any
 
 from faker import Faker
 
+from mockserver.contract.errors import InvalidRequest
 from mockserver.contract.request import ChatRequest, text_of
 from mockserver.replies.completion import ToolCall, new_id
-from mockserver.replies.schema_values import UnsupportedSchema, value_for
+from mockserver.replies.schema_values import Budget, OverBudget, UnsupportedSchema, value_for
+from mockserver.replies.schema_values.limits import MAX_CHARS, MAX_NODES, MAX_SECONDS
 
 log = logging.getLogger("mockserver")
 MAX_PARALLEL = 3
@@ -40,11 +42,23 @@ class Offered:
     name: str
     description: str
     parameters: Mapping[str, Any]
+    param: str = "tools"  # where the request declares it, for errors: tools[2].function.parameters
+
+
+def over_budget(param: str, exc: OverBudget) -> InvalidRequest:
+    """The 400 for a schema whose value would cost more than a reply's budget."""
+    return InvalidRequest(
+        f"The mock cannot generate a value for {param} within its budget ({exc.what}; a reply "
+        f"may build {MAX_NODES} values and {MAX_CHARS} characters in {MAX_SECONDS:g} s). "
+        "Lower minItems, minProperties or minLength, or bound the recursion.",
+        param=param,
+        code="schema_too_complex",
+    )
 
 
 def _offered(entries: Any, *, wrapped: bool) -> list[Offered]:
     found = []
-    for entry in entries or ():
+    for index, entry in enumerate(entries or ()):
         function = entry.get("function") if wrapped else entry
         if isinstance(function, dict) and isinstance(function.get("name"), str):
             parameters = function.get("parameters")
@@ -53,6 +67,9 @@ def _offered(entries: Any, *, wrapped: bool) -> list[Offered]:
                     function["name"],
                     str(function.get("description") or ""),
                     parameters if isinstance(parameters, dict) else EMPTY_OBJECT,
+                    f"tools[{index}].function.parameters"
+                    if wrapped
+                    else f"functions[{index}].parameters",
                 )
             )
     return found
@@ -182,19 +199,23 @@ def planned_function(request: ChatRequest, rng: Random) -> Offered | None:
     return chosen[0] if chosen else None
 
 
-def arguments_for(tool: Offered, rng: Random, fake: Faker) -> str:
-    """A JSON object string valid against the tool's `parameters`."""
+def arguments_for(tool: Offered, rng: Random, fake: Faker, budget: Budget | None = None) -> str:
+    """A JSON object string valid against the tool's `parameters`, from the reply's budget."""
     try:
-        value = value_for(tool.parameters, rng, fake=fake)
+        value = value_for(tool.parameters, rng, fake=fake, budget=budget)
+    except OverBudget as exc:
+        raise over_budget(tool.param, exc) from None
     except UnsupportedSchema as exc:
         log.warning("cannot generate arguments for %s: %s", tool.name, exc)
         value = {}
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def make_calls(tools: Sequence[Offered], rng: Random, fake: Faker) -> tuple[ToolCall, ...]:
+def make_calls(
+    tools: Sequence[Offered], rng: Random, fake: Faker, budget: Budget | None = None
+) -> tuple[ToolCall, ...]:
     return tuple(
-        ToolCall(id=new_id("call_", 24), name=t.name, arguments=arguments_for(t, rng, fake))
+        ToolCall(id=new_id("call_", 24), name=t.name, arguments=arguments_for(t, rng, fake, budget))
         for t in tools
     )
 

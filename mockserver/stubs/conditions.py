@@ -6,15 +6,15 @@ path, and matching is only calls to prepared functions.
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from jsonpointer import JsonPointer, JsonPointerException
 
+from mockserver.contract.auth import is_secret_header, redact
 from mockserver.contract.request import text_of
+from mockserver.linear_regex import RegexError, compile_linear, glob_to_regex
 from mockserver.stubs.context import MatchContext
 
 _MISSING = object()
@@ -73,10 +73,10 @@ def text_matcher(spec: Any, path: str, *, plain: str = "equals") -> TextMatcher:
         kind = "equals"  # a glob without wildcards is an exact name: say so in near misses
     label = f"{kind} {_shown(value)}" + (" (ignoring case)" if fold else "")
     if kind in ("regex", "glob"):
-        pattern = value if kind == "regex" else fnmatch.translate(value)
+        pattern = value if kind == "regex" else glob_to_regex(value)
         try:
-            compiled = re.compile(pattern, re.IGNORECASE if fold else 0)
-        except re.error as exc:
+            compiled = compile_linear(pattern, fold)
+        except RegexError as exc:
             raise ConditionError(f"{path}/{kind}", f"invalid regular expression: {exc}") from exc
         search = compiled.search if kind == "regex" else compiled.match
         return TextMatcher(lambda text: search(text) is not None, label, None)
@@ -172,8 +172,8 @@ def _predicate(pointer_text: str, spec: Any, path: str) -> Condition:
     tests = spec if isinstance(spec, dict) else {"equals": spec}
     if "regex" in tests:
         try:
-            regex = re.compile(tests["regex"])
-        except re.error as exc:
+            regex = compile_linear(tests["regex"])
+        except RegexError as exc:
             raise ConditionError(f"{path}/regex", f"invalid regular expression: {exc}") from exc
 
     def check(value: Any) -> bool:
@@ -317,12 +317,30 @@ def _header_getter(name: str) -> Callable[[MatchContext], str]:
     return lambda ctx: ctx.headers.get(name, "")
 
 
+def _secret_condition(
+    header: str, getter: Callable[[MatchContext], str], spec: Any, path: str
+) -> Condition:
+    """A condition on a credential header: neither the expected nor the actual value is ever
+    quoted (near misses end up in 404 bodies, logs and the journal)."""
+    matcher = text_matcher(spec, path)
+    kind = matcher.label.split(" ", 1)[0]
+    return Condition(
+        f"header {header} {kind} (a value not shown: it is a credential)",
+        lambda ctx: matcher.test(getter(ctx)),
+        lambda ctx: repr(redact(getter(ctx))) if getter(ctx) else "none",
+    )
+
+
 def _headers(spec: Mapping[str, Any], path: str, keys: Keys) -> list[Condition]:
     conditions = []
     for header, value in spec.items():
         lower = header.lower()
         getter = _header_getter(lower)
-        conditions.append(_text_condition(f"header {header}", getter, value, f"{path}/{header}"))
+        where = f"{path}/{header}"
+        if is_secret_header(header):
+            conditions.append(_secret_condition(header, getter, value, where))
+        else:
+            conditions.append(_text_condition(f"header {header}", getter, value, where))
         if isinstance(value, str):
             keys.append((f"header:{lower}", value))
     return conditions

@@ -87,6 +87,58 @@ def duplicate_names(names: Sequence[tuple[str, Problem]]) -> list[Problem]:
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 
 
+MAX_EXPANDED = 100_000  # values a YAML document may stand for once its aliases are expanded
+
+
+class AliasBomb(ValueError):
+    """A YAML document whose aliases expand to more than MAX_EXPANDED values."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(
+            f"its aliases (*name) expand to over {MAX_EXPANDED} values: refused (an alias bomb?)"
+        )
+        self.lineno = line
+
+
+def _expanded_size(node: Any) -> int:
+    """How many values the node stands for with every alias expanded, without expanding them:
+    an alias is the same node object, so each node's size is computed once."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(node, False)]
+    while stack:
+        current, children_done = stack.pop()
+        if id(current) in sizes:
+            continue
+        if isinstance(current, yaml.MappingNode):
+            children = [part for pair in current.value for part in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        else:
+            children = []
+        if children_done or not children:
+            total = 1 + sum(sizes.get(id(child), 0) for child in children)
+            sizes[id(current)] = min(total, MAX_EXPANDED + 1)
+            continue
+        stack.append((current, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes.get(id(node), 0)
+
+
+def safe_yaml(text: str) -> Any:
+    """YAML (or JSON) text as data, with libyaml's safe loader; a document whose aliases expand
+    past MAX_EXPANDED values is refused before it is built (AliasBomb)."""
+    loader = _YAML_LOADER(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node) > MAX_EXPANDED:
+            raise AliasBomb(node.start_mark.line + 1)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _parse(text: str, *, json_text: bool) -> tuple[Any, Any]:
     """The data and, for line numbers, the YAML node tree: one libyaml pass for YAML files."""
     if json_text:
@@ -98,6 +150,8 @@ def _parse(text: str, *, json_text: bool) -> tuple[Any, Any]:
     loader = _YAML_LOADER(text)
     try:
         node = loader.get_single_node()
+        if node is not None and _expanded_size(node) > MAX_EXPANDED:
+            raise AliasBomb(node.start_mark.line + 1)
         return (loader.construct_document(node) if node is not None else None), node
     finally:
         loader.dispose()

@@ -7,6 +7,7 @@ holding `{{` or `{%` is a template; everything else is sent as written.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -99,12 +100,12 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             )
         if isinstance(obj, FakeProviders) and attribute not in FAKER_PROVIDERS:
             return self.unsafe_undefined(obj, attribute)
-        return super().getattr(obj, attribute)
+        return _sized(obj, attribute, super().getattr(obj, attribute))
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         if isinstance(obj, FakeProviders) and argument not in FAKER_PROVIDERS:
             return self.unsafe_undefined(obj, str(argument))
-        return super().getitem(obj, argument)
+        return _sized(obj, argument, super().getitem(obj, argument))
 
     # Arithmetic that would hang the server or eat its memory ({{ 9**9**9 }}, 'x' * 10**10)
     # is refused: Jinja's sandbox limits range() but leaves the operators to us.
@@ -121,6 +122,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
 
 MAX_RESULT_DIGITS = 4300  # Python's own int-to-str limit
+_GROWING = frozenset(
+    {"center", "ljust", "rjust", "zfill", "expandtabs", "replace", "join", "format", "format_map"}
+)
 MAX_SIZE_ARGUMENT = 10_000  # widths and counts given to filters and faker providers
 MAX_OUTPUT = 1_000_000  # characters one template may produce
 _WIDE_FORMAT = re.compile(r"%[-+ #0]*\d{5,}")
@@ -132,13 +136,72 @@ def _check_sizes(what: str, values: list[Any]) -> None:
             raise SecurityError(f"{what}({value}) is larger than templates may ask for")
 
 
-def _bounded_filter(name: str, original: Any) -> Any:
-    def bounded(*args: Any, **kwargs: Any) -> Any:
-        _check_sizes(name, [*args[1:], *kwargs.values()])
-        if name == "format" and args and isinstance(args[0], str) and _WIDE_FORMAT.search(args[0]):
+def _sized(obj: Any, name: Any, value: Any) -> Any:
+    """A string method that grows its string ('x'.center(4000000000), .zfill, .expandtabs,
+    .replace, .join, .format), sized before it runs: one allocation in C cannot be stopped by
+    the watchdog. Anything else is returned as it is."""
+    if not isinstance(obj, str) or name not in _GROWING or not callable(value):
+        return value
+
+    def sized(*args: Any, **kwargs: Any) -> Any:
+        if name == "join" and args:  # sized below: materialize the iterable once
+            args = (list(args[0]), *args[1:])
+        _check_growth(obj, name, args, kwargs)
+        return value(*args, **kwargs)
+
+    return sized
+
+
+def _check_growth(text: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Refuse a string method call whose result would be over MAX_OUTPUT characters."""
+    values = [*args, *kwargs.values()]
+    if method in ("center", "ljust", "rjust", "zfill"):
+        size = max([len(text), *(v for v in values[:1] if isinstance(v, int))])
+    elif method == "expandtabs":
+        tab = next((v for v in values if isinstance(v, int)), 8)
+        size = len(text) + text.count("\t") * max(tab, 0)
+    elif method == "replace" and len(values) >= 2 and isinstance(values[1], str):
+        old = values[0] if isinstance(values[0], str) else ""
+        hits = text.count(old) if old else len(text) + 1
+        size = len(text) + hits * len(values[1])
+    elif method == "join" and values and isinstance(values[0], list):
+        items = values[0]
+        size = len(text) * len(items) + sum(len(i) for i in items if isinstance(i, str))
+    else:  # format, format_map: widths in the text or given as arguments
+        if _WIDE_BRACE.search(text):
             raise SecurityError("a format width that large is refused")
+        _check_sizes(f"str.{method}", values)
+        size = 0
+    if size > MAX_OUTPUT:
+        raise SecurityError(f"str.{method} would make {size} characters: refused")
+
+
+_WIDE_BRACE = re.compile(r"\{[^{}]*:[^{}]*\d{5,}[^{}]*\}")
+
+
+def _bounded_filter(name: str, original: Any) -> Any:
+    """The filter, with its size arguments capped; Jinja's pass_environment marker is kept
+    (wordwrap and truncate get the environment first: dropping it broke them)."""
+    passes = getattr(original, "jinja_pass_arg", None)
+
+    @functools.wraps(original)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        given = args[1:] if passes is not None else args
+        _check_sizes(name, [*given[1:], *kwargs.values()])
+        value = given[0] if given else None
+        if name == "format" and isinstance(value, str) and _WIDE_FORMAT.search(value):
+            raise SecurityError("a format width that large is refused")
+        if isinstance(value, str) and name == "replace":
+            _check_growth(value, "replace", tuple(given[1:3]), {})
+        if isinstance(value, str) and name == "indent":
+            width = given[1] if len(given) > 1 else kwargs.get("width", 4)
+            width = width if isinstance(width, int) else len(str(width))
+            if len(value) + (value.count("\n") + 1) * width > MAX_OUTPUT:
+                raise SecurityError("indent would make too long a text: refused")
         return original(*args, **kwargs)
 
+    if passes is not None:
+        bounded.jinja_pass_arg = passes  # type: ignore[attr-defined]
     return bounded
 
 
@@ -160,7 +223,7 @@ def _too_long_repeat(left: Any, right: Any) -> bool:
 
 
 _ENV = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False)
-for _name in ("center", "indent", "wordwrap", "truncate", "format", "batch", "slice"):
+for _name in ("center", "indent", "wordwrap", "truncate", "format", "batch", "slice", "replace"):
     _ENV.filters[_name] = _bounded_filter(_name, _ENV.filters[_name])
 
 
@@ -198,10 +261,23 @@ def compile_tree(value: Any, path: str = "") -> Any:
     return value
 
 
+def _render(template: jinja2.Template, context: Mapping[str, Any]) -> str:
+    """The template's text, stopped as soon as it passes MAX_OUTPUT characters (a loop over a
+    large string would otherwise be joined into gigabytes in one C call)."""
+    parts: list[str] = []
+    size = 0
+    for part in template.generate(context):
+        size += len(part)
+        if size > MAX_OUTPUT:
+            raise SecurityError(f"output over {MAX_OUTPUT} characters")
+        parts.append(part)
+    return "".join(parts)
+
+
 def render_tree(value: Any, context: Mapping[str, Any], path: str = "") -> Any:
     if isinstance(value, jinja2.Template):
         try:
-            text = within_limit(lambda: value.render(context))
+            text = within_limit(lambda: _render(value, context))
         except RenderTimeout as exc:
             raise TemplateError(
                 path, f"refused by the template sandbox: rendering took longer than {LIMIT_S:g} s"

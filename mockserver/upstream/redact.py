@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mockserver.journal.store import SECRET_HEADERS
+from mockserver.contract.auth import is_secret_header
 
 MASK = "[REDACTED]"
 _PATTERNS = (
@@ -24,7 +24,6 @@ _PATTERNS = (
 )
 # What one of the patterns needs to be there (in lower case): one C-level scan per event.
 _HINT = re.compile(rb"sk-|bearer|api[_-]?key|access[_-]?token|accesstoken|secret|password")
-MORE_SECRET_HEADERS = frozenset({"set-cookie", "x-goog-api-key", "anthropic-api-key"})
 
 
 class Redactor:
@@ -68,7 +67,7 @@ class Redactor:
         safe = {}
         for name, value in headers.items():
             lowered = name.lower()
-            secret = lowered in SECRET_HEADERS or lowered in MORE_SECRET_HEADERS
+            secret = is_secret_header(lowered)  # auth, key, token, secret, cookie, ... by name
             safe[name] = MASK if secret else self.text(value)
         return safe
 

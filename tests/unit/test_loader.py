@@ -230,13 +230,17 @@ def test_bad_regex_and_bad_pointer_lines() -> None:
         (
             4,
             "/0/match/last_user/regex",
-            "invalid regular expression: unterminated character set at position 1",
+            "invalid regular expression: '([a-z' is not a pattern RE2 runs (missing ]: [a-z); "
+            "patterns run in linear time, without lookaround, backreferences or repetitions "
+            "over 1000",
         ),
         (9, "/1/match/body/a~2", "invalid JSON pointer: Found invalid escape ~2"),
         (
             15,
             "/2/match/body/messages/0/content/regex",
-            "invalid regular expression: missing ), unterminated subpattern at position 1",
+            "invalid regular expression: '((' is not a pattern RE2 runs (missing ): (("
+            "); patterns run in linear time, without lookaround, backreferences or "
+            "repetitions over 1000",
         ),
     ]
 

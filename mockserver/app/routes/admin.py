@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import json
 import os
+import socket
 import time
 import urllib.parse
 from functools import cache
@@ -23,7 +25,16 @@ from aiohttp.typedefs import Handler
 from mockserver._version import __version__
 from mockserver.app.routes import live
 from mockserver.app.sources import contract_in_force, load_fixtures
-from mockserver.app.state import CONTRACT, FEED, FIXTURES, SETTINGS, STARTED, STATE
+from mockserver.app.state import (
+    ADMIN_TOKEN,
+    CONTRACT,
+    FEED,
+    FIXTURES,
+    JOURNAL,
+    SETTINGS,
+    STARTED,
+    STATE,
+)
 from mockserver.contract.errors import (
     AuthenticationFailed,
     Conflict,
@@ -31,19 +42,54 @@ from mockserver.contract.errors import (
     InvalidRequest,
     NotFound,
 )
+from mockserver.contract.request import read_within
 from mockserver.contract.schemas import load_schema
 from mockserver.contract.spec import SpecError
-from mockserver.journal.queries import count_matching, filter_events, near_misses_for
+from mockserver.journal.queries import (
+    count_matching_async,
+    filter_events,
+    limit_of,
+    near_misses_for,
+    unmatched_async,
+)
 from mockserver.journal.store import ServeEvent
+from mockserver.settings import LOOPBACK_NAMES, Settings
 from mockserver.stubs.conditions import ConditionError
 from mockserver.stubs.fixture_set import FixtureSet
-from mockserver.stubs.loader import fixture_validator, load_text
+from mockserver.stubs.loader import (
+    AliasBomb,
+    fixture_validator,
+    load_text,
+    safe_yaml,
+)
 from mockserver.stubs.model import Fixture, FixtureLoadError
 
 ADMIN = "/__admin"
 
 
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+@cache
+def _machine_names() -> frozenset[str]:
+    name = socket.gethostname().lower()
+    return frozenset({name, name.split(".")[0], socket.getfqdn().lower()})
+
+
+def host_allowed(host: str, settings: Settings) -> bool:
+    """The Host names the admin API answers. DNS rebinding needs a name the attacker owns
+    pointing at this server, so IP addresses are always fine; names must be known: loopback
+    names (the only ones on a loopback bind), this machine's, and --admin-host."""
+    if host in LOOPBACK_NAMES or host in settings.admin_hosts:
+        return True
+    if settings.loopback:
+        return _is_ip(host) and ipaddress.ip_address(host).is_loopback
+    return _is_ip(host) or host == settings.host.lower() or host in _machine_names()
 
 
 def same_origin(request: web.Request, origin: str) -> bool:
@@ -61,8 +107,9 @@ def refuse_browsers(request: web.Request) -> None:
     """No other web page may drive the admin API (MockServer's CVE-2021-32827 was exactly that).
 
     A browser marks every cross-site request with Origin, even a "simple" POST that needs no
-    preflight; scripts, curl and the SDKs send none. Only the dashboard's own origin passes. A
-    server bound to loopback also answers only loopback host names, which defeats DNS rebinding.
+    preflight; scripts, curl and the SDKs send none. Only the dashboard's own origin passes. On
+    every bind, the Host must be an allowed name (host_allowed), which defeats DNS rebinding (a
+    rebound page would be "same-origin" with the attacker's name).
     """
     origin = request.headers.get("Origin")
     if origin is not None and not same_origin(request, origin):
@@ -70,14 +117,18 @@ def refuse_browsers(request: web.Request) -> None:
             f"The admin API does not take requests from web pages (Origin: {origin}).",
             code="admin_origin_refused",
         )
-    if request.app[SETTINGS].host in LOOPBACK_NAMES:
+    settings = request.app[SETTINGS]
+    try:
         host = urllib.parse.urlsplit(f"//{request.host}").hostname or ""
-        if host not in LOOPBACK_NAMES:
-            raise Forbidden(
-                f"The admin API of a server bound to loopback answers only loopback "
-                f"host names, not {request.host!r}.",
-                code="admin_host_refused",
-            )
+    except ValueError:
+        host = ""
+    if not host_allowed(host, settings):
+        where = "loopback host names" if settings.loopback else "IP addresses and known names"
+        raise Forbidden(
+            f"The admin API answers only {where}, not {request.host!r}; "
+            "name it with --admin-host to allow it.",
+            code="admin_host_refused",
+        )
 
 
 def guarded(handler: Handler) -> Handler:
@@ -85,10 +136,12 @@ def guarded(handler: Handler) -> Handler:
 
     async def check(request: web.Request) -> web.StreamResponse:
         refuse_browsers(request)
-        token = request.app[SETTINGS].admin_token
+        token = request.app[ADMIN_TOKEN]
         if token:
             scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-            valid = hmac.compare_digest(given.strip().encode(), token.encode())
+            # A header's non-UTF-8 bytes arrive as surrogate escapes: compare them as bytes.
+            sent = given.strip().encode("utf-8", "surrogateescape")
+            valid = hmac.compare_digest(sent, token.encode())
             if scheme.lower() != "bearer" or not valid:
                 raise AuthenticationFailed(
                     "The admin API needs 'Authorization: Bearer <admin token>' (--admin-token).",
@@ -112,6 +165,7 @@ async def health(request: web.Request) -> web.Response:
             "uptime_s": round(time.monotonic() - app[STARTED], 3),
             "fixtures": len(app[FIXTURES]),
             "requests": requests,
+            "journal_bytes": app[JOURNAL].bytes,  # this process's journal
             "contract": app[CONTRACT].current.describe(),
             "spec": app[CONTRACT].current.to_json(),
             "state": checked["state"],
@@ -133,7 +187,12 @@ async def _event(request: web.Request) -> ServeEvent:
 
 async def list_requests(request: web.Request) -> web.Response:
     events = filter_events(await request.app[STATE].events(), request.query)
-    return web.json_response({"requests": [e.to_json(frames=False) for e in events]})
+    found = []
+    for i, event in enumerate(events):  # each entry parses its bodies: yield now and then
+        if i % 32 == 31:
+            await asyncio.sleep(0)
+        found.append(event.to_json(frames=False))
+    return web.json_response({"requests": found})
 
 
 async def get_request(request: web.Request) -> web.Response:
@@ -155,7 +214,8 @@ async def clear_requests(request: web.Request) -> web.Response:
 
 async def _body_text(request: web.Request) -> str:
     try:
-        return (await request.read()).decode("utf-8")
+        raw = await read_within(request, request.app[SETTINGS].body_timeout)
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidRequest("The body is not valid UTF-8.", code="invalid_body") from exc
 
@@ -163,7 +223,9 @@ async def _body_text(request: web.Request) -> str:
 async def _json_or_yaml(request: web.Request) -> Any:
     text = await _body_text(request)
     try:
-        return yaml.safe_load(text)
+        return safe_yaml(text)
+    except AliasBomb as exc:
+        raise InvalidRequest(f"The body is refused: {exc}", code="invalid_body") from exc
     except RecursionError as exc:
         raise InvalidRequest("The body is nested too deeply.", code="invalid_body") from exc
     except yaml.YAMLError as exc:
@@ -182,7 +244,7 @@ async def count_requests(request: web.Request) -> web.Response:
         )
     events = await request.app[STATE].events()
     try:
-        ids = count_matching(events, match)
+        ids = await count_matching_async(events, match)
     except ConditionError as exc:
         raise InvalidRequest(
             f"Not a match block: {exc}", param="match", code="invalid_match"
@@ -191,13 +253,11 @@ async def count_requests(request: web.Request) -> web.Response:
 
 
 async def unmatched_requests(request: web.Request) -> web.Response:
+    """The newest generated replies (?limit, default 100) with the fixtures closest to them."""
     await request.app[STATE].fresh()
-    fixtures = request.app[FIXTURES]
-    found = []
-    for event in await request.app[STATE].events():
-        if event.generated and isinstance(event.body_json, dict):
-            misses = near_misses_for(fixtures, event)
-            found.append({**event.to_json(frames=False), "near_misses": misses})
+    limit = limit_of(request.query)
+    events = await request.app[STATE].events()
+    found = await unmatched_async(request.app[FIXTURES], events, limit)
     return web.json_response({"requests": found})
 
 

@@ -31,7 +31,7 @@ from mockserver.wire.faults import HEADER, FaultLayers, FaultPlan, FaultSyntaxEr
 async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     app, record, settings = request.app, request[EVENT], request.app[SETTINGS]
     key = authenticate(request.headers, settings.api_keys)
-    raw = await read_body(request)
+    raw = await read_body(request, settings.body_timeout)
     record.received(raw)
     body = parse_json_object(raw)
     record.parsed(raw, body)

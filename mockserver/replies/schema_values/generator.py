@@ -19,10 +19,10 @@ import jsonschema
 from faker import Faker
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
-from referencing import Registry
 from referencing.exceptions import Unresolvable
 
 from mockserver.replies.schema_values.arrays import array_value
+from mockserver.replies.schema_values.budget import Budget, OverBudget
 from mockserver.replies.schema_values.choices import branch_value, enum_value
 from mockserver.replies.schema_values.errors import UnsupportedSchema
 from mockserver.replies.schema_values.keywords import (
@@ -35,36 +35,57 @@ from mockserver.replies.schema_values.keywords import (
     STRING_KEYS,
     type_list,
 )
-from mockserver.replies.schema_values.limits import ATTEMPTS, MAX_DEPTH, SOFT_DEPTH, TRIES
+from mockserver.replies.schema_values.limits import (
+    ATTEMPTS,
+    HARD_STOP_SECONDS,
+    MAX_DEPTH,
+    SOFT_DEPTH,
+    TRIES,
+)
+from mockserver.replies.schema_values.linear import linear_validator
 from mockserver.replies.schema_values.names import number_hint, string_maker
 from mockserver.replies.schema_values.numeric import integer_value, number_value
 from mockserver.replies.schema_values.objects import object_value
 from mockserver.replies.schema_values.resolve import flatten
 from mockserver.replies.schema_values.strings import string_value
+from mockserver.stubs.render_guard import RenderTimeout, within_limit
 
 
 def value_for(
-    schema: Mapping[str, Any], rng: Random, *, name: str = "", fake: Faker | None = None
+    schema: Mapping[str, Any],
+    rng: Random,
+    *,
+    name: str = "",
+    fake: Faker | None = None,
+    budget: Budget | None = None,
 ) -> Any:
-    """A value valid against `schema`, drawn from `rng`; `name` is the property it is for."""
+    """A value valid against `schema`, drawn from `rng`; `name` is the property it is for.
+
+    Work is spent from `budget` (one per reply; a fresh one when None): past it, OverBudget.
+    jsonschema's own checks do not look at the clock, so a watchdog stops them at
+    HARD_STOP_SECONDS.
+    """
     if not isinstance(schema, Mapping | bool):
         raise UnsupportedSchema("$", "a schema must be an object or a boolean")
-    validator_class = jsonschema.validators.validator_for(
-        schema, default=jsonschema.Draft202012Validator
-    )
-    # An empty registry: jsonschema's default would fetch a remote $ref (a URL the client
-    # chose, fetched by the server, blocking the event loop); here it is unresolvable.
-    validator = validator_class(
-        schema, format_checker=jsonschema.FormatChecker(), registry=Registry()
-    )
+    budget = budget if budget is not None else Budget()
+    validator = linear_validator(schema)
     generator = Generator(schema, rng, fake if fake is not None else _default_faker(), validator)
+    generator.budget = budget
+    try:
+        return within_limit(lambda: _generate(generator, schema, name), HARD_STOP_SECONDS)
+    except RenderTimeout:
+        raise OverBudget(f"more than {HARD_STOP_SECONDS:g} s (wall time)") from None
+
+
+def _generate(generator: Generator, schema: Mapping[str, Any], name: str) -> Any:
     error = None
     with generator.bound():
         for attempt in range(TRIES):
             try:
                 with generator.relaxed(attempt > 0):
                     value = generator.value(schema, "$", name, 0)
-                error = best_match(validator.iter_errors(value))
+                generator.budget.clock()
+                error = best_match(generator.validator.iter_errors(value))
             except RecursionError:  # e.g. {"anyOf": [{"$ref": "#"}, ...]}: jsonschema loops too
                 raise UnsupportedSchema("$", "a $ref loop that never reaches a value") from None
             except Unresolvable as exc:  # e.g. {"not": {"$ref": "https://..."}}, never fetched
@@ -89,6 +110,7 @@ class Generator:
 
     rng: Random
     fake: Faker
+    budget: Budget
 
     def __init__(
         self, root: Mapping[str, Any] | bool, rng: Random, fake: Faker, validator: Validator
@@ -96,6 +118,7 @@ class Generator:
         self.root = root
         self.rng = rng
         self.validator = validator
+        self.budget = Budget()
         self.checker = jsonschema.FormatChecker()
         self.partial = False  # some optional properties left out: a full value was rejected
         self.english = fake.locales[0].startswith("en")
@@ -124,10 +147,12 @@ class Generator:
 
     def passes(self, value: Any, schema: Any) -> bool:
         """Whether `value` satisfies a subschema, with the root's dialect and formats."""
+        self.budget.node()
         return bool(self.validator.evolve(schema=schema).is_valid(value))
 
     def value(self, schema: Any, path: str, name: str, depth: int) -> Any:
         """A value of `schema`, drawn again until the keywords kept as checks accept it."""
+        self.budget.node()
         if depth > MAX_DEPTH:
             raise UnsupportedSchema(
                 path, f"nested over {MAX_DEPTH} levels deep: a recursion with no finite value?"
@@ -206,7 +231,9 @@ class Generator:
         if kind == "number":
             return number_value(self.rng, flat, path, name)
         if kind == "string":
-            return string_value(self, flat, path, name)
+            text = string_value(self, flat, path, name)
+            self.budget.chars(len(text))
+            return text
         if kind == "array":
             return array_value(self, flat, path, name, depth)
         return object_value(self, flat, path, depth)

@@ -6,11 +6,11 @@ is reported where it is written rather than as a failure to find a value.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+from mockserver.linear_regex import Regex, RegexError, compile_linear
 from mockserver.replies.schema_values.errors import UnsupportedSchema
 
 CHECKS = "\0checks"  # internal key of a merged schema: subschemas to verify, not generate from
@@ -91,11 +91,12 @@ def read_count(schema: Mapping[str, Any], key: str, path: str) -> int | None:
     return value
 
 
-def compile_pattern(pattern: Any, path: str) -> re.Pattern[str]:
-    """A `pattern` or `patternProperties` key, compiled, or an error naming where it is."""
+def compile_pattern(pattern: Any, path: str) -> Regex:
+    """A `pattern` or `patternProperties` key compiled by RE2 (linear time), or an error naming
+    where it is."""
     try:
-        return re.compile(pattern)
-    except (re.error, TypeError) as error:
+        return compile_linear(pattern)
+    except RegexError as error:
         raise UnsupportedSchema(path, f"pattern {pattern!r} does not compile: {error}") from None
 
 

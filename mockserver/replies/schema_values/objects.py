@@ -120,6 +120,7 @@ def extra_names(
     for attempt in range(count * ATTEMPTS):
         if len(names) == count:
             break
+        g.budget.node()
         candidate = _candidate_name(g, flat, path, patterns, closed, attempt)
         if (
             isinstance(candidate, str)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from random import Random
 from typing import Any
 
 from rstr.xeger import Xeger
+
+from mockserver.linear_regex import Regex
 
 _UGLY = frozenset("\t\n\r\x0b\x0c")  # legal where `.` or `[^...]` stands, but unreadable
 
@@ -34,7 +35,7 @@ class PatternRandom(Random):
         return super().randint(a, min(b, a + self.repeat_cap))
 
 
-def from_pattern(rng: Random, pattern: str, compiled: re.Pattern[str], attempt: int) -> str | None:
+def from_pattern(rng: Random, pattern: str, compiled: Regex, attempt: int) -> str | None:
     """A string matching `pattern` (searched, as JSON Schema does), or None on a miss."""
     source = PatternRandom(rng.getrandbits(64), 4 << min(attempt // 4, 5))
     try:
@@ -44,7 +45,7 @@ def from_pattern(rng: Random, pattern: str, compiled: re.Pattern[str], attempt: 
     return text if compiled.search(text) else None
 
 
-def padded(text: str, compiled: re.Pattern[str], low: int) -> str:
+def padded(text: str, compiled: Regex, low: int) -> str:
     """A match too short for minLength, lengthened where the pattern is not anchored."""
     fill = "x" * (low - len(text))
     for candidate in (text + fill, fill + text):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
+from mockserver.linear_regex import Regex
 from mockserver.replies.schema_values.errors import UnsupportedSchema
 from mockserver.replies.schema_values.formats import FORMATS
 from mockserver.replies.schema_values.keywords import compile_pattern, read_count
@@ -23,6 +24,7 @@ from mockserver.replies.schema_values.patterns import from_pattern, padded
 if TYPE_CHECKING:
     from mockserver.replies.schema_values.generator import Generator
 
+_FRESH = 16  # phrases drawn for padding a long string; the rest repeat them
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
@@ -33,7 +35,7 @@ class _Wanted:
     low: int
     high: int | None
     pattern: Any
-    compiled: re.Pattern[str] | None
+    compiled: Regex | None
     fmt: Any
 
     def fits(self, text: str, checker: jsonschema.FormatChecker) -> bool:
@@ -58,6 +60,7 @@ def string_value(g: Generator, flat: Mapping[str, Any], path: str, name: str) ->
     """A string the schema accepts, drawn again until one fits."""
     wanted = _wanted(flat, path)
     for attempt in range(ATTEMPTS):
+        g.budget.node()
         for text in _candidates(g, wanted, name, attempt):
             if text is not None and wanted.fits(text, g.checker):
                 return text
@@ -108,8 +111,8 @@ def text_for(g: Generator, name: str, low: int, high: int | None) -> str:
     if len(text) < low:  # pad with phrases, joined once (linear, not quadratic)
         joiner = "" if _CJK.search(text) else " "
         parts, size = [text], len(text)
-        while size < low:
-            parts.append(phrase(g))
+        while size < low:  # past a few phrases, reuse them: a Faker call costs ~30 us
+            parts.append(phrase(g) if len(parts) < _FRESH else g.rng.choice(parts[:_FRESH]))
             size += len(parts[-1]) + len(joiner)
         text = joiner.join(parts)
     if high is not None and len(text) > high:

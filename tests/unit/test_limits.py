@@ -1,0 +1,155 @@
+"""The limits of issue #13, unit by unit: budget, RE2, journal bytes, summaries, redaction,
+alias bombs, the sandbox's string methods, header values."""
+
+from __future__ import annotations
+
+import json
+import time
+from random import Random
+from typing import Any
+
+import pytest
+
+from mockserver.contract.auth import is_secret_header, redact_query
+from mockserver.journal.store import Journal, ServeEvent, redact_headers, summarized
+from mockserver.linear_regex import RegexError, compile_linear, glob_to_regex
+from mockserver.replies.schema_values import Budget, OverBudget, value_for
+from mockserver.stubs.loader import load_text
+from mockserver.stubs.templates import TemplateError, compile_tree, render_tree
+from mockserver.wire.headers import header_safe
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"anyOf": [{"$ref": "#"}, {"$ref": "#"}]},
+        {"type": "array", "minItems": 1000, "items": {"type": "array", "minItems": 1000}},
+        {"type": "array", "minItems": 1000, "items": {"type": "string", "minLength": 10_000}},
+    ],
+)
+def test_the_budget_stops_a_bomb_within_its_time(schema: dict[str, Any]) -> None:
+    started = time.monotonic()
+    with pytest.raises(OverBudget):
+        value_for(schema, Random(0))
+    assert time.monotonic() - started < 10  # a 0.5 s budget; a generous bound for loaded CI
+
+
+def test_one_budget_is_shared_by_the_values_of_a_reply() -> None:
+    schema = {"type": "array", "minItems": 100, "items": {"type": "integer"}}
+    budget = Budget(nodes=250)
+    value_for(schema, Random(0), budget=budget)  # ~100 values and their checks
+    value_for(schema, Random(1), budget=budget)
+    with pytest.raises(OverBudget, match="values"):
+        value_for(schema, Random(2), budget=budget)
+
+
+def test_patterns_run_in_linear_time() -> None:
+    regex = compile_linear("^(a+)+$")
+    started = time.monotonic()
+    assert regex.search("a" * 100_000 + "!") is None
+    assert time.monotonic() - started < 1
+    with pytest.raises(RegexError, match="RE2"):
+        compile_linear(r"(a)\1")
+    assert compile_linear(r"abc\Z").search("xabc") is not None  # Python's \Z is RE2's \z
+
+
+@pytest.mark.parametrize(
+    ("glob", "text", "matches"),
+    [
+        ("gpt-4*", "gpt-4o-mini", True),
+        ("gpt-4*", "gpt-3.5", False),
+        ("gpt-?o", "gpt-4o", True),
+        ("a.b", "axb", False),
+        ("[!x]y", "zy", True),
+        ("[!x]y", "xy", False),
+    ],
+)
+def test_globs(glob: str, text: str, matches: bool) -> None:
+    assert (compile_linear(glob_to_regex(glob)).match(text) is not None) is matches
+
+
+def _event(i: int, body: bytes) -> ServeEvent:
+    return ServeEvent(id=f"req_{i}", at=0.0, method="POST", path="/v1", headers={}, body=body)
+
+
+def test_the_journal_is_bounded_in_bytes() -> None:
+    journal = Journal(limit=1000, max_bytes=200_000)
+    for i in range(100):
+        journal.record(_event(i, b'{"x": "' + b"y" * 10_000 + b'"}'))
+    assert journal.bytes <= 200_000
+    assert 10 < len(journal) < 100
+    assert journal.get("req_99") is not None
+    assert journal.get("req_0") is None
+
+
+def test_large_bodies_are_kept_summarized() -> None:
+    journal = Journal()
+    body = json.dumps({"messages": ["m" * 10] * 100_000}).encode()
+    journal.record(_event(1, body))
+    kept = journal.get("req_1")
+    assert kept is not None
+    assert len(kept.body) < 300_000
+    assert "more items not kept" in json.dumps(kept.to_json())
+
+
+def test_deep_and_odd_values_summarize_to_encodable_json() -> None:
+    deep: Any = []
+    for _ in range(1000):
+        deep = [deep]
+    text = json.dumps(summarized({"deep": deep, "odd": "caf\udce9"}))
+    assert "not kept" in text
+    assert json.loads(text)["odd"] == "caf\ufffd"
+
+
+@pytest.mark.parametrize(
+    "name", ["Authorization", "X-Goog-Api-Key", "Api_Key", "apikey", "X-Auth-Token", "Cookie"]
+)
+def test_credential_headers_are_redacted_by_name(name: str) -> None:
+    assert is_secret_header(name)
+    assert "secret-value-12345" not in str(redact_headers({name: "secret-value-12345"}))
+
+
+def test_plain_headers_and_query_parameters_are_kept() -> None:
+    assert not is_secret_header("Content-Type")
+    assert redact_headers({"X-Request-Id": "abc"}) == {"X-Request-Id": "abc"}
+    path = redact_query("/v1/chat?api_key=secret-value-12345&model=x")
+    assert "secret-value-12345" not in path
+    assert "model=x" in path
+
+
+def test_yaml_alias_bombs_are_refused_at_load() -> None:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i in range(8):
+        lines.append(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]")
+    _, problems = load_text("\n".join(lines), "bomb.yaml", [])
+    assert problems
+    assert "alias bomb" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ 'x'.center(4000000000) }}",
+        "{{ 'x'.zfill(300000000) }}",
+        "{{ 'a\tb'.expandtabs(300000000) }}",
+        "{{ ('x' * 1000000).replace('x', 'yy') }}",
+        "{{ '{:>300000000}'.format(1) }}",
+        "{{ '{0:{1}}'.format(1, 300000000) }}",
+        "{% for i in range(100000) %}{{ 'x' * 100000 }}{% endfor %}",
+    ],
+)
+def test_string_growth_is_refused_before_it_allocates(template: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(TemplateError, match="sandbox"):
+        render_tree(compile_tree(template), {})
+    assert time.monotonic() - started < 0.9  # refused, not stopped by the 1 s watchdog
+
+
+def test_wordwrap_and_truncate_work() -> None:
+    template = "{{ 'hello world foo'|wordwrap(5) }}|{{ 'hello world foo bar'|truncate(9) }}"
+    rendered = render_tree(compile_tree(template), {})
+    assert rendered == "hello\nworld\nfoo|hello..."
+
+
+def test_header_values_lose_their_control_characters() -> None:
+    assert header_safe({"X-A": "a\x00b\x7f", "bad name": "x"}) == {"X-A": "a\\x00b\\x7f"}
