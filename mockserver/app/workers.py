@@ -150,10 +150,13 @@ class Supervisor:
             f"  workers    {self._count} processes sharing port {port}\n  listening  ",
             1,
         )
-        if generated is not None:
-            banner += (
-                f"\n  admin      needs 'Authorization: Bearer {generated}' (generated: bound to "
+        if generated is not None:  # the workers were handed it: say what it is, once
+            banner = "\n".join(
+                f"  admin      needs 'Authorization: Bearer {generated}' (generated: bound to "
                 f"{self._settings.host} without --admin-token)"
+                if line.startswith("  admin ")
+                else line
+                for line in banner.split("\n")
             )
         print(banner, flush=True)
         print(f'MOCKSERVER_READY {{"url": "{url}", "port": {port}}}', flush=True)
