@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import signal
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import watchfiles
 from aiohttp import web
@@ -24,12 +25,13 @@ log = logging.getLogger("mockserver")
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs request_id=%{x-request-id}o'
 
 
-def banner(settings: Settings, app: web.Application, url: str) -> str:
+def banner(settings: Settings, app: web.Application, url: str, *, bound: str = "") -> str:
     keys = f"{len(settings.api_keys)} accepted key(s)" if settings.api_keys else "any Bearer key"
+    everywhere = f"   (bound to {bound}: every interface)" if bound in ("0.0.0.0", "::") else ""
     return "\n".join(
         [
             f"mockserver {__version__}: OpenAI-compatible mock of POST /v1/chat/completions",
-            f"  listening  {url}/v1   (health: {url}/__admin/health)",
+            f"  listening  {url}/v1   (health: {url}/__admin/health){everywhere}",
             f"  fixtures   {_fixture_line(settings, app)}",
             f"  contract   {app[CONTRACT].describe()}",
             f"  auth       {keys}",
@@ -63,15 +65,89 @@ async def watch_fixtures(app: web.Application, paths: tuple[Path, ...]) -> None:
         log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
 
 
-async def drain(runner: web.AppRunner, app: web.Application, grace_s: float) -> None:
-    """Stop listening, then let requests in flight finish (up to `grace_s`) before closing.
+CUT_GRACE_S = 0.5  # after --shutdown-timeout: time for cut streams to send their error event
+CLOSE_S = 0.25  # then aiohttp's own wait before it closes what is left (0 would mean forever)
 
-    runner.cleanup() alone closes connections still receiving a body (aio-libs/aiohttp#2298).
+
+async def shut_down(
+    runner: web.AppRunner, app: web.Application, grace_s: float, now: asyncio.Event | None = None
+) -> None:
+    """Stop listening, let requests in flight finish for up to `grace_s` (less if `now` is set:
+    a second Ctrl-C), then cut what is left: streams end with an error event and [DONE] and are
+    journaled as cut by shutdown. Takes at most about grace_s + 1 s in all.
+
+    runner.cleanup() alone would close connections still receiving a body (aio-libs/aiohttp#2298),
+    wait up to twice its shutdown_timeout, and wait forever when that is 0.
     """
     for site in list(runner.sites):
         await site.stop()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(app[IN_FLIGHT].idle.wait(), grace_s)
+    in_flight = app[IN_FLIGHT]
+    waits = [in_flight.idle.wait()] + ([now.wait()] if now is not None else [])
+    await _first_of(waits, grace_s)
+    if not in_flight.idle.is_set():
+        in_flight.cut.set()
+        cut_grace = 0.1 if now is not None and now.is_set() else CUT_GRACE_S
+        await _first_of([in_flight.idle.wait()], cut_grace)
+    await runner.cleanup()
+
+
+async def _first_of(waits: list[Coroutine[Any, Any, Any]], seconds: float) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    await asyncio.wait(tasks, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    for task in tasks:
+        task.cancel()
+
+
+class Signals:
+    """SIGINT/SIGTERM (and Ctrl-Break on Windows): the first asks for a graceful stop, the
+    second for an immediate one."""
+
+    def __init__(self) -> None:
+        self.stop = asyncio.Event()
+        self.now = asyncio.Event()
+
+    def received(self) -> None:
+        (self.now if self.stop.is_set() else self.stop).set()
+
+    def install(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+        """Handle the signals on `loop`; returns what undoes it.
+
+        loop.add_signal_handler is Unix-only: Windows' event loops raise NotImplementedError.
+        There the handler is signal.signal's, run in the main thread between bytecodes, which
+        hands over to the loop with call_soon_threadsafe.
+        """
+        names = ("SIGINT", "SIGTERM", "SIGBREAK")  # SIGBREAK: Ctrl-Break, Windows only
+        signals = [getattr(signal, name) for name in names if hasattr(signal, name)]
+        try:
+            for sig in signals:
+                loop.add_signal_handler(sig, self.received)
+        except NotImplementedError:
+            previous = {sig: signal.signal(sig, self._from_main_thread(loop)) for sig in signals}
+
+            def restore() -> None:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+            return restore
+
+        def remove() -> None:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
+        return remove
+
+    def _from_main_thread(self, loop: asyncio.AbstractEventLoop) -> Callable[[int, Any], None]:
+        def handler(signum: int, frame: Any) -> None:
+            loop.call_soon_threadsafe(self.received)
+
+        return handler
+
+
+def usable_url(host: str, port: int) -> str:
+    """The URL to print: a wildcard bind (0.0.0.0, ::) is reached through loopback."""
+    if host in ("0.0.0.0", "", "::"):
+        host = "127.0.0.1" if host != "::" else "::1"
+    return f"http://{host if ':' not in host else f'[{host}]'}:{port}"
 
 
 async def serve(settings: Settings) -> None:
@@ -81,27 +157,37 @@ async def serve(settings: Settings) -> None:
         app,
         access_log_format=ACCESS_LOG_FORMAT,
         access_log=logging.getLogger("mockserver.access") if settings.access_log else None,
-        shutdown_timeout=settings.shutdown_timeout,
+        shutdown_timeout=CLOSE_S,
         handle_signals=False,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
     host, port = runner.addresses[0][:2]
-    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):  # before READY: a signal right after it counts
-        loop.add_signal_handler(sig, stop.set)
-    print(banner(settings, app, url), flush=True)
-    # One machine-readable line, so a CI script using --port 0 can learn the port.
-    print("MOCKSERVER_READY " + json.dumps({"url": url, "port": port}), flush=True)
-    watcher = None
-    if settings.watch:
-        watcher = asyncio.create_task(watch_fixtures(app, settings.fixture_paths))
-    await stop.wait()
-    print("mockserver: shutting down, finishing in-flight replies", file=sys.stderr, flush=True)
-    if watcher is not None:
-        watcher.cancel()
-    await drain(runner, app, settings.shutdown_timeout)
-    await runner.cleanup()
+    url = usable_url(host, port)
+    signals = Signals()
+    undo = signals.install(asyncio.get_running_loop())  # before READY: a signal right after counts
+    try:
+        print(banner(settings, app, url, bound=host), flush=True)
+        # One machine-readable line, so a CI script using --port 0 can learn the port.
+        print("MOCKSERVER_READY " + json.dumps({"url": url, "port": port}), flush=True)
+        watcher = None
+        if settings.watch:
+            watcher = asyncio.create_task(watch_fixtures(app, settings.fixture_paths))
+        await signals.stop.wait()
+        busy = app[IN_FLIGHT].count
+        print(
+            f"mockserver: shutting down; {busy} repl{'y' if busy == 1 else 'ies'} in flight get "
+            f"up to {settings.shutdown_timeout:g} s (--shutdown-timeout). Ctrl-C again: stop now.",
+            file=sys.stderr,
+            flush=True,
+        )
+        if watcher is not None:
+            watcher.cancel()
+        await shut_down(runner, app, settings.shutdown_timeout, signals.now)
+    finally:
+        undo()

@@ -21,7 +21,7 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockserver.app.state import EVENT, JOURNAL, REQUEST_ID
+from mockserver.app.state import EVENT, IN_FLIGHT, JOURNAL, REQUEST_ID
 from mockserver.contract.auth import redact
 
 log = logging.getLogger("mockserver.requests")
@@ -102,6 +102,7 @@ class ServeEvent:
     frames: list[Frame] = field(default_factory=list)
     frames_dropped: int = 0
     client_hung_up: bool = False
+    cut_by_shutdown: bool = False  # the server stopped and --shutdown-timeout ran out
     fault: str | None = None
     duration_ms: float | None = None
     first_byte_ms: float | None = None
@@ -141,6 +142,7 @@ class ServeEvent:
             "error": self.error,
             "response": _as_json(self.response),
             "client_hung_up": self.client_hung_up,
+            "cut_by_shutdown": self.cut_by_shutdown,
             "fault": self.fault,
             "duration_ms": self.duration_ms,
             "first_byte_ms": self.first_byte_ms,
@@ -207,8 +209,11 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         response = await handler(request)
         return response
-    except asyncio.CancelledError:  # the client hung up and the server cancelled the handler
-        event.client_hung_up = True
+    except asyncio.CancelledError:  # the client hung up, or shutdown cancelled the handler
+        if request.app[IN_FLIGHT].cut.is_set():
+            event.cut_by_shutdown = True
+        else:
+            event.client_hung_up = True
         raise
     finally:
         # A cancelled stream already sent its status (delivery noted it); else nothing was sent.

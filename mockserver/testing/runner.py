@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from mockserver.app.factory import create_app
+from mockserver.app.serving import CLOSE_S, shut_down
 from mockserver.settings import Settings
 from mockserver.testing.admin_client import AdminClient
 
@@ -82,11 +83,8 @@ class MockServer:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        runner = web.AppRunner(
-            create_app(self.settings),
-            access_log=None,
-            shutdown_timeout=self.settings.shutdown_timeout,
-        )
+        app = create_app(self.settings)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=CLOSE_S)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.settings.host, self.settings.port)
@@ -95,7 +93,7 @@ class MockServer:
             self._ready.set()
             await self._stop.wait()
         finally:
-            await runner.cleanup()
+            await shut_down(runner, app, self.settings.shutdown_timeout)
 
     def __enter__(self) -> MockServer:
         return self.start()

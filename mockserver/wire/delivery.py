@@ -16,7 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from mockserver.app.state import EVENT
+from mockserver.app.state import EVENT, IN_FLIGHT
+from mockserver.app.tracing import ShuttingDown
 from mockserver.contract.errors import MockError
 from mockserver.journal.store import ServeEvent
 from mockserver.replies.reply import Reply
@@ -43,6 +44,7 @@ class Wire:
         self.plan = plan
         self._rng: Random | None = None
         self.record: ServeEvent | None = request.get(EVENT)
+        self.in_flight = request.app[IN_FLIGHT]  # its sleep() ends early when shutdown cuts
         if self.record is not None and plan is not NO_FAULT:
             self.record.fault = plan.describe()
 
@@ -59,7 +61,7 @@ class Wire:
         every = float(self.plan.ping_ms or 0)
         while remaining > 0:
             step = min(remaining, every) if every and response is not None else remaining
-            await asyncio.sleep(step / 1000)
+            await self.in_flight.sleep(step / 1000)
             remaining -= step
             if every and response is not None and remaining > 0:
                 await self.write(response, b": ping\n\n", "ping")
@@ -99,7 +101,7 @@ class Wire:
             if transport is None or transport.is_closing():
                 break
             step = (self.plan.ping_ms or 200) / 1000
-            await asyncio.sleep(step)
+            await self.in_flight.sleep(step)
             waited += step
             if self.plan.ping_ms:
                 await self.write(response, b": ping\n\n", "ping")
@@ -195,9 +197,17 @@ async def send_frames(
         log.info("client closed the stream early")
         if wire.record is not None:
             wire.record.client_hung_up = True
+    except ShuttingDown as exc:  # --shutdown-timeout ran out: end the stream as the gateway would
+        if wire.record is not None:
+            wire.record.cut_by_shutdown = True
+        await response.write(sse.frame({"error": exc.error_object()}) + sse.DONE)
+        await response.write_eof()
     except asyncio.CancelledError:  # a server with handler_cancellation (aiohttp's TestServer)
         if wire.record is not None:  # cancels the handler when the client hangs up
-            wire.record.client_hung_up = True
+            if wire.in_flight.cut.is_set():  # ... and a stopping server cancels what is left
+                wire.record.cut_by_shutdown = True
+            else:
+                wire.record.client_hung_up = True
         raise
     except Exception as exc:  # after prepare() the middleware cannot answer any more
         log.exception("error while streaming")
