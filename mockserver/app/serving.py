@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -63,6 +65,26 @@ async def watch_fixtures(app: web.Application, paths: tuple[Path, ...]) -> None:
             continue
         app[FIXTURES].reload(fixtures)
         log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
+
+
+class CannotListen(Exception):
+    """The socket could not be opened: what is wrong and what to do, in one line."""
+
+    def __init__(self, host: str, port: int, error: OSError) -> None:
+        if isinstance(error, socket.gaierror):
+            why = f"--host {host!r} is neither an IP address nor a known host name"
+        elif error.errno == errno.EADDRINUSE:
+            why = f"port {port} is in use: pick another with --port, or --port 0 for a free one"
+        elif error.errno == errno.EACCES:
+            why = f"port {port} needs privileges here: pick one above 1023 with --port"
+        elif error.errno == errno.EADDRNOTAVAIL:
+            why = (
+                f"--host {host} is not an address of this machine: keep 127.0.0.1, or use "
+                "0.0.0.0 to listen on every interface"
+            )
+        else:
+            why = f"cannot listen on {host}:{port}: {error.strerror or error}"
+        super().__init__(why)
 
 
 CUT_GRACE_S = 0.5  # after --shutdown-timeout: time for cut streams to send their error event
@@ -164,9 +186,9 @@ async def serve(settings: Settings) -> None:
     site = web.TCPSite(runner, settings.host, settings.port)
     try:
         await site.start()
-    except BaseException:
+    except OSError as exc:
         await runner.cleanup()
-        raise
+        raise CannotListen(settings.host, settings.port, exc) from exc
     host, port = runner.addresses[0][:2]
     url = usable_url(host, port)
     signals = Signals()

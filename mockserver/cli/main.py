@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 
 from mockserver._version import __version__
+from mockserver.app.serving import CannotListen
 from mockserver.app.serving import serve as run_server
 from mockserver.cli.logs import configure as configure_logs
 from mockserver.contract.errors import MockError
@@ -40,6 +43,38 @@ def _option(*names: str, env: str, **kwargs: object) -> object:
     return click.option(*names, envvar=f"MOCKSERVER_{env}", show_envvar=True, **kwargs)  # type: ignore[arg-type]
 
 
+class PathList(click.Path):
+    """click.Path whose environment variable splits on the platform's path separator, read when
+    splitting (':' on Linux and macOS, ';' on Windows, where 'C:\\fixtures' holds a colon)."""
+
+    def split_envvar_value(self, rv: str) -> list[str]:
+        return [part for part in rv.split(os.pathsep) if part.strip()]
+
+
+def _secret(param: click.Parameter, value: str) -> str:
+    """A key or token as a client would send it in `Authorization: Bearer ...`."""
+    name = param.opts[0]
+    if not value.strip():
+        raise click.BadParameter("is empty: give the key itself", param_hint=name)
+    if value.lower().startswith("bearer "):
+        raise click.BadParameter(
+            "give the key without 'Bearer ' (clients send 'Authorization: Bearer KEY')",
+            param_hint=name,
+        )
+    if any(c.isspace() for c in value) or not value.isprintable():
+        raise click.BadParameter(
+            "holds spaces or control characters, which no Authorization header can carry",
+            param_hint=name,
+        )
+    return value
+
+
+def _not_nan(param: click.Parameter, value: float) -> float:
+    if math.isnan(value):
+        raise click.BadParameter("must be a number of seconds", param_hint=param.opts[0])
+    return value
+
+
 SERVE_OPTIONS = [
     _option(
         "--host",
@@ -59,9 +94,10 @@ SERVE_OPTIONS = [
         "fixture_paths",
         env="FIXTURES",
         multiple=True,
-        type=click.Path(exists=True, path_type=Path),
+        type=PathList(exists=True, path_type=Path),
         help="Fixture file or folder (read recursively); repeat for several. The variable "
-        "takes space-separated paths. Default: the bundled fixtures.",
+        f"takes paths separated by the platform's path separator ('{os.pathsep}' here; ':' on "
+        "Linux and macOS, ';' on Windows). Default: the bundled fixtures.",
     ),
     _option(
         "--seed",
@@ -75,6 +111,7 @@ SERVE_OPTIONS = [
         "api_keys",
         env="API_KEY",
         multiple=True,
+        callback=lambda ctx, param, value: tuple(_secret(param, v) for v in value),
         help="Accept only this Bearer key (repeat for several). Without it any non-empty "
         "key passes.",
     ),
@@ -126,12 +163,15 @@ SERVE_OPTIONS = [
         env="SHUTDOWN_TIMEOUT",
         default=30.0,
         type=click.FloatRange(0),
-        help="Seconds to let in-flight replies finish after SIGINT/SIGTERM.",
+        callback=lambda ctx, param, value: _not_nan(param, value),
+        help="Seconds in-flight replies get after SIGINT/SIGTERM; then streams are cut with an "
+        "error event. A second Ctrl-C stops at once.",
     ),
     _option(
         "--admin-token",
         env="ADMIN_TOKEN",
         default=None,
+        callback=lambda ctx, param, value: None if value is None else _secret(param, value),
         help="Require 'Authorization: Bearer TOKEN' on /__admin/* (health excepted).",
     ),
     _option(
@@ -146,7 +186,8 @@ SERVE_OPTIONS = [
         env="JOURNAL_FILE",
         default=None,
         type=click.Path(dir_okay=False, path_type=Path),
-        help="Append every journal entry to this file as a JSON line, as it happens.",
+        help="Append every journal entry to this file as a JSON line, as it happens (its "
+        "folder is created).",
     ),
     _option(
         "--log-format",
@@ -223,10 +264,49 @@ def serve(
         fault=_server_fault(fault),
         **options,  # type: ignore[arg-type]  # the remaining options are Settings fields
     )
+    _prepare_journal_file(settings.journal_file)
+    _warn_about_empty_folders(settings.fixture_paths)
     try:
         asyncio.run(run_server(settings))
     except FixtureLoadError as exc:
-        raise click.ClickException(report(exc.problems, "mockserver refuses to start")) from exc
+        raise StartupError(report(exc.problems, "mockserver refuses to start")) from exc
+    except CannotListen as exc:
+        raise StartupError(str(exc)) from exc
+
+
+class StartupError(click.ClickException):
+    """`serve` cannot start as asked: said in one line (the fixture report aside), exit status 2
+    like click's usage errors, never a traceback."""
+
+    exit_code = 2
+
+
+def _prepare_journal_file(path: Path | None) -> None:
+    """Create the journal file's folder, and make sure the file can be written, before listening."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise StartupError(
+            f"cannot write the journal file {path}: {exc.strerror or exc}. "
+            "Pick another --journal-file."
+        ) from exc
+
+
+def _warn_about_empty_folders(paths: tuple[Path, ...]) -> None:
+    """A folder with no fixture file is almost always a wrong path: say so, and serve anyway."""
+    for path in paths:
+        if not path.is_dir():
+            continue
+        if not fixture_files([path]):
+            click.echo(
+                f"warning: no fixture files (*.yaml, *.yml, *.json) in {path}: every request "
+                "gets a generated reply",
+                err=True,
+            )
 
 
 def _server_fault(text: str | None) -> FaultPlan:
@@ -242,9 +322,12 @@ def report(problems: list[Problem], title: str) -> str:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument(
+    "paths", nargs=-1, envvar="MOCKSERVER_FIXTURES", type=PathList(exists=True, path_type=Path)
+)
 def check(paths: tuple[Path, ...]) -> None:
-    """Check fixture files (default: the bundled ones) and report every problem.
+    """Check fixture files (default: MOCKSERVER_FIXTURES, else the bundled ones) and report
+    every problem.
 
     Each problem is printed as FILE:LINE: /path/inside/the/fixture: message. Exits 1 when there
     is any, so a CI job can run it before the tests.

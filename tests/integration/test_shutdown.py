@@ -149,9 +149,9 @@ NO_SIGNAL_HANDLERS = (
     "def refuse(self, *args):\n"
     "    raise NotImplementedError\n"
     "asyncio.SelectorEventLoop.add_signal_handler = refuse\n"
-    "from mockserver.cli import main\n"
+    "from mockserver.cli import run\n"
     "sys.argv[0] = 'mockserver'\n"
-    "main()\n",
+    "run()\n",
 )
 
 
