@@ -79,11 +79,24 @@ HTML_PAGE = (
 )
 
 
-def rate_limit_headers(retry_after: float, limit: int = 500, remaining: int = 0) -> dict[str, str]:
-    """What OpenAI sends with a 429: when to retry, and the request budget."""
+def retryable(status: int) -> bool:
+    """The statuses the official SDKs retry: 408, 409, 429 and every 5xx."""
+    return status in (408, 409, 429) or status >= 500
+
+
+def retry_headers(retry_after: float) -> dict[str, str]:
+    """When to retry, as OpenAI says it: whole seconds (never 0: an HTTP client may read 0 as
+    "at once, forever"), and the exact milliseconds the SDKs prefer (0.1 s waits 0.1 s)."""
     return {
         "retry-after": str(max(round(retry_after), 0)) if retry_after >= 1 else "1",
         "retry-after-ms": str(round(retry_after * 1000)),
+    }
+
+
+def rate_limit_headers(retry_after: float, limit: int = 500, remaining: int = 0) -> dict[str, str]:
+    """What OpenAI sends with a 429: when to retry, and the request budget."""
+    return {
+        **retry_headers(retry_after),
         "x-ratelimit-limit-requests": str(limit),
         "x-ratelimit-remaining-requests": str(remaining),
         "x-ratelimit-reset-requests": duration(retry_after),
@@ -118,8 +131,8 @@ def scripted_error(
     headers: dict[str, str] = {}
     if status == 429:
         headers = rate_limit_headers(wait)
-    elif status == 503 and retry_after is not None:
-        headers = {"retry-after": str(max(round(wait), 1))}
+    elif retry_after is not None and retryable(status):  # the same headers on every status
+        headers = retry_headers(retry_after)
     message = canned.message.format(retry=duration(wait))
     return MockError(
         message, status=status, error_type=canned.type, code=canned.code, headers=headers

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from mockserver.app.state import RATE_HEADERS
 from mockserver.contract.errors import MockError
-from mockserver.replies.error_catalog import duration
+from mockserver.replies.error_catalog import duration, retry_headers
 
 WINDOW_S = 60.0
 MAX_KEYS = 10_000  # budgets kept before expired ones are dropped
@@ -62,10 +62,7 @@ class RateLimiter:
         if over_requests or over_tokens:
             kind = "requests" if over_requests else "tokens"
             limit = self.rpm if over_requests else self.tpm
-            headers |= {
-                "retry-after": str(max(round(reset), 1)),
-                "retry-after-ms": str(round(reset * 1000)),
-            }
+            headers |= retry_headers(reset)
             raise MockError(
                 f"Rate limit reached for {kind} per min (RPM/TPM): Limit {limit}. "
                 f"Please try again in {duration(reset)}.",

@@ -192,6 +192,22 @@ async def test_503_retry_after_only_when_asked(client: Client) -> None:
     assert "retry-after" not in response.headers
 
 
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])
+async def test_every_retryable_status_sends_the_same_retry_headers(
+    client: Client, status: int
+) -> None:
+    response = await post(client, chat(), f"status={status}, retry_after=0.1")
+    await error_of(response, status)
+    assert response.headers["retry-after"] == "1", "whole seconds, never 0"
+    assert response.headers["retry-after-ms"] == "100", "what the SDKs read first"
+
+
+async def test_a_status_never_retried_gets_no_retry_headers(client: Client) -> None:
+    response = await post(client, chat(), "status=400, retry_after=0.1")
+    await error_of(response, 400)
+    assert "retry-after-ms" not in response.headers
+
+
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize(("status", "reason"), [(502, "Bad Gateway"), (504, "Gateway Timeout")])
 async def test_html_proxy_pages(
