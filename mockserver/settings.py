@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from mockserver.wire.faults import NO_FAULT, FaultPlan
 
@@ -16,7 +19,8 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8080
-    fixture_paths: tuple[Path, ...] = ()
+    # Files or folders, as str or Path (one, or a list or tuple): kept as a tuple of Paths.
+    fixture_paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] = ()
     seed: int | None = None
     api_keys: frozenset[str] = frozenset()
     strict_spec: bool = False
@@ -35,3 +39,14 @@ class Settings:
     chaos_status: int = 503
     rpm: int | None = None  # requests per minute per API key
     tpm: int | None = None  # tokens per minute per API key
+
+    def __post_init__(self) -> None:
+        paths = self.fixture_paths
+        if isinstance(paths, str | os.PathLike):
+            paths = (paths,)
+        object.__setattr__(self, "fixture_paths", tuple(Path(p) for p in paths))
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """fixture_paths, as the Paths __post_init__ made of them."""
+        return cast(tuple[Path, ...], self.fixture_paths)

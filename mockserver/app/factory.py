@@ -43,7 +43,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[CONTRACT] = Contract.load(strict_spec=settings.strict_spec)
     app[TEXT] = TextGenerator()
-    app[FIXTURES] = FixtureSet(load_paths(settings.fixture_paths))
+    app[FIXTURES] = FixtureSet(load_paths(settings.paths))
     app[JOURNAL] = Journal(settings.journal_limit, settings.journal_file)
     app[LIMITER] = RateLimiter(settings.rpm, settings.tpm)
     app[IN_FLIGHT] = InFlight()

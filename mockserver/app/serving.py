@@ -43,7 +43,7 @@ def banner(settings: Settings, app: web.Application, url: str, *, bound: str = "
 
 def _fixture_line(settings: Settings, app: web.Application) -> str:
     count = len(app[FIXTURES])
-    paths = ", ".join(str(p) for p in settings.fixture_paths) or "none"
+    paths = ", ".join(str(p) for p in settings.paths) or "none"
     watching = " (watching for changes)" if settings.watch else ""
     return f"{count} loaded from {paths}{watching}; unmatched requests get generated replies"
 
@@ -199,7 +199,7 @@ async def serve(settings: Settings) -> None:
         print("MOCKSERVER_READY " + json.dumps({"url": url, "port": port}), flush=True)
         watcher = None
         if settings.watch:
-            watcher = asyncio.create_task(watch_fixtures(app, settings.fixture_paths))
+            watcher = asyncio.create_task(watch_fixtures(app, settings.paths))
         await signals.stop.wait()
         busy = app[IN_FLIGHT].count
         print(

@@ -265,7 +265,7 @@ def serve(
         **options,  # type: ignore[arg-type]  # the remaining options are Settings fields
     )
     _prepare_journal_file(settings.journal_file)
-    _warn_about_empty_folders(settings.fixture_paths)
+    _warn_about_empty_folders(settings.paths)
     try:
         asyncio.run(run_server(settings))
     except FixtureLoadError as exc:

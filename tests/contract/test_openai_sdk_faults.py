@@ -135,7 +135,6 @@ async def test_the_readmes_flaky_upstream_is_retried_after_a_tenth_of_a_second(
     assert 0.2 <= elapsed < 1.0, elapsed
 
 
-
 async def test_429_twice_then_success_honours_retry_after_ms(
     sdk: AsyncOpenAI, server: Client
 ) -> None:

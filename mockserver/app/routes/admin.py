@@ -259,7 +259,7 @@ async def reset(request: web.Request) -> web.Response:
 
 
 async def reload(request: web.Request) -> web.Response:
-    paths = request.app[SETTINGS].fixture_paths
+    paths = request.app[SETTINGS].paths
     try:
         fixtures = load_paths(paths)
     except FixtureLoadError as exc:
