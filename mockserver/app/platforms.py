@@ -18,7 +18,10 @@ def workers_note(workers: int) -> str | None:
     if workers <= 1:
         return None
     if not hasattr(socket, "SO_REUSEPORT"):
-        return f"--workers {workers}: this platform has no SO_REUSEPORT, so one process serves; {ALTERNATIVE}"
+        return (
+            f"--workers {workers}: this platform has no SO_REUSEPORT, so one process serves; "
+            f"{ALTERNATIVE}"
+        )
     if sys.platform == "darwin":
         return (
             f"--workers {workers}: macOS's SO_REUSEPORT does not balance connections between "

@@ -7,8 +7,9 @@
         ...
         mockserver.assert_called({"tools": ["get_price"], "stream": True}, times=1)
 
-Fixtures for one test: mockserver.add_fixture_file("tests/fixtures/refund.yaml"). The server runs in-process on its own thread (no subprocess), so sync and async tests both
-use it. `--mockserver-report PATH` writes the CI report (PATH.json and PATH.xml) at the end.
+Fixtures for one test: mockserver.add_fixture_file("tests/fixtures/refund.yaml"). The server
+runs in-process on its own thread (no subprocess), so sync and async tests both use it.
+`--mockserver-report PATH` writes the CI report (PATH.json and PATH.xml) at the end.
 """
 
 from __future__ import annotations
