@@ -57,9 +57,10 @@ class Server:
         *args: str,
         env: dict[str, str] | None = None,
         program: tuple[str, ...] = ("-m", "mockserver"),
+        quiet: bool = True,
     ) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, *program, "serve", "--quiet", *args],
+            [sys.executable, *program, "serve", *(["--quiet"] if quiet else []), *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

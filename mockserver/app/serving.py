@@ -14,17 +14,26 @@ from pathlib import Path
 from typing import Any
 
 import watchfiles
-from aiohttp import web
+from aiohttp import web, web_log
 
 from mockserver._version import __version__
 from mockserver.app.factory import create_app
-from mockserver.app.state import CONTRACT, FIXTURES, IN_FLIGHT
+from mockserver.app.state import CONTRACT, EVENT, FIXTURES, IN_FLIGHT
 from mockserver.settings import Settings
 from mockserver.stubs.loader import load_paths
 from mockserver.stubs.model import FixtureLoadError
 
 log = logging.getLogger("mockserver")
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs request_id=%{x-request-id}o'
+
+
+class AccessLogger(web_log.AccessLogger):
+    """aiohttp's access log minus the API requests the journal logs already (with the fixture
+    and the model): one line per request, whatever the --log-format."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        if request.get(EVENT) is None:
+            super().log(request, response, time)
 
 
 def banner(settings: Settings, app: web.Application, url: str, *, bound: str = "") -> str:
@@ -179,6 +188,7 @@ async def serve(settings: Settings) -> None:
         app,
         access_log_format=ACCESS_LOG_FORMAT,
         access_log=logging.getLogger("mockserver.access") if settings.access_log else None,
+        access_log_class=AccessLogger,
         shutdown_timeout=CLOSE_S,
         handle_signals=False,
     )
