@@ -11,6 +11,9 @@ from typing import cast
 from mockserver.wire.faults import NO_FAULT, FaultPlan
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+DEFAULT_SHUTDOWN_TIMEOUT_S = 30.0
+DEFAULT_JOURNAL_LIMIT = 10_000
+DEFAULT_CHAOS_STATUS = 503  # what an overloaded gateway answers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,14 +32,14 @@ class Settings:
     watch: bool = False  # reload fixtures when their files change
     disabled_rules: frozenset[str] = frozenset()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    shutdown_timeout: float = 30.0
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S
     access_log: bool = True
-    journal_limit: int = 10_000
+    journal_limit: int = DEFAULT_JOURNAL_LIMIT
     journal_file: Path | None = None  # every entry appended as a JSON line
     admin_token: str | None = None  # required by /__admin/* (except health) when set
     fault: FaultPlan = NO_FAULT  # --fault: applies to every request
     chaos_rate: float = 0.0  # this share of requests fails with chaos_status (seeded by seed)
-    chaos_status: int = 503
+    chaos_status: int = DEFAULT_CHAOS_STATUS
     rpm: int | None = None  # requests per minute per API key
     tpm: int | None = None  # tokens per minute per API key
 

@@ -7,6 +7,7 @@ import time
 from aiohttp import web
 
 from mockserver.app.cors import add_cors_headers, preflight
+from mockserver.app.errors import error_middleware
 from mockserver.app.routes import admin, chat, models
 from mockserver.app.state import (
     CHAOS,
@@ -20,7 +21,6 @@ from mockserver.app.state import (
     TEXT,
 )
 from mockserver.app.tracing import InFlight, add_trace_headers, tracing_middleware
-from mockserver.contract.errors import error_middleware
 from mockserver.contract.schemas import Contract
 from mockserver.journal.store import Journal, journal_middleware
 from mockserver.replies.generated import TextGenerator

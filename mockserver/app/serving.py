@@ -76,7 +76,7 @@ async def watch_fixtures(app: web.Application, paths: tuple[Path, ...]) -> None:
         log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
 
 
-class CannotListen(Exception):
+class CannotListen(OSError):
     """The socket could not be opened: what is wrong and what to do, in one line."""
 
     def __init__(self, host: str, port: int, error: OSError) -> None:
@@ -94,6 +94,7 @@ class CannotListen(Exception):
         else:
             why = f"cannot listen on {host}:{port}: {error.strerror or error}"
         super().__init__(why)
+        self.errno = error.errno
 
 
 CUT_GRACE_S = 0.5  # after --shutdown-timeout: time for cut streams to send their error event
@@ -181,25 +182,38 @@ def usable_url(host: str, port: int) -> str:
     return f"http://{host if ':' not in host else f'[{host}]'}:{port}"
 
 
-async def serve(settings: Settings) -> None:
-    """Serve until SIGINT/SIGTERM, then stop accepting and let in-flight replies finish."""
-    app = create_app(settings)
+async def listen(settings: Settings) -> tuple[web.AppRunner, int]:
+    """The app built and listening on its socket (the one set-up `serve` and the in-process
+    MockServer share): the runner, and the port (the one picked when settings.port is 0).
+
+    Raises CannotListen (an OSError saying what to do) when the socket cannot be opened.
+    """
     runner = web.AppRunner(
-        app,
+        create_app(settings),
         access_log_format=ACCESS_LOG_FORMAT,
         access_log=logging.getLogger("mockserver.access") if settings.access_log else None,
         access_log_class=AccessLogger,
-        shutdown_timeout=CLOSE_S,
+        shutdown_timeout=CLOSE_S,  # shut_down() gives the grace; this is only the last step
         handle_signals=False,
     )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
     try:
+        site = web.TCPSite(runner, settings.host, settings.port)
         await site.start()
     except OSError as exc:
         await runner.cleanup()
         raise CannotListen(settings.host, settings.port, exc) from exc
-    host, port = runner.addresses[0][:2]
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner, runner.addresses[0][1]
+
+
+async def serve(settings: Settings) -> None:
+    """Serve until SIGINT/SIGTERM, then stop accepting and let in-flight replies finish."""
+    runner, port = await listen(settings)
+    app = runner.app
+    host = runner.addresses[0][0]
     url = usable_url(host, port)
     signals = Signals()
     undo = signals.install(asyncio.get_running_loop())  # before READY: a signal right after counts

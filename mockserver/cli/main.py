@@ -16,15 +16,20 @@ from mockserver._version import __version__
 from mockserver.app.serving import CannotListen
 from mockserver.app.serving import serve as run_server
 from mockserver.cli.logs import configure as configure_logs
-from mockserver.contract.errors import MockError
 from mockserver.contract.rules import RULES
 from mockserver.journal.report import build_report, last_user_text, write_report
 from mockserver.resources import bundled
-from mockserver.settings import DEFAULT_MAX_BODY_BYTES, Settings
+from mockserver.settings import (
+    DEFAULT_CHAOS_STATUS,
+    DEFAULT_JOURNAL_LIMIT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_SHUTDOWN_TIMEOUT_S,
+    Settings,
+)
 from mockserver.stubs.loader import fixture_files, load_paths
 from mockserver.stubs.model import FixtureLoadError, Problem
 from mockserver.testing.admin_client import AdminClient, AdminError
-from mockserver.wire.faults import NO_FAULT, FaultPlan, parse_fault
+from mockserver.wire.faults import NO_FAULT, FaultPlan, FaultSyntaxError, parse_fault
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -161,7 +166,7 @@ SERVE_OPTIONS = [
     _option(
         "--shutdown-timeout",
         env="SHUTDOWN_TIMEOUT",
-        default=30.0,
+        default=DEFAULT_SHUTDOWN_TIMEOUT_S,
         type=click.FloatRange(0),
         callback=lambda ctx, param, value: _not_nan(param, value),
         help="Seconds in-flight replies get after SIGINT/SIGTERM; then streams are cut with an "
@@ -177,7 +182,7 @@ SERVE_OPTIONS = [
     _option(
         "--journal-limit",
         env="JOURNAL_LIMIT",
-        default=10_000,
+        default=DEFAULT_JOURNAL_LIMIT,
         type=click.IntRange(1),
         help="Requests kept in the journal (the oldest are dropped).",
     ),
@@ -214,7 +219,7 @@ SERVE_OPTIONS = [
     _option(
         "--chaos-status",
         env="CHAOS_STATUS",
-        default=503,
+        default=DEFAULT_CHAOS_STATUS,
         type=click.IntRange(400, 599),
         help="The status chaos answers with.",
     ),
@@ -312,8 +317,8 @@ def _warn_about_empty_folders(paths: tuple[Path, ...]) -> None:
 def _server_fault(text: str | None) -> FaultPlan:
     try:
         return parse_fault(text) if text else NO_FAULT
-    except MockError as exc:
-        raise click.BadParameter(exc.message, param_hint="--fault") from exc
+    except FaultSyntaxError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from exc
 
 
 def report(problems: list[Problem], title: str) -> str:

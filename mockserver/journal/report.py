@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from mockserver.contract.request import last_user_text as request_last_user_text
 from mockserver.testing.admin_client import AdminClient
 
 
@@ -33,11 +34,15 @@ def build_report(admin: AdminClient) -> dict[str, Any]:
 
 
 def last_user_text(body: Any) -> str | None:
-    for message in reversed(body.get("messages") or [] if isinstance(body, dict) else []):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
-    return None
+    """The request's last user text, as the matcher sees it (text parts of multimodal content
+    joined); None when a journaled body has no user message (or is not a chat body at all)."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list):
+        return None
+    chat = [m for m in messages if isinstance(m, dict)]
+    if not any(m.get("role") == "user" for m in chat):
+        return None
+    return request_last_user_text(chat)
 
 
 def to_junit(report: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
@@ -23,6 +23,12 @@ from aiohttp.typedefs import Handler
 
 from mockserver.app.state import EVENT, IN_FLIGHT, JOURNAL, REQUEST_ID
 from mockserver.contract.auth import redact
+from mockserver.journal.sink import JournalFile
+from mockserver.settings import DEFAULT_JOURNAL_LIMIT
+from mockserver.wire import json_bytes
+
+if TYPE_CHECKING:
+    from mockserver.replies.reply import Reply
 
 log = logging.getLogger("mockserver.requests")
 SECRET_HEADERS = frozenset(
@@ -31,6 +37,7 @@ SECRET_HEADERS = frozenset(
 MAX_FRAMES = 5000  # per stream; the rest is counted, not kept
 
 
+BODY_KEPT = 64 * 1024  # of an unparsable body, this much text is kept in the journal
 MAX_KEPT_STRING = 4096  # longer strings of a large body are kept cut, with their length
 
 
@@ -113,6 +120,22 @@ class ServeEvent:
         """The body as JSON (its text when it was not JSON)."""
         return _as_json(self.body)
 
+    def received(self, raw: bytes) -> None:
+        """The body as it came, kept (cut) before parsing: a body that fails to parse is
+        journaled too."""
+        self.body = raw[:BODY_KEPT]
+
+    def parsed(self, raw: bytes, body: dict[str, Any]) -> None:
+        """A large body is journaled with its long strings cut: memory stays flat (parsing
+        bounded its depth, so the walk cannot recurse too far)."""
+        self.body = raw if len(raw) <= BODY_KEPT else json_bytes.dumps(summarized(body))
+        self.model, self.stream = body.get("model"), body.get("stream") is True
+
+    def decided(self, reply: Reply) -> None:
+        """What the respond stage chose: the fixture (or generation), drift warnings."""
+        self.fixture, self.generated = reply.fixture, reply.generated
+        self.warnings = list(reply.warnings)
+
     def elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 3)
 
@@ -158,10 +181,10 @@ class ServeEvent:
 class Journal:
     """The newest `limit` events, oldest dropped first; optionally mirrored to a JSON-lines file."""
 
-    def __init__(self, limit: int = 10_000, file: Path | None = None) -> None:
+    def __init__(self, limit: int = DEFAULT_JOURNAL_LIMIT, file: Path | None = None) -> None:
         self._events: deque[ServeEvent] = deque(maxlen=limit)
         self._by_id: dict[str, ServeEvent] = {}
-        self._sink: IO[str] | None = file.open("a", encoding="utf-8") if file else None
+        self._sink = JournalFile(file) if file else None
 
     def record(self, event: ServeEvent) -> None:
         if len(self._events) == self._events.maxlen:
@@ -170,7 +193,6 @@ class Journal:
         self._by_id[event.id] = event
         if self._sink is not None:
             self._sink.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
-            self._sink.flush()
 
     def __len__(self) -> int:
         return len(self._events)

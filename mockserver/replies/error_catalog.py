@@ -1,7 +1,8 @@
 """HTTP errors as the real API sends them: status, OpenAI body, and the headers clients read.
 
-Used by the fault header (`status=429`), fixture `fault:` blocks, chaos and rate limits. 502 and
-504 can also come as the HTML page a reverse proxy returns, which clients must survive too.
+The one factory of scripted errors: fixture `error:` steps, the fault header (`status=429`),
+fixture `fault:` blocks, chaos and rate limits. 502 and 504 can also come as the HTML page a
+reverse proxy returns, which clients must survive too.
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from aiohttp import web
-
-from mockserver.contract.errors import MockError
+from mockserver.replies.reply import ErrorBody, HtmlPage, Reply
+from mockserver.wire.faults import FaultPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +67,7 @@ CATALOG: dict[int, Canned] = {
     ),
     504: Canned("server_error", "gateway_timeout", "Gateway timeout."),
 }
+APOLOGY = CATALOG[500]  # also what a stream's error event says
 QUOTA = Canned(
     "insufficient_quota",
     "insufficient_quota",
@@ -79,16 +80,10 @@ HTML_PAGE = (
 )
 
 
-def retryable(status: int) -> bool:
-    """The statuses the official SDKs retry: 408, 409, 429 and every 5xx."""
-    return status in (408, 409, 429) or status >= 500
-
-
 def retry_headers(retry_after: float) -> dict[str, str]:
-    """When to retry, as OpenAI says it: whole seconds (never 0: an HTTP client may read 0 as
-    "at once, forever"), and the exact milliseconds the SDKs prefer (0.1 s waits 0.1 s)."""
+    """When to retry, in both forms the SDKs read: whole seconds, and milliseconds."""
     return {
-        "retry-after": str(max(round(retry_after), 0)) if retry_after >= 1 else "1",
+        "retry-after": str(max(round(retry_after), 1)),
         "retry-after-ms": str(round(retry_after * 1000)),
     }
 
@@ -111,40 +106,53 @@ def duration(seconds: float) -> str:
     return f"{minutes}m{rest}s" if minutes else f"{rest}s"
 
 
+def _canned(status: int, variant: str | None) -> Canned:
+    if status == 429 and variant == "insufficient_quota":
+        return QUOTA
+    default_type = "server_error" if status >= 500 else "invalid_request_error"
+    return CATALOG.get(status, Canned(default_type, None, f"Scripted error {status}."))
+
+
 def scripted_error(
-    status: int, *, variant: str | None = None, retry_after: float | None = None
-) -> MockError:
-    """The error the real API would send with `status` (a 4xx/5xx)."""
-    canned = (
-        QUOTA
-        if status == 429 and variant == "insufficient_quota"
-        else CATALOG.get(
-            status,
-            Canned(
-                "server_error" if status >= 500 else "invalid_request_error",
-                None,
-                f"Scripted error {status}.",
-            ),
-        )
-    )
+    status: int,
+    *,
+    message: str | None = None,
+    type: str | None = None,
+    code: str | None = None,
+    param: str | None = None,
+    variant: str | None = None,
+    retry_after: float | None = None,
+) -> tuple[ErrorBody, dict[str, str]]:
+    """The error body and headers the real API would send with `status` (a 4xx/5xx).
+
+    What the caller leaves out comes from the catalog. Retry headers go with a 429 (as OpenAI
+    sends them) and with any status given a `retry_after`.
+    """
+    canned = _canned(status, variant)
     wait = 1.0 if retry_after is None else retry_after
     headers: dict[str, str] = {}
-    if status == 429:
+    if status == 429 and (retry_after is not None or message is None):
         headers = rate_limit_headers(wait)
-    elif retry_after is not None and retryable(status):  # the same headers on every status
-        headers = retry_headers(retry_after)
-    message = canned.message.format(retry=duration(wait))
-    return MockError(
-        message, status=status, error_type=canned.type, code=canned.code, headers=headers
+    elif retry_after is not None:
+        headers = retry_headers(wait)
+    body = ErrorBody(
+        message=message if message is not None else canned.message.format(retry=duration(wait)),
+        type=type if type is not None else canned.type,
+        param=param,
+        code=code if code is not None or message is not None else canned.code,
     )
+    return body, headers
 
 
-def html_error(status: int) -> web.Response:
-    """A reverse proxy's own error page: text/html, no OpenAI body."""
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Error"
-    return web.Response(
-        status=status, text=HTML_PAGE.format(status=status, reason=reason), content_type="text/html"
-    )
+def fault_error(plan: FaultPlan) -> Reply:
+    """The error a fault plan's `status` asks for: OpenAI's JSON, or a proxy's HTML page."""
+    assert plan.status is not None
+    if plan.html:
+        try:
+            reason = HTTPStatus(plan.status).phrase
+        except ValueError:
+            reason = "Error"
+        page = HTML_PAGE.format(status=plan.status, reason=reason)
+        return Reply(payload=HtmlPage(page), status=plan.status, plan=plan)
+    body, headers = scripted_error(plan.status, variant=plan.error, retry_after=plan.retry_after)
+    return Reply(payload=body, status=plan.status, headers=headers, plan=plan)

@@ -1,4 +1,8 @@
-"""Reply: what the respond stage decided to send, before any bytes are written."""
+"""Reply: what the respond stage decided to send, before any bytes are written.
+
+The payload is one of a closed set; delivery `match`es on it, and is the only code that turns
+any of them into bytes (with the fault plan's delays and transport faults).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,63 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.replies.completion import Completion
-from mockserver.wire.faults import FaultPlan
+from mockserver.wire.faults import NO_FAULT, FaultPlan
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """A chat.completion: one JSON body, or its chunks when the request streams."""
+
+    completion: Completion
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorBody:
+    """OpenAI's error object, sent as {"error": {...}} with the reply's 4xx/5xx status."""
+
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+    def error_object(self) -> dict[str, Any]:
+        return {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
+
+
+@dataclass(frozen=True, slots=True)
+class RawBody:
+    """A JSON value sent as written (a fixture's `raw`)."""
+
+    body: Any
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvents:
+    """SSE events sent as written (a fixture's `raw_sse`), each ending with a blank line."""
+
+    events: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HtmlPage:
+    """A reverse proxy's own error page: text/html, no OpenAI body."""
+
+    html: str
+
+
+Payload = Completed | ErrorBody | RawBody | RawEvents | HtmlPage
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reply:
-    """Exactly one of completion, raw_body (with has_raw_body) or raw_events is the payload."""
-
-    completion: Completion | None = None
-    raw_body: Any = None
-    has_raw_body: bool = False
-    raw_events: tuple[str, ...] | None = None
+    payload: Payload
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
-    fixture: str | None = None  # None: generated
-    warnings: tuple[str, ...] = ()
-    fault: FaultPlan | None = None  # the fixture's `fault:` block
+    fixture: str | None = None  # the fixture that answered; None: no fixture
+    warnings: tuple[str, ...] = ()  # contract drift of a scripted reply
+    plan: FaultPlan = NO_FAULT  # the final fault plan: server < fixture < header
+
+    @property
+    def generated(self) -> bool:
+        """Answered by the generator because no fixture matched."""
+        return self.fixture is None and isinstance(self.payload, Completed)

@@ -1,31 +1,128 @@
-"""The respond stage: pick the fixture (forced, matched, or none) and build the Reply.
+"""The respond stage: decide what to answer, as data. Nothing here touches the wire.
 
-No fixture: a generated reply, or under --strict-fixtures a 404 naming the near misses.
-A scripted reply that drifted from the request gets a warning header, or under --strict a 400.
+An error the client asked for (X-Mock-Fault: status=...) comes first and consults no fixture.
+Otherwise the fixture forced by X-Mock-Fixture or the first that matches answers (its step
+rendered), else the generator; the final fault plan (server < fixture < header) rides along, and
+a plan with a `status` turns the answer into that scripted error. Scripted outcomes are returned,
+never raised: only real failures raise (bad input, a broken template, --strict verdicts).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from random import Random
-from typing import Any
 
 from mockserver.contract.errors import InvalidRequest, MockError, NotFound
 from mockserver.contract.request import ChatRequest
 from mockserver.journal.store import redact_headers
+from mockserver.replies.completion import replayable
 from mockserver.replies.drift import drift
+from mockserver.replies.error_catalog import fault_error, scripted_error
 from mockserver.replies.generated import TextGenerator, generate, seed_key
-from mockserver.replies.reply import Reply
-from mockserver.replies.scripted import NO_RETRY, is_generated, scripted_reply
+from mockserver.replies.reply import Completed, Reply
+from mockserver.replies.scripted import rendered_headers, scripted_reply
 from mockserver.settings import Settings
 from mockserver.stubs.context import MatchContext
 from mockserver.stubs.fixture_set import FixtureSet, ScenarioExhausted
 from mockserver.stubs.model import Fixture
-from mockserver.stubs.templates import TemplateError, render_tree, template_context
+from mockserver.stubs.steps import GeneratedStep, Step
+from mockserver.stubs.templates import Rendering, TemplateError, template_context
+from mockserver.wire.faults import FaultLayers, FaultPlan
 
 FORCE_HEADER = "X-Mock-Fixture"
 WARNING_HEADER = "X-Mock-Warning"
 MATCHED_HEADER = "X-Mock-Matched"  # which fixture answered (WireMock's Matched-Stub-Id)
+NO_RETRY = {"x-should-retry": "false"}
+
+
+def respond(
+    chat: ChatRequest,
+    fixtures: FixtureSet,
+    settings: Settings,
+    text: TextGenerator,
+    faults: FaultLayers,
+) -> Reply:
+    """What to answer `chat` with, and under which fault plan."""
+    asked = faults.header_error
+    if asked is not None:
+        return fault_error(asked)
+    ctx = MatchContext(chat.body, chat.headers)
+    forced = chat.headers.get(FORCE_HEADER)
+    fixture = _forced(fixtures, forced) if forced else fixtures.select(ctx)
+    key = seed_key(chat, settings.seed)
+    if fixture is None:
+        if settings.strict_fixtures:
+            raise _no_match(fixtures, ctx)
+        reply = Reply(payload=Completed(generate(chat, text, settings.seed, key)))
+    else:
+        reply = _scripted(fixture, fixtures, chat, ctx, settings, text, key)
+    return _under(reply, faults.over(fixture.fault if fixture else None))
+
+
+def _under(reply: Reply, plan: FaultPlan) -> Reply:
+    """The reply under its final plan: a planned status replaces it; a seed fixes its ids."""
+    if plan.status is not None:
+        error = fault_error(plan)
+        matched = {MATCHED_HEADER: reply.fixture} if reply.fixture else {}
+        headers = {**matched, **error.headers}
+        return dataclasses.replace(error, fixture=reply.fixture, headers=headers)
+    payload = reply.payload
+    if plan.seed is not None and isinstance(payload, Completed):
+        payload = Completed(replayable(payload.completion, plan.seed))
+    return dataclasses.replace(reply, payload=payload, plan=plan)
+
+
+def _scripted(
+    fixture: Fixture,
+    fixtures: FixtureSet,
+    chat: ChatRequest,
+    ctx: MatchContext,
+    settings: Settings,
+    text: TextGenerator,
+    key: str,
+) -> Reply:
+    step = _step(fixture, fixtures)
+    if step is None:
+        return _exhausted(fixture)
+    rng = Random(key)
+    render = Rendering(
+        template_context(ctx, text.faker(False, rng), text.faker(True, rng)), step.at
+    )
+    try:
+        if isinstance(step, GeneratedStep):
+            headers = rendered_headers(step.headers, render, "/headers")
+            completion = generate(chat, text, settings.seed, key)
+            reply = Reply(payload=Completed(completion), status=step.status, headers=headers)
+        else:
+            reply = scripted_reply(step, chat, Random(key), render)
+    except TemplateError as exc:
+        raise _fixture_error(fixture, str(exc)) from exc
+    reply = dataclasses.replace(
+        reply, fixture=fixture.name, headers={MATCHED_HEADER: fixture.name, **reply.headers}
+    )
+    if isinstance(step, GeneratedStep):
+        return reply  # generated for this request: nothing to drift from
+    return _checked(reply, fixture, chat, strict=settings.strict)
+
+
+def _step(fixture: Fixture, fixtures: FixtureSet) -> Step | None:
+    """This request's step of the fixture's scenario; None once a sequence is exhausted."""
+    try:
+        return fixtures.take_reply(fixture)
+    except ScenarioExhausted:
+        return None
+
+
+def _exhausted(fixture: Fixture) -> Reply:
+    """`after_last: error`: the scenario's scripted end, a 500 the test can see."""
+    body, _ = scripted_error(
+        500,
+        message=f"Fixture {fixture.name!r} ({fixture.source}) failed: its sequence is "
+        "exhausted (after_last: error)",
+        type="mock_scenario_exhausted",
+    )
+    headers = {**NO_RETRY, MATCHED_HEADER: fixture.name}
+    return Reply(payload=body, status=500, headers=headers, fixture=fixture.name)
 
 
 def _forced(fixtures: FixtureSet, name: str) -> Fixture:
@@ -45,71 +142,26 @@ def _no_match(fixtures: FixtureSet, ctx: MatchContext) -> MockError:
     # The message quotes what the request had: never the caller's credentials.
     misses = fixtures.near_misses(MatchContext.recorded(ctx.body, redact_headers(ctx.headers)))
     detail = " ".join(f"[{m.name} ({m.source}): {'; '.join(m.failed)}]" for m in misses)
-    error = NotFound(
+    return NotFound(
         f"No fixture matches this request (--strict-fixtures). Closest: "
         f"{detail or 'no fixtures loaded'}",
         code="fixture_not_matched",
         headers=NO_RETRY,
     )
-    return error
 
 
-def _fixture_error(fixture: Fixture, why: str, error_type: str) -> MockError:
+def _fixture_error(fixture: Fixture, why: str) -> MockError:
     return MockError(
         f"Fixture {fixture.name!r} ({fixture.source}) failed: {why}",
-        error_type=error_type,
+        error_type="mock_fixture_error",
         headers={**NO_RETRY, MATCHED_HEADER: fixture.name},
     )
 
 
-def respond(
-    chat: ChatRequest, fixtures: FixtureSet, settings: Settings, text: TextGenerator
-) -> Reply:
-    """The fixture forced by X-Mock-Fixture or the first that matches, else the generator."""
-    ctx = MatchContext(chat.body, chat.headers)
-    forced = chat.headers.get(FORCE_HEADER)
-    fixture = _forced(fixtures, forced) if forced else fixtures.select(ctx)
-    key = seed_key(chat, settings.seed)
-    if fixture is None:
-        if settings.strict_fixtures:
-            raise _no_match(fixtures, ctx)
-        return Reply(completion=generate(chat, text, settings.seed, key))
-    rendered = _rendered_step(fixture, fixtures, ctx, text, Random(key))
-    if is_generated(rendered):
-        completion = generate(chat, text, settings.seed, key)
-        return Reply(
-            completion=completion,
-            headers=rendered["headers"],
-            status=rendered.get("status", 200),
-            fixture=fixture.name,
-            fault=fixture.fault,
-        )
-    reply = scripted_reply(rendered, chat, Random(key), fixture.name, fixture.fault)
-    return _checked(reply, fixture, chat, strict=settings.strict)
-
-
-def _rendered_step(
-    fixture: Fixture, fixtures: FixtureSet, ctx: MatchContext, text: TextGenerator, rng: Random
-) -> dict[str, Any]:
-    """This request's step of the fixture's scenario, templates rendered."""
-    try:
-        step = fixtures.take_reply(fixture)
-    except ScenarioExhausted:
-        raise _fixture_error(
-            fixture, "its sequence is exhausted (after_last: error)", "mock_scenario_exhausted"
-        ) from None
-    try:
-        context = template_context(ctx, text.faker(False, rng), text.faker(True, rng))
-        rendered: dict[str, Any] = render_tree(step, context)
-    except TemplateError as exc:
-        raise _fixture_error(fixture, str(exc), "mock_fixture_error") from exc
-    rendered["headers"] = {MATCHED_HEADER: fixture.name, **(rendered.get("headers") or {})}
-    return rendered
-
-
 def _checked(reply: Reply, fixture: Fixture, chat: ChatRequest, *, strict: bool) -> Reply:
     """Contract drift: a warning header on the reply, or under --strict a 400."""
-    warnings = tuple(drift(reply.completion, chat.body)) if reply.completion else ()
+    payload = reply.payload
+    warnings = tuple(drift(payload.completion, chat.body)) if isinstance(payload, Completed) else ()
     if not warnings:
         return reply
     if strict:

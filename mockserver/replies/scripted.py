@@ -1,17 +1,16 @@
-"""A rendered fixture reply -> Reply: the scripted completion, a raw body, raw SSE, or an error.
+"""A fixture's compiled step -> the Reply it scripts, its templates rendered for this request.
 
 Scripted content is sent exactly as written (no stop or max_tokens cutting); usage is counted by
 the token rule unless the fixture overrides it. One scripted choice answers every one of `n`.
+A GeneratedStep is not handled here: respond() asks the generator.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from random import Random
 from typing import Any
 
-from mockserver.contract.errors import MockError
 from mockserver.contract.request import ChatRequest
 from mockserver.contract.rules import MAX_CHOICES
 from mockserver.replies import tokens
@@ -23,38 +22,59 @@ from mockserver.replies.completion import (
     latency_checkpoint,
     new_id,
 )
-from mockserver.replies.reply import Reply
-from mockserver.wire.faults import FaultPlan
-
-PAYLOAD_KEYS = (
-    "content",
-    "reasoning_content",
-    "tool_calls",
-    "function_call",
-    "choices",
-    "raw",
-    "raw_sse",
-    "error",
+from mockserver.replies.error_catalog import scripted_error
+from mockserver.replies.reply import Completed, Payload, RawBody, RawEvents, Reply
+from mockserver.stubs.steps import (
+    CompletionStep,
+    ErrorStep,
+    Headers,
+    RawBodyStep,
+    RawEventsStep,
+    ScriptedCall,
+    ScriptedChoice,
 )
-NO_RETRY = {"x-should-retry": "false"}
+from mockserver.stubs.templates import Rendering
+
+ScriptedStep = CompletionStep | ErrorStep | RawBodyStep | RawEventsStep
 
 
-def is_generated(reply: Mapping[str, Any]) -> bool:
-    """A reply that scripts no payload (only headers, say) lets the generator answer."""
-    return bool(reply.get("generated")) or not any(k in reply for k in PAYLOAD_KEYS)
+def scripted_reply(
+    step: ScriptedStep, request: ChatRequest, rng: Random, render: Rendering
+) -> Reply:
+    """The Reply a step scripts: a completion, an error, a raw body or raw SSE events."""
+    headers = rendered_headers(step.headers, render, "/headers")
+    payload: Payload
+    match step:
+        case ErrorStep():
+            return _error(step, render, headers)
+        case RawEventsStep(events=events):
+            payload = RawEvents(
+                tuple(_framed(render.text(e, f"/raw_sse/{i}")) for i, e in enumerate(events))
+            )
+        case RawBodyStep(body=body):
+            payload = RawBody(render.tree(body, "/raw"))
+        case CompletionStep():
+            payload = Completed(completion_from(step, request, rng, render))
+    return Reply(payload=payload, status=step.status, headers=headers)
 
 
-def error_from(spec: Mapping[str, Any]) -> MockError:
-    status = int(spec["status"])
-    default_type = "invalid_request_error" if status < 500 else "server_error"
-    return MockError(
-        spec.get("message", f"Scripted error {status}."),
-        status=status,
-        error_type=spec.get("type", default_type),
-        code=spec.get("code"),
-        param=spec.get("param"),
-        headers=spec.get("headers"),
+def rendered_headers(headers: Headers, render: Rendering, path: str) -> dict[str, str]:
+    return {name: render.text(value, f"{path}/{name}") for name, value in headers}
+
+
+def _error(step: ErrorStep, render: Rendering, headers: dict[str, str]) -> Reply:
+    def optional(value: Any, name: str) -> str | None:
+        return None if value is None else render.text(value, f"/error/{name}")
+
+    body, error_headers = scripted_error(
+        step.status,
+        message=optional(step.message, "message"),
+        type=optional(step.type, "type"),
+        code=optional(step.code, "code"),
+        param=optional(step.param, "param"),
     )
+    own = rendered_headers(step.error_headers, render, "/error/headers")
+    return Reply(payload=body, status=step.status, headers={**headers, **error_headers, **own})
 
 
 def _arguments(value: Any) -> str:
@@ -63,39 +83,50 @@ def _arguments(value: Any) -> str:
     return json.dumps(value if value is not None else {}, ensure_ascii=False, separators=(",", ":"))
 
 
-def _choice(index: int, spec: Mapping[str, Any]) -> Choice:
-    calls = tuple(
-        ToolCall(
-            id=c.get("id") or new_id("call_", 24),
-            scripted_id="id" in c,
-            name=c["name"],
-            arguments=_arguments(c.get("arguments")),
+def _call(call: ScriptedCall, render: Rendering, path: str) -> ToolCall:
+    return ToolCall(
+        id=render.text(call.id, f"{path}/id") if call.id is not None else new_id("call_", 24),
+        scripted_id=call.id is not None,
+        name=render.text(call.name, f"{path}/name"),
+        arguments=_arguments(render.tree(call.arguments, f"{path}/arguments")),
+    )
+
+
+def _choice(index: int, spec: ScriptedChoice, render: Rendering) -> Choice:
+    at = spec.at
+    calls = tuple(_call(c, render, f"{at}/tool_calls/{i}") for i, c in enumerate(spec.tool_calls))
+    legacy = spec.function_call
+    function_call = None
+    if legacy is not None:
+        function_call = ToolCall(
+            id="",
+            name=render.text(legacy.name, f"{at}/function_call/name"),
+            arguments=_arguments(render.tree(legacy.arguments, f"{at}/function_call/arguments")),
         )
-        for c in spec.get("tool_calls") or ()
-    )
-    legacy = spec.get("function_call")
-    function_call = (
-        ToolCall(id="", name=legacy["name"], arguments=_arguments(legacy.get("arguments")))
-        if legacy
-        else None
-    )
     finish = "tool_calls" if calls else "function_call" if function_call else "stop"
     return Choice(
         index=index,
-        content=spec.get("content", None if calls or function_call else ""),
-        reasoning_content=spec.get("reasoning_content"),
+        content=None if spec.content is None else render.text(spec.content, f"{at}/content"),
+        reasoning_content=(
+            None
+            if spec.reasoning_content is None
+            else render.text(spec.reasoning_content, f"{at}/reasoning_content")
+        ),
         tool_calls=calls,
         function_call=function_call,
-        annotations=tuple(spec.get("annotations") or ()),
-        finish_reason=spec.get("finish_reason") or finish,
+        annotations=tuple(render.tree(spec.annotations, f"{at}/annotations")),
+        finish_reason=spec.finish_reason or finish,
     )
 
 
-def completion_from(reply: Mapping[str, Any], request: ChatRequest, rng: Random) -> Completion:
+def completion_from(
+    step: CompletionStep, request: ChatRequest, rng: Random, render: Rendering
+) -> Completion:
     # One scripted reply answers each of n; scripted `choices` give the first n, in turn.
-    scripted = reply.get("choices") or [reply]
-    specs = [scripted[i % len(scripted)] for i in range(min(request.n, MAX_CHOICES))]
-    choices = tuple(_choice(i, spec) for i, spec in enumerate(specs))
+    scripted = step.choices
+    choices = tuple(
+        _choice(i, scripted[i % len(scripted)], render) for i in range(min(request.n, MAX_CHOICES))
+    )
     counted = sum(
         tokens.count(c.content or "")
         + tokens.count(c.reasoning_content or "")
@@ -103,20 +134,25 @@ def completion_from(reply: Mapping[str, Any], request: ChatRequest, rng: Random)
         + (tokens.count(c.function_call.arguments) if c.function_call else 0)
         for c in choices
     )
-    overrides = reply.get("usage") or {}
-    completion_tokens = overrides.get("completion_tokens", counted)
+    pinned = step.usage
+    completion_tokens = _or(pinned.completion_tokens, counted)
     usage = Usage(
-        prompt_tokens=overrides.get(
-            "prompt_tokens", tokens.prompt_tokens(request.messages, request.body.get("tools"))
+        prompt_tokens=_or(
+            pinned.prompt_tokens, tokens.prompt_tokens(request.messages, request.body.get("tools"))
         ),
         completion_tokens=completion_tokens,
-        reasoning_tokens=overrides.get(
-            "reasoning_tokens", sum(tokens.count(c.reasoning_content or "") for c in choices)
+        reasoning_tokens=_or(
+            pinned.reasoning_tokens, sum(tokens.count(c.reasoning_content or "") for c in choices)
         ),
-        cached_tokens=overrides.get("cached_tokens", 0),
+        cached_tokens=_or(pinned.cached_tokens, 0),
         latency_checkpoint=latency_checkpoint(rng, completion_tokens),
     )
-    return Completion(model=reply.get("model") or request.model, choices=choices, usage=usage)
+    model = render.text(step.model, "/model") if step.model else request.model
+    return Completion(model=model, choices=choices, usage=usage)
+
+
+def _or(pinned: int | None, counted: int) -> int:
+    return counted if pinned is None else pinned
 
 
 def _framed(event: str) -> str:
@@ -125,37 +161,3 @@ def _framed(event: str) -> str:
     if event.endswith(("\n\n", "\r\n\r\n")):
         return event
     return event.rstrip("\r\n") + "\n\n"
-
-
-def scripted_reply(
-    reply: Mapping[str, Any],
-    request: ChatRequest,
-    rng: Random,
-    fixture: str,
-    fault: FaultPlan | None = None,
-) -> Reply:
-    """The Reply a rendered fixture step asks for. Error steps raise their MockError."""
-    headers = dict(reply.get("headers") or {})
-    status = int(reply.get("status", 200))
-    if "error" in reply:
-        error = error_from(reply["error"])
-        error.headers = {**headers, **error.headers}
-        raise error
-    if "raw_sse" in reply:
-        events = tuple(_framed(e) for e in reply["raw_sse"])
-        return Reply(
-            raw_events=events, status=status, headers=headers, fixture=fixture, fault=fault
-        )
-    if "raw" in reply:
-        return Reply(
-            raw_body=reply["raw"],
-            has_raw_body=True,
-            status=status,
-            headers=headers,
-            fixture=fixture,
-            fault=fault,
-        )
-    completion = completion_from(reply, request, rng)
-    return Reply(
-        completion=completion, status=status, headers=headers, fixture=fixture, fault=fault
-    )

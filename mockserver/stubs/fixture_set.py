@@ -15,6 +15,7 @@ from typing import Any
 
 from mockserver.stubs.context import MatchContext
 from mockserver.stubs.model import Fixture
+from mockserver.stubs.steps import Step
 
 KEY_PREFERENCE = ("header:", "last_user", "model")  # most selective first
 NEAR_MISSES = 3
@@ -122,7 +123,7 @@ class FixtureSet:
     def closest_names(self, name: str) -> list[str]:
         return difflib.get_close_matches(name, list(self.by_name), n=5, cutoff=0.3)
 
-    def take_reply(self, fixture: Fixture) -> Any:
+    def take_reply(self, fixture: Fixture) -> Step:
         """Count a use of `fixture` and return its compiled reply for this step of its scenario."""
         step = self.calls.get(fixture.name, 0)
         self.calls[fixture.name] = step + 1

@@ -19,11 +19,11 @@ import jsonschema
 import yaml
 from faker import Faker
 
-from mockserver.contract.errors import InvalidRequest
 from mockserver.contract.schemas import fast_check, load_schema, response_validator
 from mockserver.stubs.conditions import ConditionError, compile_match
 from mockserver.stubs.context import MatchContext
 from mockserver.stubs.model import Fixture, FixtureLoadError, Problem
+from mockserver.stubs.steps import compile_step
 from mockserver.stubs.templates import (
     TemplateError,
     compile_tree,
@@ -31,7 +31,7 @@ from mockserver.stubs.templates import (
     render_tree,
     template_context,
 )
-from mockserver.wire.faults import plan_from_mapping
+from mockserver.wire.faults import FaultSyntaxError, plan_from_mapping
 from mockserver.wire.headers import SERVER_OWNED
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -294,14 +294,15 @@ def build_fixture(
     fault = None
     try:
         fault = plan_from_mapping(item["fault"]) if "fault" in item else None
-    except InvalidRequest as exc:
-        problem("/fault", exc.message)
+    except FaultSyntaxError as exc:
+        problem("/fault", str(exc))
     replies = []
     for i, step in enumerate(steps):
         at = f"/reply/sequence/{i}" if "sequence" in reply else "/reply"
         try:
-            replies.append(compile_tree(step, at))
-            trial_render(replies[-1], at)
+            compiled = compile_tree(step, at)
+            trial_render(compiled, at)
+            replies.append(compile_step(compiled, at))
         except TemplateError as exc:
             problem(exc.path, exc.message)
         for path, message in _reply_problems(step, at):

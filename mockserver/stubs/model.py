@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.stubs.conditions import MatchBlock
+from mockserver.stubs.steps import Step
 from mockserver.wire.faults import FaultPlan
 
 
@@ -41,7 +42,7 @@ class Fixture:
     priority: int = 0
     times: int | None = None
     match: MatchBlock
-    replies: tuple[Any, ...]  # compiled reply trees (templates.compile_tree), one per step
+    replies: tuple[Step, ...]  # one per step of the scenario (one for a plain reply)
     after_last: str = "repeat"  # for a sequence: repeat | cycle | error
     fault: FaultPlan | None = None  # faults and delays for every reply of this fixture
     source: str = "<runtime>"

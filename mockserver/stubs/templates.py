@@ -246,3 +246,19 @@ def template_context(ctx: MatchContext, fake: Faker, fake_zh: Faker) -> dict[str
         "fake": FakeProviders(fake),
         "fake_zh": FakeProviders(fake_zh),
     }
+
+
+class Rendering:
+    """One request's view of a step's templates: render a leaf or a tree, with its path."""
+
+    def __init__(self, context: Mapping[str, Any], at: str) -> None:
+        self.context = context
+        self.at = at
+
+    def text(self, value: Any, path: str) -> str:
+        """A Text leaf (a plain string or a compiled template) as a string."""
+        rendered = render_tree(value, self.context, self.at + path)
+        return rendered if isinstance(rendered, str) else str(rendered)
+
+    def tree(self, value: Any, path: str) -> Any:
+        return render_tree(value, self.context, self.at + path)

@@ -13,10 +13,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from aiohttp import web
-
-from mockserver.app.factory import create_app
-from mockserver.app.serving import CLOSE_S, shut_down
+from mockserver.app.serving import listen, shut_down
 from mockserver.settings import Settings
 from mockserver.testing.admin_client import AdminClient
 
@@ -83,17 +80,12 @@ class MockServer:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        app = create_app(self.settings)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=CLOSE_S)
-        await runner.setup()
+        runner, self.port = await listen(self.settings)
         try:
-            site = web.TCPSite(runner, self.settings.host, self.settings.port)
-            await site.start()
-            self.port = runner.addresses[0][1]
             self._ready.set()
             await self._stop.wait()
         finally:
-            await shut_down(runner, app, self.settings.shutdown_timeout)
+            await shut_down(runner, runner.app, self.settings.shutdown_timeout)
 
     def __enter__(self) -> MockServer:
         return self.start()

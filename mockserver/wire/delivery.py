@@ -1,8 +1,9 @@
 """Putting a reply on the wire: one JSON body, or an SSE stream that ends with [DONE].
 
-The only module that writes response bytes, and so the one that applies a FaultPlan's timing
-and transport faults: delays, keep-alive pings, odd TCP write boundaries, disconnects, stalls.
-Once a stream's headers are out, a failure can only be reported inside the stream
+The one place that sends every payload (completions, streams, scripted errors, raw bodies and
+events, proxy HTML pages), and so the one that applies the reply's fault plan: delays, keep-alive
+pings, odd TCP write boundaries, disconnects, stalls, and that records what was sent. Once a
+stream's headers are out, a failure can only be reported inside the stream
 (`data: {"error": ...}` then [DONE], as the gateway does).
 """
 
@@ -16,11 +17,11 @@ from typing import Any
 
 from aiohttp import web
 
-from mockserver.app.state import EVENT, IN_FLIGHT
+from mockserver.app.state import IN_FLIGHT
 from mockserver.app.tracing import ShuttingDown
 from mockserver.contract.errors import MockError
 from mockserver.journal.store import ServeEvent
-from mockserver.replies.reply import Reply
+from mockserver.replies.reply import Completed, ErrorBody, HtmlPage, RawBody, RawEvents, Reply
 from mockserver.wire import json_bytes, sse, stream_faults
 from mockserver.wire.chunks import chunks
 from mockserver.wire.faults import NO_FAULT, FaultPlan
@@ -39,11 +40,11 @@ MAX_STALL_S = 300.0
 class Wire:
     """One reply's writer: timing and transport faults, and the journal's record of frames."""
 
-    def __init__(self, request: web.Request, plan: FaultPlan) -> None:
+    def __init__(self, request: web.Request, plan: FaultPlan, record: ServeEvent | None) -> None:
         self.request = request
         self.plan = plan
         self._rng: Random | None = None
-        self.record: ServeEvent | None = request.get(EVENT)
+        self.record = record
         self.in_flight = request.app[IN_FLIGHT]  # its sleep() ends early when shutdown cuts
         if self.record is not None and plan is not NO_FAULT:
             self.record.fault = plan.describe()
@@ -115,25 +116,41 @@ async def deliver(
     *,
     stream: bool,
     include_usage: bool,
-    plan: FaultPlan = NO_FAULT,
+    record: ServeEvent | None = None,
 ) -> web.StreamResponse:
     """Send `reply` the way the request asked (JSON, or SSE for stream: true), faults applied."""
-    wire = Wire(request, plan)
+    plan = reply.plan
+    wire = Wire(request, plan, record)
     headers = header_safe(reply.headers)
     if plan.delay_ms is not None:
         await wire.pause(wire.rng.randint(*plan.delay_ms))
-    if reply.raw_events is not None:
-        frames = [(event.encode(), None) for event in reply.raw_events]
-        return await send_frames(wire, frames, headers, reply.status)
-    if reply.has_raw_body:
-        return await send_body(wire, reply.raw_body, headers, reply.status)
-    assert reply.completion is not None  # a Reply always carries one payload
-    if stream:
-        events = list(chunks(reply.completion, include_usage=include_usage))
-        if plan.interleave_tools:
-            events = stream_faults.interleaved(events)
-        return await send_frames(wire, stream_faults.apply(events, plan), headers, reply.status)
-    return await send_body(wire, reply.completion.to_json(), headers, reply.status)
+    match reply.payload:
+        case Completed(completion) if stream:
+            events = list(chunks(completion, include_usage=include_usage))
+            if plan.interleave_tools:
+                events = stream_faults.interleaved(events)
+            return await send_frames(wire, stream_faults.apply(events, plan), headers, reply.status)
+        case Completed(completion):
+            return await send_body(wire, completion.to_json(), headers, reply.status)
+        case RawEvents(events):
+            frames = [(event.encode(), None) for event in events]
+            return await send_frames(wire, frames, headers, reply.status)
+        case RawBody(body):
+            return await send_body(wire, body, headers, reply.status)
+        case ErrorBody():
+            return send_error(wire, reply.payload, headers, reply.status)
+        case HtmlPage(html):
+            return web.Response(status=reply.status, text=html, content_type="text/html")
+
+
+def send_error(
+    wire: Wire, error: ErrorBody, headers: Mapping[str, str], status: int
+) -> web.Response:
+    """A scripted error, whole: transport faults are for replies that got through."""
+    if wire.record is not None:
+        wire.record.error = error.error_object()
+    body = json_bytes.dumps({"error": error.error_object()})
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
 
 
 async def send_body(

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from random import Random
 from typing import Any
 
-from mockserver.contract.errors import InvalidRequest
-
 HEADER = "X-Mock-Fault"
 MAX_RETRY_AFTER_S = 86_400  # a day: more is no longer a test of retrying
 MAX_DELAY_MS = 600_000
@@ -100,12 +98,15 @@ _OTHER = {"error", "retry_after", "delay_ms"}
 KEYS = sorted(_INTS | _FLAGS | _OTHER)
 
 
-def _bad(message: str) -> InvalidRequest:
-    return InvalidRequest(
-        f"{HEADER}: {message}. Allowed: {', '.join(KEYS)} "
-        "(e.g. 'status=429, retry_after=2' or 'disconnect_after=3').",
-        param=HEADER,
-        code="invalid_fault",
+class FaultSyntaxError(ValueError):
+    """A fault spec that breaks the grammar. Where it came from decides what it becomes: a 400
+    for the request header, a fixture load problem (file:line), a usage error for --fault."""
+
+
+def _bad(message: str) -> FaultSyntaxError:
+    return FaultSyntaxError(
+        f"{message}. Allowed: {', '.join(KEYS)} "
+        "(e.g. 'status=429, retry_after=2' or 'disconnect_after=3')."
     )
 
 
@@ -190,12 +191,25 @@ class Chaos:
         return NO_FAULT
 
 
-def planned(
-    headers: Mapping[str, str], server: FaultPlan, chaos: Chaos
-) -> tuple[FaultPlan, FaultPlan]:
-    """(the server's plan: --fault then chaos, the request's X-Mock-Fault plan).
+@dataclass(frozen=True, slots=True)
+class FaultLayers:
+    """The plans a request is answered under, in precedence order: server (--fault, then chaos)
+    < the answering fixture's `fault:` block < the request's X-Mock-Fault header."""
 
-    A fixture's `fault:` block goes between the two: server < fixture < header.
-    """
+    server: FaultPlan
+    header: FaultPlan
+
+    @property
+    def header_error(self) -> FaultPlan | None:
+        """The client asked for an error: no fixture is consulted, the header's plan wins."""
+        return self.server.merged(self.header) if self.header.status is not None else None
+
+    def over(self, fixture: FaultPlan | None) -> FaultPlan:
+        """The final plan once the answering fixture (if any) is known."""
+        return self.server.merged(fixture or NO_FAULT).merged(self.header)
+
+
+def layered(headers: Mapping[str, str], server: FaultPlan, chaos: Chaos) -> FaultLayers:
+    """The request's layers. A bad X-Mock-Fault raises FaultSyntaxError."""
     text = headers.get(HEADER)
-    return server.merged(chaos.draw()), (parse_fault(text) if text else NO_FAULT)
+    return FaultLayers(server.merged(chaos.draw()), parse_fault(text) if text else NO_FAULT)

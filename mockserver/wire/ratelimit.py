@@ -14,6 +14,8 @@ from aiohttp import web
 
 from mockserver.app.state import RATE_HEADERS
 from mockserver.contract.errors import MockError
+from mockserver.contract.request import ChatRequest
+from mockserver.replies import tokens
 from mockserver.replies.error_catalog import duration, retry_headers
 
 WINDOW_S = 60.0
@@ -46,6 +48,13 @@ class RateLimiter:
     @property
     def active(self) -> bool:
         return self.rpm is not None or self.tpm is not None
+
+    def charge_chat(self, key: str, chat: ChatRequest) -> dict[str, str]:
+        """Charge a chat request its prompt plus its max_tokens (OpenAI's reservation)."""
+        if not self.active:  # the common case: no token count on the hot path
+            return {}
+        prompt = tokens.prompt_tokens(chat.messages, chat.body.get("tools"))
+        return self.charge(key, prompt + (chat.max_tokens or 0))
 
     def charge(self, key: str, tokens: int) -> dict[str, str]:
         """Count one request of `tokens` for `key`: its headers, or a 429 when spent."""

@@ -9,17 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mockserver.replies.error_catalog import APOLOGY
+from mockserver.replies.reply import ErrorBody
 from mockserver.wire import sse
 from mockserver.wire.faults import NO_FAULT, FaultPlan
 
 Frame = tuple[bytes, str | None]  # the bytes, and the fault that made or changed them
 
-STREAM_ERROR = {
-    "message": "The server had an error while processing your request. Sorry about that!",
-    "type": "server_error",
-    "param": None,
-    "code": None,
-}
+STREAM_ERROR = ErrorBody(APOLOGY.message, APOLOGY.type, None, APOLOGY.code).error_object()
 
 
 def _empty_delta(event: Mapping[str, Any]) -> dict[str, Any]:

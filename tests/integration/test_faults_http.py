@@ -202,12 +202,6 @@ async def test_every_retryable_status_sends_the_same_retry_headers(
     assert response.headers["retry-after-ms"] == "100", "what the SDKs read first"
 
 
-async def test_a_status_never_retried_gets_no_retry_headers(client: Client) -> None:
-    response = await post(client, chat(), "status=400, retry_after=0.1")
-    await error_of(response, 400)
-    assert "retry-after-ms" not in response.headers
-
-
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize(("status", "reason"), [(502, "Bad Gateway"), (504, "Gateway Timeout")])
 async def test_html_proxy_pages(
@@ -312,6 +306,28 @@ async def test_delay_applies_to_scripted_errors(client: Client) -> None:
     started = time.monotonic()
     await error_of(await post(client, chat(), "status=504, delay_ms=200"), 504)
     assert time.monotonic() - started >= 0.19
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["{error: {status: 429}}", "{content: fine}"],
+    ids=["scripted-error", "content"],
+)
+async def test_fixture_delay_applies_to_its_scripted_error_too(
+    make_client: MakeClient, tmp_path: Path, reply: str
+) -> None:
+    """A fixture's `fault: {delay_ms}` delays every reply of it: an `error:` step was answered
+    at once while a content step waited (scripted errors were raised past delivery)."""
+    path = write_yaml(tmp_path, f"- name: slow\n  fault: {{delay_ms: 300}}\n  reply: {reply}\n")
+    client = await make_client(fixture_paths=(path,))
+    started = time.monotonic()
+    response = await post(client, chat())
+    await response.read()
+    assert time.monotonic() - started >= 0.29
+    assert response.headers["X-Mock-Matched"] == "slow"
+    [entry] = (await (await client.get("/__admin/requests")).json())["requests"]
+    assert entry["fault"] == "delay_ms=(300, 300)"
+    assert entry["fixture"] == "slow"
 
 
 # --- latency ----------------------------------------------------------------------------------

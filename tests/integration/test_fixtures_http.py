@@ -678,11 +678,11 @@ async def test_scripted_error(make_client: MakeClient, tmp_path: Path, stream: b
     assert response.headers["retry-after"] == "7"
     assert response.headers["x-extra"] == "from-reply"
     down = await error_body(await ask(client, chat("down", stream=stream)), 503)
-    assert down == {
-        "message": "Scripted error 503.",
+    assert down == {  # what the real API says with a 503, from the error catalog
+        "message": "The engine is currently overloaded, please try again later.",
         "type": "server_error",
         "param": None,
-        "code": None,
+        "code": "service_unavailable",
     }
     bad = await error_body(await ask(client, chat("bad", stream=stream)), 400)
     assert (bad["type"], bad["param"], bad["code"]) == ("invalid_request_error", "messages", None)

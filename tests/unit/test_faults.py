@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
-from mockserver.contract.errors import InvalidRequest
 from mockserver.wire.faults import (
     HEADER,
     KEYS,
     NO_FAULT,
     Chaos,
     FaultPlan,
+    FaultSyntaxError,
+    layered,
     parse_fault,
     plan_from_mapping,
-    planned,
 )
 
 EVERY_KEY = [
@@ -158,16 +158,13 @@ def test_the_last_repeat_of_a_key_wins() -> None:
         ("status=429, speed=fast", "unknown key 'speed'"),
     ],
 )
-def test_bad_values_are_invalid_fault(text: str, says: str) -> None:
-    with pytest.raises(InvalidRequest) as caught:
+def test_bad_values_are_fault_syntax_errors(text: str, says: str) -> None:
+    """A domain error: the HTTP 400 is made at the boundary (tests/integration/test_faults_http)."""
+    with pytest.raises(FaultSyntaxError) as caught:
         parse_fault(text)
-    error = caught.value
-    assert error.status == 400
-    assert error.code == "invalid_fault"
-    assert error.param == HEADER
-    assert error.type == "invalid_request_error"
-    assert error.message.startswith(f"{HEADER}: {says}"), error.message
-    assert f"Allowed: {', '.join(EVERY_KEY)} " in error.message, "the message lists every key"
+    message = str(caught.value)
+    assert message.startswith(says), message
+    assert f"Allowed: {', '.join(EVERY_KEY)} " in message, "the message lists every key"
 
 
 @pytest.mark.parametrize(
@@ -191,10 +188,9 @@ def test_fixture_blocks_take_yaml_types(spec: dict[str, Any], expected: FaultPla
     "spec",
     [{"stauts": 429}, {"status": 302}, {"crlf": "sometimes"}, {"delay_ms": "9-1"}],
 )
-def test_bad_fixture_blocks_are_invalid_fault(spec: dict[str, Any]) -> None:
-    with pytest.raises(InvalidRequest) as caught:
+def test_bad_fixture_blocks_are_fault_syntax_errors(spec: dict[str, Any]) -> None:
+    with pytest.raises(FaultSyntaxError):
         plan_from_mapping(spec)
-    assert caught.value.code == "invalid_fault"
 
 
 def test_merge_is_key_by_key_and_the_later_source_wins() -> None:
@@ -246,15 +242,22 @@ def test_chaos_is_seeded() -> None:
     assert {Chaos(1.0, 500, 1).draw().status} == {500}
 
 
-def test_planned_splits_server_and_header_plans() -> None:
+def test_layers_put_server_below_fixture_below_header() -> None:
     server = parse_fault("chunk_ms=10, retry_after=3")
     calm = Chaos(0.0, 503, 1)
-    assert planned({}, server, calm) == (server, NO_FAULT)
-    server_plan, header_plan = planned({HEADER: "chunk_ms=20, seed=4"}, server, calm)
-    assert server_plan.merged(header_plan) == FaultPlan(chunk_ms=20, retry_after=3.0, seed=4)
+    quiet = layered({}, server, calm)
+    assert (quiet.server, quiet.header, quiet.header_error) == (server, NO_FAULT, None)
+    assert quiet.over(None) == server
+    fixture = parse_fault("chunk_ms=15, ttft_ms=5")
+    layers = layered({HEADER: "chunk_ms=20, seed=4"}, server, calm)
+    assert layers.over(fixture) == FaultPlan(chunk_ms=20, ttft_ms=5, retry_after=3.0, seed=4)
+    assert layers.header_error is None, "no status in the header: the fixture is consulted"
     angry = Chaos(1.0, 503, 1)
-    assert planned({}, server, angry)[0].status == 503
-    server_plan, header_plan = planned({HEADER: "status=429"}, server, angry)
-    assert server_plan.merged(header_plan).status == 429, "the header wins"
-    with pytest.raises(InvalidRequest):
-        planned({HEADER: "chunk_ms=soon"}, server, calm)
+    assert layered({}, server, angry).over(None).status == 503
+    assert layered({}, server, angry).over(parse_fault("status=500")).status == 500
+    asked = layered({HEADER: "status=429"}, server, angry).header_error
+    assert asked is not None
+    assert asked.status == 429, "the header wins"
+    assert asked.retry_after == 3.0, "and keeps the server's other keys"
+    with pytest.raises(FaultSyntaxError):
+        layered({HEADER: "chunk_ms=soon"}, server, calm)

@@ -11,6 +11,7 @@ from mockserver.stubs.context import MatchContext
 from mockserver.stubs.fixture_set import FixtureSet, ScenarioExhausted
 from mockserver.stubs.loader import load_text
 from mockserver.stubs.model import Fixture
+from mockserver.stubs.steps import CompletionStep, Step
 
 
 def loaded(text: str) -> list[Fixture]:
@@ -40,7 +41,12 @@ def answer(fixtures: FixtureSet, ctx: MatchContext) -> Any:
     fixture = fixtures.select(ctx)
     if fixture is None:
         return None
-    return fixtures.take_reply(fixture)["content"]
+    return content_of(fixtures.take_reply(fixture))
+
+
+def content_of(step: Step) -> Any:
+    assert isinstance(step, CompletionStep), step
+    return step.choices[0].content
 
 
 def test_priority_then_load_order() -> None:
@@ -136,13 +142,13 @@ def test_sequence_steps(after_last: str, expected: list[str]) -> None:
 def test_sequence_exhausted_raises() -> None:
     fixtures = fixture_set("- {name: seq, reply: {after_last: error, sequence: [{content: a}]}}\n")
     fixture = fixtures.by_name["seq"]
-    assert fixtures.take_reply(fixture)["content"] == "a"
+    assert content_of(fixtures.take_reply(fixture)) == "a"
     with pytest.raises(ScenarioExhausted):
         fixtures.take_reply(fixture)
     with pytest.raises(ScenarioExhausted):
         fixtures.take_reply(fixture)
     fixtures.reset("seq")
-    assert fixtures.take_reply(fixture)["content"] == "a"
+    assert content_of(fixtures.take_reply(fixture)) == "a"
 
 
 SCENARIOS = """

@@ -6,10 +6,12 @@ import json
 import textwrap
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from mockserver.stubs.loader import fixture_files, load_paths, load_text
 from mockserver.stubs.model import Fixture, FixtureLoadError, Problem
+from mockserver.stubs.steps import CompletionStep, ScriptedChoice
 from tests.fixture_helpers import write_yaml
 
 
@@ -47,12 +49,17 @@ def test_a_list_of_fixtures() -> None:
     first, second = fixtures
     assert (first.name, first.priority, first.times, first.source) == ("first", 3, 2, "f.yaml:1")
     assert first.models == ("gpt-4o",)
-    assert first.replies == ({"content": "hello"},)
+    assert first.replies == (
+        CompletionStep(at="/reply", choices=(ScriptedChoice(content="hello"),)),
+    )
     assert not first.is_sequence
     assert first.spec["match"] == {"model": "gpt-4o", "last_user": "hi"}
     assert (second.priority, second.times, second.after_last) == (0, None, "cycle")
     assert second.is_sequence
-    assert second.replies == ({"content": "a"}, {"content": "b"})
+    assert second.replies == tuple(
+        CompletionStep(at=f"/reply/sequence/{i}", choices=(ScriptedChoice(content=text),))
+        for i, text in enumerate("ab")
+    )
     assert second.source == "f.yaml:6"
 
 
@@ -94,9 +101,11 @@ def test_template_strings_are_compiled_and_plain_ones_kept() -> None:
     )
     assert problems == []
     [reply] = fixture.replies
-    assert not isinstance(reply["content"], str)
-    assert reply["headers"]["x-plain"] == "no template"
-    assert not isinstance(reply["headers"]["x-t"], str)
+    assert isinstance(reply, CompletionStep)
+    assert isinstance(reply.choices[0].content, jinja2.Template)
+    headers = dict(reply.headers)
+    assert headers["x-plain"] == "no template"
+    assert isinstance(headers["x-t"], jinja2.Template)
 
 
 # --- problems: line and path ------------------------------------------------------------------
