@@ -26,7 +26,7 @@ from mockserver.resources import bundled
 REQUEST_SCHEMA = "chat_completion_request.schema.json"
 RESPONSE_SCHEMA = "chat_completion_response.schema.json"
 CHUNK_SCHEMA = "chat_completion_chunk.schema.json"
-SPEC_SOURCE = "shared/seeds/000_197fde85536ad122.txt"
+SPEC_SOURCE = "schemas/source/gateway-api-doc.txt"  # the gateway's API doc, as exported
 
 
 def schema_dir() -> Path:
@@ -123,7 +123,7 @@ class Contract:
 
     def describe(self) -> str:
         relaxed = ", ".join(r.name for r in self.overlay) or "none (--strict-spec)"
-        return f"{SPEC_SOURCE} (request overlay: {relaxed})"
+        return f"the gateway's API doc, {SPEC_SOURCE} (request overlay: {relaxed})"
 
 
 @cache
