@@ -40,6 +40,9 @@ class Settings:
     fault: FaultPlan = NO_FAULT  # --fault: applies to every request
     chaos_rate: float = 0.0  # this share of requests fails with chaos_status (seeded by seed)
     chaos_status: int = DEFAULT_CHAOS_STATUS
+    # --models: the only models served (others get 404 model_not_found, /v1/models lists exactly
+    # these); None serves any model, as before.
+    models: tuple[str, ...] | None = None
     rpm: int | None = None  # requests per minute per API key
     tpm: int | None = None  # tokens per minute per API key
 

@@ -37,7 +37,11 @@ class AccessLogger(web_log.AccessLogger):
 
 
 def banner(settings: Settings, app: web.Application, url: str, *, bound: str = "") -> str:
-    keys = f"{len(settings.api_keys)} accepted key(s)" if settings.api_keys else "any Bearer key"
+    keys = (
+        f"{len(settings.api_keys)} accepted key(s)"
+        if settings.api_keys
+        else "any non-empty Bearer key (no Authorization header: 401, as the gateway)"
+    )
     everywhere = f"   (bound to {bound}: every interface)" if bound in ("0.0.0.0", "::") else ""
     return "\n".join(
         [
@@ -45,9 +49,16 @@ def banner(settings: Settings, app: web.Application, url: str, *, bound: str = "
             f"  listening  {url}/v1   (health: {url}/__admin/health){everywhere}",
             f"  fixtures   {_fixture_line(settings, app)}",
             f"  contract   {app[CONTRACT].describe()}",
+            f"  models     {_models_line(settings)}",
             f"  auth       {keys}",
         ]
     )
+
+
+def _models_line(settings: Settings) -> str:
+    if settings.models is None:
+        return "any model (--models limits them)"
+    return f"{', '.join(settings.models)}; any other gets 404 model_not_found"
 
 
 def _fixture_line(settings: Settings, app: web.Application) -> str:

@@ -224,6 +224,14 @@ SERVE_OPTIONS = [
         help="The status chaos answers with.",
     ),
     _option(
+        "--models",
+        "models",
+        env="MODELS",
+        multiple=True,
+        help="Serve only these models (comma- or space-separated; repeat for more): any other "
+        "gets 404 model_not_found, and /v1/models lists exactly these. Default: any model.",
+    ),
+    _option(
         "--rpm",
         env="RPM",
         default=None,
@@ -257,6 +265,7 @@ def serve(
     log_format: str,
     quiet: bool,
     fault: str | None,
+    models: tuple[str, ...],
     **options: object,
 ) -> None:
     """Serve the mock API on http://HOST:PORT/v1 until SIGINT or SIGTERM."""
@@ -267,6 +276,7 @@ def serve(
         disabled_rules=frozenset(disabled_rules),
         access_log=not quiet,
         fault=_server_fault(fault),
+        models=_model_list(models),
         **options,  # type: ignore[arg-type]  # the remaining options are Settings fields
     )
     _prepare_journal_file(settings.journal_file)
@@ -284,6 +294,14 @@ class StartupError(click.ClickException):
     like click's usage errors, never a traceback."""
 
     exit_code = 2
+
+
+def _model_list(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    """--models a,b --models c (or MOCKSERVER_MODELS="a b"): the names in order, once each."""
+    names = [name for value in values for name in value.replace(",", " ").split()]
+    if values and not names:
+        raise StartupError("--models names no model: give at least one, e.g. --models gpt-4o")
+    return tuple(dict.fromkeys(names)) if names else None
 
 
 def _prepare_journal_file(path: Path | None) -> None:

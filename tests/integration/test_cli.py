@@ -178,3 +178,20 @@ def test_port_in_use_fails_fast(servers: list[Server]) -> None:
     )
     assert result.returncode != 0
     assert "MOCKSERVER_READY" not in result.stdout
+
+
+def test_models_option_and_variable(servers: list[Server]) -> None:
+    server = Server("--port", "0", "--models", "gpt-4o, deepseek-chat", env={})
+    servers.append(server)
+    other = Server("--port", "0", env={"MOCKSERVER_MODELS": "qwen-max o3-mini"})
+    servers.append(other)
+    assert any("gpt-4o, deepseek-chat; any other gets 404" in line for line in server.stdout.lines)
+    for running, expected in (
+        (server, ["gpt-4o", "deepseek-chat"]),
+        (other, ["qwen-max", "o3-mini"]),
+    ):
+        request = urllib.request.Request(
+            f"{running.ready['url']}/v1/models", headers={"Authorization": "Bearer sk-test"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert [m["id"] for m in json.loads(response.read())["data"]] == expected

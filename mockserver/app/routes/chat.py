@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from mockserver.app.routes.models import check_served
 from mockserver.app.state import (
     CHAOS,
     CONTRACT,
@@ -40,6 +41,7 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
         record.violations = [v.to_json() for v in violations]
         raise ValidationFailed(violations)
     chat = ChatRequest(body, request.headers)
+    check_served(chat.model, settings.models)
     request[RATE_HEADERS] = app[LIMITER].charge_chat(key, chat)
     faults = _fault_layers(request.headers, settings.fault, app[CHAOS])
     reply = respond(chat, app[FIXTURES], settings, app[TEXT], faults)
