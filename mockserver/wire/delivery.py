@@ -140,7 +140,9 @@ async def deliver(
         case ErrorBody():
             return send_error(wire, reply.payload, headers, reply.status)
         case HtmlPage(html):
-            return web.Response(status=reply.status, text=html, content_type="text/html")
+            return web.Response(
+                status=reply.status, text=html, content_type="text/html", headers=headers
+            )
 
 
 def send_error(

@@ -614,3 +614,17 @@ async def test_seed_keeps_scripted_tool_call_ids(make_client: MakeClient, tmp_pa
     assert plain["choices"][0]["message"]["tool_calls"][0]["id"] == "call_scripted0000000000000001"
     seeded = await (await post(client, body, "seed=3")).json()
     assert seeded["choices"][0]["message"]["tool_calls"][0]["id"] == "call_scripted0000000000000001"
+
+
+@pytest.mark.parametrize("fault", ["{status: 503, retry_after: 0.1}", "{status: 502, html: true}"])
+async def test_a_fault_only_fixture_names_itself(
+    make_client: MakeClient, tmp_path: Path, fault: str
+) -> None:
+    """The README's flaky-upstream shape (a `fault:` and no `reply:`) says which fixture failed
+    the request, as every scripted reply does."""
+    path = write_yaml(tmp_path, f"- name: flaky\n  match: {{stream: any}}\n  fault: {fault}\n")
+    client = await make_client(fixture_paths=(path,))
+    response = await post(client, chat())
+    await response.read()
+    assert response.status in (502, 503)
+    assert response.headers["X-Mock-Matched"] == "flaky"
