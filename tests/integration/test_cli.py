@@ -195,3 +195,13 @@ def test_models_option_and_variable(servers: list[Server]) -> None:
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             assert [m["id"] for m in json.loads(response.read())["data"]] == expected
+
+
+def test_bound_to_every_interface_the_banner_gives_a_usable_url(servers: list[Server]) -> None:
+    server = Server("--host", "0.0.0.0", "--port", "0")
+    servers.append(server)
+    assert server.ready["url"] == f"http://127.0.0.1:{server.port}", "0.0.0.0 is no address to dial"
+    listening = next(line for line in server.stdout.lines if "listening" in line)
+    assert f"http://127.0.0.1:{server.port}/v1" in listening
+    assert "bound to 0.0.0.0" in listening
+    assert server.get("/__admin/health")[0] == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,3 +40,9 @@ def test_relative_links_in_markdown_resolve() -> None:
                 if not (path.parent / target.split("#")[0]).exists():
                     broken.append(f"{path.relative_to(ROOT)} -> {target}")
     assert broken == []
+
+
+def test_the_license_file_matches_pyproject() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["license"] == "MIT"
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
