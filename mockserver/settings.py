@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Literal, cast
 
 from mockserver.wire.faults import NO_FAULT, FaultPlan
 
@@ -40,6 +40,8 @@ class Settings:
     fault: FaultPlan = NO_FAULT  # --fault: applies to every request
     chaos_rate: float = 0.0  # this share of requests fails with chaos_status (seeded by seed)
     chaos_status: int = DEFAULT_CHAOS_STATUS
+    # --pace: instant (CI) or realistic (each model's time to first token and tokens/s)
+    pace: Literal["instant", "realistic"] = "instant"
     # --models: the only models served (others get 404 model_not_found, /v1/models lists exactly
     # these); None serves any model, as before.
     models: tuple[str, ...] | None = None

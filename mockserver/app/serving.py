@@ -50,9 +50,16 @@ def banner(settings: Settings, app: web.Application, url: str, *, bound: str = "
             f"  fixtures   {_fixture_line(settings, app)}",
             f"  contract   {app[CONTRACT].describe()}",
             f"  models     {_models_line(settings)}",
+            f"  pace       {_pace_line(settings)}",
             f"  auth       {keys}",
         ]
     )
+
+
+def _pace_line(settings: Settings) -> str:
+    if settings.pace == "realistic":
+        return "realistic: each model's time to first token and tokens per second"
+    return "instant (--pace realistic streams at each model's speed)"
 
 
 def _models_line(settings: Settings) -> str:

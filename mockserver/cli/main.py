@@ -224,6 +224,15 @@ SERVE_OPTIONS = [
         help="The status chaos answers with.",
     ),
     _option(
+        "--pace",
+        env="PACE",
+        default="instant",
+        type=click.Choice(["instant", "realistic"]),
+        help="realistic: streams wait each model's time to first token and flow at its tokens "
+        "per second (seeded; usage.latency_checkpoint reports the same timings), JSON replies "
+        "take the whole duration. instant: at once (CI, tests).",
+    ),
+    _option(
         "--models",
         "models",
         env="MODELS",

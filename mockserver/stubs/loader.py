@@ -278,11 +278,11 @@ def build_fixture(
     """One fixture from its parsed form, or the problems that stop it."""
     errors = [] if _fixture_is_valid(item) else list(fixture_validator().iter_errors(item))
     if errors:  # its templates are checked all the same: every problem in one report
-        problems = [p for e in errors for p in _schema_problems(e, source, node, base)]
+        found = [p for e in errors for p in _schema_problems(e, source, node, base)]
         reply_tree = item.get("reply") if isinstance(item, dict) else None
         for exc in template_problems(reply_tree, "/reply"):
-            problems.append(Problem(source, _line(node, exc.path), base + exc.path, exc.message))
-        return None, problems
+            found.append(Problem(source, _line(node, exc.path), base + exc.path, exc.message))
+        return None, found
     problems: list[Problem] = []
     reply: dict[str, Any] = item.get("reply") or {}
     steps = reply.get("sequence") or [reply]
@@ -309,8 +309,8 @@ def build_fixture(
             trial_render(compiled, at)
             replies.append(compile_step(compiled, at))
         except TemplateError as exc:
-            for found in template_problems(step, at) or [exc]:  # all of them, not the first
-                problem(found.path, found.message)
+            for broken in template_problems(step, at) or [exc]:  # all of them, not the first
+                problem(broken.path, broken.message)
         for path, message in _reply_problems(step, at):
             problem(path, message)
     if problems or match is None:

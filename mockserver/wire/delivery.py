@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mockserver.app.state import IN_FLIGHT
+from mockserver.app.state import IN_FLIGHT, SETTINGS
 from mockserver.app.tracing import ShuttingDown
 from mockserver.contract.errors import MockError
 from mockserver.journal.store import ServeEvent
@@ -26,6 +26,7 @@ from mockserver.wire import json_bytes, sse, stream_faults
 from mockserver.wire.chunks import chunks
 from mockserver.wire.faults import NO_FAULT, FaultPlan
 from mockserver.wire.headers import header_safe
+from mockserver.wire.pacing import paced
 
 log = logging.getLogger("mockserver")
 
@@ -119,8 +120,10 @@ async def deliver(
     record: ServeEvent | None = None,
 ) -> web.StreamResponse:
     """Send `reply` the way the request asked (JSON, or SSE for stream: true), faults applied."""
-    plan = reply.plan
-    wire = Wire(request, plan, record)
+    wire = Wire(request, reply.plan, record)
+    if request.app[SETTINGS].pace == "realistic" and isinstance(reply.payload, Completed):
+        wire.plan = paced(reply.plan, reply.payload.completion, stream=stream)  # not a fault
+    plan = wire.plan
     headers = header_safe(reply.headers)
     if plan.delay_ms is not None:
         await wire.pause(wire.rng.randint(*plan.delay_ms))
