@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -16,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.cli_support import Server
+from mockserver.app.serving import CLOSE_S, CUT_GRACE_S
+from tests.cli_support import ROOT, Server
 
 pytestmark = pytest.mark.timeout(30)
 SLOW = "chunk_ms=300"  # a default reply streams for many seconds at this pace
@@ -178,3 +180,11 @@ def test_without_add_signal_handler_the_timeout_still_cuts(servers: list[Server]
     assert_cut_by_shutdown(stream.read_to_end())
     assert server.proc.wait(timeout=10) == 0
     assert time.monotonic() - started < 2.5
+
+
+def test_the_image_stops_within_docker_stops_grace() -> None:
+    """docker stop kills 10 s after SIGTERM: the image's timeout plus the cut must fit."""
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    found = re.search(r"MOCKSERVER_SHUTDOWN_TIMEOUT=(\d+(?:\.\d+)?)", dockerfile)
+    assert found is not None
+    assert float(found[1]) + CUT_GRACE_S + CLOSE_S + 1.0 < 10.0
