@@ -79,4 +79,4 @@ def test_help_states_both_separators() -> None:
     result = CliRunner().invoke(main, ["serve", "--help"], terminal_width=200)
     text = " ".join(result.output.split())
     assert "':' on Linux and macOS, ';' on Windows" in text
-    assert "space-separated" not in text
+    assert "takes space-separated paths" not in text, "what --help said before"
