@@ -16,14 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from mockserver.journal.report import build_report, merge, write_report
 from mockserver.settings import Settings
 from mockserver.testing.admin_client import AdminClient
-from mockserver.testing.runner import MockServer
+
+if TYPE_CHECKING:
+    # The server (and so the whole app) is imported when a test first asks for it: pytest
+    # imports plugins before coverage starts, and a run that never uses the mock pays nothing.
+    from mockserver.testing.runner import MockServer
 
 _REPORT = pytest.StashKey[Path]()
 _RUNS = pytest.StashKey[list[dict[str, Any]]]()
@@ -87,6 +91,8 @@ def mockserver_settings() -> Settings:
 def mockserver_session(
     request: pytest.FixtureRequest, mockserver_settings: Settings
 ) -> Iterator[MockServer]:
+    from mockserver.testing.runner import MockServer
+
     with MockServer(mockserver_settings) as server:
         yield server
         path = request.config.stash.get(_REPORT, None)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from mockserver.journal import sink
 from mockserver.journal import store as journal_module
 from mockserver.journal.store import Journal, ServeEvent, redact_headers
 
@@ -99,14 +100,23 @@ def test_clear_empties_the_ring_and_the_index() -> None:
 # --- the JSON-lines file -----------------------------------------------------------------------
 
 
+def lines_within(path: Path, count: int, seconds: float = 10.0) -> bool:
+    """The file reached `count` lines: written by the journal's thread, off the event loop."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if len(path.read_text(encoding="utf-8").splitlines()) >= count:
+            return True
+        time.sleep(0.005)
+    return False
+
+
 def test_file_gets_one_json_line_per_event_as_it_happens(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     path.write_text('{"earlier": "run"}\n', encoding="utf-8")
     journal = Journal(limit=2, file=path)
     for n in range(1, 4):
         journal.record(event(n, status=200, fixture="greet"))
-        lines = path.read_text(encoding="utf-8").splitlines()
-        assert len(lines) == n + 1, "flushed on every record, not at close"
+        assert lines_within(path, n + 1), "flushed on every record (by the writer), not at close"
     journal.close()
     text = path.read_text(encoding="utf-8")
     assert text.endswith("\n")
@@ -174,3 +184,17 @@ def test_undecodable_frame_bytes_do_not_break_the_entry() -> None:
     entry.add_frame(b"data: \xff\xfe\n\n")
     json.dumps(entry.to_json())  # a journal line must always serialise
     assert entry.frames[0].data.startswith("data: ")
+
+
+def test_file_lines_past_the_queue_are_written_in_place_not_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk behind the writer thread: the queue stays bounded and no entry is dropped."""
+    monkeypatch.setattr(sink, "MAX_QUEUED_LINES", 2)
+    path = tmp_path / "burst.jsonl"
+    journal = Journal(limit=5, file=path)
+    for n in range(1, 201):
+        journal.record(event(n))
+    journal.close()
+    ids = [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()]
+    assert sorted(ids) == [f"req_{n:04d}" for n in range(1, 201)]
