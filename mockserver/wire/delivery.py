@@ -63,10 +63,19 @@ class Wire:
         every = float(self.plan.ping_ms or 0)
         while remaining > 0:
             step = min(remaining, every) if every and response is not None else remaining
-            await self.in_flight.sleep(step / 1000)
+            await self._sleep(step / 1000)
             remaining -= step
             if every and response is not None and remaining > 0:
                 await self.write(response, b": ping\n\n", "ping")
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, unless shutdown cuts the reply: then ShuttingDown, noted in the journal."""
+        try:
+            await self.in_flight.sleep(seconds)
+        except ShuttingDown:
+            if self.record is not None:
+                self.record.cut_by_shutdown = True
+            raise
 
     def chunk_gap_ms(self) -> float:
         gap = float(self.plan.chunk_ms or 0)
@@ -103,7 +112,7 @@ class Wire:
             if transport is None or transport.is_closing():
                 break
             step = (self.plan.ping_ms or 200) / 1000
-            await self.in_flight.sleep(step)
+            await self._sleep(step)
             waited += step
             if self.plan.ping_ms:
                 await self.write(response, b": ping\n\n", "ping")

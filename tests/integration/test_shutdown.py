@@ -108,8 +108,9 @@ def test_shutdown_timeout_cuts_a_slow_stream(
     assert server.proc.wait(timeout=10) == 0
     stopped_after = time.monotonic() - started
     assert_cut_by_shutdown(events)
-    assert timeout <= cut_after < timeout + 1.5, cut_after
-    assert stopped_after < timeout + 2.0, stopped_after
+    # Upper bounds with room for a loaded machine; before, 0 meant the whole stream (~40 s).
+    assert timeout <= cut_after < timeout + 3.0, cut_after
+    assert stopped_after < timeout + 5.0, stopped_after
     (entry,) = journaled(journal)
     assert (entry["cut_by_shutdown"], entry["client_hung_up"]) == (True, False)
     assert entry["status"] == 200
@@ -126,7 +127,7 @@ def test_a_second_ctrl_c_stops_at_once(servers: list[Server]) -> None:
     started = time.monotonic()
     server.proc.send_signal(signal.SIGINT)
     assert server.proc.wait(timeout=10) == 0
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 4.0, "not the 30 s timeout"
     assert_cut_by_shutdown(stream.read_to_end())
 
 
@@ -139,7 +140,7 @@ def test_sigterm_cuts_many_streams_within_the_timeout(servers: list[Server]) -> 
     started = time.monotonic()
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=10) == 0
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 6.0
     for stream in streams:
         assert_cut_by_shutdown(stream.read_to_end())
 
@@ -179,7 +180,7 @@ def test_without_add_signal_handler_the_timeout_still_cuts(servers: list[Server]
     server.proc.send_signal(signal.SIGINT)
     assert_cut_by_shutdown(stream.read_to_end())
     assert server.proc.wait(timeout=10) == 0
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 6.0
 
 
 def test_the_image_stops_within_docker_stops_grace() -> None:
