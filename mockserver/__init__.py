@@ -13,6 +13,7 @@ from mockserver._version import __version__
 
 if TYPE_CHECKING:
     from mockserver.app.factory import create_app
+    from mockserver.contract.spec import SpecError
     from mockserver.settings import Settings
     from mockserver.stubs.model import FixtureLoadError
     from mockserver.testing.admin_client import AdminClient, AdminError
@@ -24,6 +25,7 @@ __all__ = [
     "FixtureLoadError",
     "MockServer",
     "Settings",
+    "SpecError",
     "__version__",
     "create_app",
 ]
@@ -34,6 +36,7 @@ _HOMES = {
     "FixtureLoadError": "mockserver.stubs.model",
     "MockServer": "mockserver.testing.runner",
     "Settings": "mockserver.settings",
+    "SpecError": "mockserver.contract.spec",
     "create_app": "mockserver.app.factory",
 }
 

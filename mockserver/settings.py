@@ -29,7 +29,9 @@ class Settings:
     strict_spec: bool = False
     strict: bool = False  # fixture drift is an error reply, not a warning header
     strict_fixtures: bool = False  # a request no fixture matches is an error, not generated
-    watch: bool = False  # reload fixtures when their files change
+    watch: bool = False  # reload fixtures (and the --spec document) when their files change
+    spec: Path | None = None  # the contract document; None: the bundled schemas/
+    spec_examples: bool = False  # the document's request examples become fixtures
     disabled_rules: frozenset[str] = frozenset()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT_S

@@ -2,8 +2,8 @@
 
     python scripts/extract_spec.py [PATH]   # default: schemas/source/gateway-api-doc.txt
 
-The export is plain text with Chinese section titles; each section holds one JSON document.
-Everything is copied verbatim: the mock's relaxations live in separate overlay files. A new
+The reading itself is mockserver's own (mockserver.contract.spec), the same code that serves
+`mockserver serve --spec EXPORT`; this script only writes the verbatim files of schemas/. A new
 export is copied over schemas/source/gateway-api-doc.txt (the tests compare schemas/ with it).
 """
 
@@ -14,36 +14,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mockserver.contract.spec.apifox import read_export
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_NAME = "schemas/source/gateway-api-doc.txt"
 DEFAULT_SPEC = ROOT / SPEC_NAME
 
 
-def section(text: str, title: str) -> Any:
-    """Decode the first JSON document after the line that holds only `title`."""
-    start = text.index(f"\n{title}\n") + len(title) + 2
-    brace = min(i for i in (text.find("{", start), text.find("[", start)) if i >= 0)
-    value, _ = json.JSONDecoder().raw_decode(text, brace)
-    return value
-
-
 def extract(spec_text: str) -> dict[str, Any]:
     """Return file name -> JSON document for everything schemas/ takes from the spec."""
-    body = section(spec_text, "请求体")
-    responses = section(spec_text, "响应")
-    samples = section(spec_text, "响应示例")
-    examples = [
-        {"name": f"schema example {i + 1}", "body": ex}
-        for i, ex in enumerate(body["jsonSchema"]["examples"])
-    ]
-    examples += [{"name": ex["name"], "body": json.loads(ex["value"])} for ex in body["examples"]]
+    request, response, examples, samples = read_export(spec_text)
     return {
-        "chat_completion_request.schema.json": body["jsonSchema"],
-        "chat_completion_response.schema.json": responses[0]["jsonSchema"],
+        "chat_completion_request.schema.json": request,
+        "chat_completion_response.schema.json": response,
         "spec_examples.json": {
             "source": SPEC_NAME,
-            "requests": examples,
-            "responses": [json.loads(s["data"]) for s in samples],
+            "requests": [{"name": e.name, "body": e.body} for e in examples],
+            "responses": [s.body for s in samples],
         },
     }
 

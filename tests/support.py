@@ -5,11 +5,13 @@ Everything here asserts on what the server actually sent; nothing compares a val
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -212,3 +214,18 @@ def end_process(proc: subprocess.Popen[bytes]) -> None:
     for pipe in (proc.stdout, proc.stderr):
         if pipe is not None:
             pipe.close()
+
+
+async def file_lines(path: Path, count: int, seconds: float = 10.0) -> list[str]:
+    """The lines of a --journal-file once it has `count` (its writer thread may be a moment
+    behind the reply)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    lines = await asyncio.to_thread(_lines, path)
+    while len(lines) < count and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+        lines = await asyncio.to_thread(_lines, path)
+    return lines
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []

@@ -8,10 +8,12 @@ from aiohttp import web
 
 from mockserver.app.cors import add_cors_headers, preflight
 from mockserver.app.errors import error_middleware
-from mockserver.app.routes import admin, chat, models
+from mockserver.app.routes import admin, chat, models, ui
+from mockserver.app.sources import contract_in_force, load_fixtures
 from mockserver.app.state import (
     CHAOS,
     CONTRACT,
+    FEED,
     FIXTURES,
     IN_FLIGHT,
     JOURNAL,
@@ -21,12 +23,12 @@ from mockserver.app.state import (
     TEXT,
 )
 from mockserver.app.tracing import InFlight, add_trace_headers, tracing_middleware
-from mockserver.contract.schemas import Contract
+from mockserver.contract.live import LiveContract
+from mockserver.journal.live import Feed
 from mockserver.journal.store import Journal, journal_middleware
 from mockserver.replies.generated import TextGenerator
 from mockserver.settings import Settings
 from mockserver.stubs.fixture_set import FixtureSet
-from mockserver.stubs.loader import load_paths
 from mockserver.wire.faults import Chaos
 from mockserver.wire.ratelimit import RateLimiter, add_rate_headers
 
@@ -34,20 +36,25 @@ from mockserver.wire.ratelimit import RateLimiter, add_rate_headers
 def create_app(settings: Settings) -> web.Application:
     """Everything is loaded and compiled here, once; the request path only reads it.
 
-    Raises FixtureLoadError (every problem of every file) when a fixture is broken.
+    Raises FixtureLoadError (every problem of every file) when a fixture is broken, SpecError
+    when the --spec document cannot serve as the contract.
     """
     app = web.Application(
         middlewares=[tracing_middleware, journal_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
-    app[CONTRACT] = Contract.load(strict_spec=settings.strict_spec)
+    contract = contract_in_force(settings)
+    app[CONTRACT] = LiveContract(contract)
     app[TEXT] = TextGenerator()
-    app[FIXTURES] = FixtureSet(load_paths(settings.paths))
+    app[FIXTURES] = FixtureSet(load_fixtures(settings, contract))
     app[JOURNAL] = Journal(settings.journal_limit, settings.journal_file)
+    app[FEED] = Feed()
+    app[JOURNAL].listeners.append(app[FEED])
     app[LIMITER] = RateLimiter(settings.rpm, settings.tpm)
     app[IN_FLIGHT] = InFlight()
     app[CHAOS] = Chaos(settings.chaos_rate, settings.chaos_status, settings.seed)
+    app.on_shutdown.append(_close_feeds)
     app.on_cleanup.append(_close_journal)
     app[STARTED] = time.monotonic()
     app.on_response_prepare.append(_response_headers)
@@ -57,7 +64,12 @@ def create_app(settings: Settings) -> web.Application:
     for path in ("/v1/chat/completions", "/v1/models", "/v1/models/{model}"):
         app.router.add_route("OPTIONS", path, preflight)  # CORS preflights
     admin.add_routes(app)
+    ui.add_routes(app)
     return app
+
+
+async def _close_feeds(app: web.Application) -> None:
+    app[FEED].close()
 
 
 async def _close_journal(app: web.Application) -> None:

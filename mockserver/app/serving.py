@@ -10,18 +10,15 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
-import watchfiles
 from aiohttp import web, web_log
 
 from mockserver._version import __version__
 from mockserver.app.factory import create_app
-from mockserver.app.state import CONTRACT, EVENT, FIXTURES, IN_FLIGHT
+from mockserver.app.sources import EXAMPLES_SOURCE, watch_sources
+from mockserver.app.state import CONTRACT, EVENT, FEED, FIXTURES, IN_FLIGHT
 from mockserver.settings import Settings
-from mockserver.stubs.loader import load_paths
-from mockserver.stubs.model import FixtureLoadError
 
 log = logging.getLogger("mockserver")
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs request_id=%{x-request-id}o'
@@ -48,10 +45,12 @@ def banner(settings: Settings, app: web.Application, url: str, *, bound: str = "
             f"mockserver {__version__}: OpenAI-compatible mock of POST /v1/chat/completions",
             f"  listening  {url}/v1   (health: {url}/__admin/health){everywhere}",
             f"  fixtures   {_fixture_line(settings, app)}",
-            f"  contract   {app[CONTRACT].describe()}",
+            f"  contract   {app[CONTRACT].current.describe()}",
+            *(f"  warning    {w}" for w in app[CONTRACT].current.warnings),
             f"  models     {_models_line(settings)}",
             f"  pace       {_pace_line(settings)}",
             f"  auth       {keys}",
+            f"  dashboard  {url}/__admin/ui",
         ]
     )
 
@@ -71,27 +70,11 @@ def _models_line(settings: Settings) -> str:
 def _fixture_line(settings: Settings, app: web.Application) -> str:
     count = len(app[FIXTURES])
     paths = ", ".join(str(p) for p in settings.paths) or "none"
+    if settings.spec_examples:
+        examples = sum(f.source == EXAMPLES_SOURCE for f in app[FIXTURES].ranked)
+        paths += f" and the spec's examples ({examples} of them)"
     watching = " (watching for changes)" if settings.watch else ""
     return f"{count} loaded from {paths}{watching}; unmatched requests get generated replies"
-
-
-async def watch_fixtures(app: web.Application, paths: tuple[Path, ...]) -> None:
-    """Reload on change; a broken set is reported and the last good one stays in force."""
-    async for changes in watchfiles.awatch(*paths):
-        changed = ", ".join(sorted({Path(p).name for _, p in changes}))
-        try:
-            fixtures = load_paths(paths)
-        except FixtureLoadError as exc:
-            problems = "\n".join(f"  {p}" for p in exc.problems)
-            log.warning(
-                "fixtures changed (%s) but are broken; keeping the last good set of %d:\n%s",
-                changed,
-                len(app[FIXTURES]),
-                problems,
-            )
-            continue
-        app[FIXTURES].reload(fixtures)
-        log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
 
 
 class CannotListen(OSError):
@@ -131,6 +114,7 @@ async def shut_down(
     """
     for site in list(runner.sites):
         await site.stop()
+    app[FEED].close()  # open dashboards would otherwise count as requests in flight
     in_flight = app[IN_FLIGHT]
     waits = [in_flight.idle.wait()] + ([now.wait()] if now is not None else [])
     await _first_of(waits, grace_s)
@@ -241,7 +225,7 @@ async def serve(settings: Settings) -> None:
         print("MOCKSERVER_READY " + json.dumps({"url": url, "port": port}), flush=True)
         watcher = None
         if settings.watch:
-            watcher = asyncio.create_task(watch_fixtures(app, settings.paths))
+            watcher = asyncio.create_task(watch_sources(app, settings))
         await signals.stop.wait()
         busy = app[IN_FLIGHT].count
         print(

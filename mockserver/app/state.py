@@ -8,7 +8,8 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from mockserver.app.tracing import InFlight
-    from mockserver.contract.schemas import Contract
+    from mockserver.contract.live import LiveContract
+    from mockserver.journal.live import Feed
     from mockserver.journal.store import Journal, ServeEvent
     from mockserver.replies.generated import TextGenerator
     from mockserver.settings import Settings
@@ -17,10 +18,11 @@ if TYPE_CHECKING:
     from mockserver.wire.ratelimit import RateLimiter
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
-CONTRACT: web.AppKey[Contract] = web.AppKey("contract")
+CONTRACT: web.AppKey[LiveContract] = web.AppKey("contract")
 TEXT: web.AppKey[TextGenerator] = web.AppKey("text")
 FIXTURES: web.AppKey[FixtureSet] = web.AppKey("fixtures")
 JOURNAL: web.AppKey[Journal] = web.AppKey("journal")
+FEED: web.AppKey[Feed] = web.AppKey("feed")  # journal and fixture changes, to dashboards
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
 CHAOS: web.AppKey[Chaos] = web.AppKey("chaos")
 IN_FLIGHT: web.AppKey[InFlight] = web.AppKey("in_flight")

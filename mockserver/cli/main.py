@@ -15,6 +15,7 @@ import click
 from mockserver._version import __version__
 from mockserver.app.serving import CannotListen
 from mockserver.app.serving import serve as run_server
+from mockserver.cli import spec as spec_cli
 from mockserver.cli.logs import configure as configure_logs
 from mockserver.contract.rules import RULES
 from mockserver.journal.report import build_report, last_user_text, write_report
@@ -138,8 +139,8 @@ SERVE_OPTIONS = [
         "--watch",
         env="WATCH",
         is_flag=True,
-        help="Reload fixtures when their files change; a broken set is reported and the "
-        "last good one kept.",
+        help="Reload fixtures (and the --spec document) when their files change; a broken "
+        "set or document is reported and the last good one kept.",
     ),
     _option(
         "--strict-spec",
@@ -255,6 +256,7 @@ SERVE_OPTIONS = [
         help="Tokens per minute allowed per API key (prompt + max_tokens; 429 past it).",
     ),
     _option("--quiet", env="QUIET", is_flag=True, help="No per-request log lines."),
+    *spec_cli.serve_options(),
 ]
 
 
@@ -291,7 +293,8 @@ def serve(
     _prepare_journal_file(settings.journal_file)
     _warn_about_empty_folders(settings.paths)
     try:
-        asyncio.run(run_server(settings))
+        with spec_cli.spec_errors():
+            asyncio.run(run_server(settings))
     except FixtureLoadError as exc:
         raise StartupError(report(exc.problems, "mockserver refuses to start")) from exc
     except CannotListen as exc:
@@ -357,19 +360,24 @@ def report(problems: list[Problem], title: str) -> str:
 @click.argument(
     "paths", nargs=-1, envvar="MOCKSERVER_FIXTURES", type=PathList(exists=True, path_type=Path)
 )
-def check(paths: tuple[Path, ...]) -> None:
+@spec_cli.check_option()
+def check(paths: tuple[Path, ...], spec: Path | None) -> None:
     """Check fixture files (default: MOCKSERVER_FIXTURES, else the bundled ones) and report
     every problem.
 
     Each problem is printed as FILE:LINE: /path/inside/the/fixture: message. Exits 1 when there
-    is any, so a CI job can run it before the tests.
+    is any, so a CI job can run it before the tests. With --spec, raw replies are checked
+    against that document's response schema, and its request examples against its own request
+    schema.
     """
     files = fixture_files(paths or (bundled("fixtures"),))
+    contract = spec_cli.contract_for_check(spec)
     try:
-        fixtures = load_paths(files)
+        fixtures = load_paths(files, contract.response if contract else None)
     except FixtureLoadError as exc:
         click.echo(report(exc.problems, "mockserver check"), err=True)
         raise SystemExit(1) from exc
+    spec_cli.check_against(contract, fixtures, "mockserver check")
     click.echo(f"mockserver check: {len(fixtures)} fixture(s) in {len(files)} file(s), no problems")
 
 
@@ -490,3 +498,6 @@ def requests_table(entries: list[dict[str, object]]) -> str:
 def _short(text: str | None, limit: int = 50) -> str:
     text = " ".join((text or "-").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+main.add_command(spec_cli.spec_group)

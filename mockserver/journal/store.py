@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from aiohttp import web
@@ -178,10 +178,19 @@ class ServeEvent:
         return data
 
 
+class JournalListener(Protocol):
+    """Told of each change as it happens (the dashboard's live feed); must return at once."""
+
+    def recorded(self, event: ServeEvent) -> None: ...
+
+    def cleared(self) -> None: ...
+
+
 class Journal:
     """The newest `limit` events, oldest dropped first; optionally mirrored to a JSON-lines file."""
 
     def __init__(self, limit: int = DEFAULT_JOURNAL_LIMIT, file: Path | None = None) -> None:
+        self.listeners: list[JournalListener] = []
         self._events: deque[ServeEvent] = deque(maxlen=limit)
         self._by_id: dict[str, ServeEvent] = {}
         self._sink = JournalFile(file) if file else None
@@ -193,6 +202,8 @@ class Journal:
         self._by_id[event.id] = event
         if self._sink is not None:
             self._sink.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+        for listener in self.listeners:
+            listener.recorded(event)
 
     def __len__(self) -> int:
         return len(self._events)
@@ -207,6 +218,8 @@ class Journal:
     def clear(self) -> None:
         self._events.clear()
         self._by_id.clear()
+        for listener in self.listeners:
+            listener.cleared()
 
     def close(self) -> None:
         if self._sink is not None:

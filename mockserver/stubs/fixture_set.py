@@ -53,6 +53,7 @@ class FixtureSet:
         self._files = list(fixtures)
         self._runtime: dict[str, Fixture] = {}  # added, or replacing a file fixture
         self._removed: set[str] = set()
+        self.disabled: set[str] = set()  # loaded and listed, but never selected
         self.calls: dict[str, int] = {}
         self._rebuild()
 
@@ -63,8 +64,11 @@ class FixtureSet:
         ]
         self._loaded += [f for name, f in self._runtime.items() if name not in file_names]
         order = {id(f): i for i, f in enumerate(self._loaded)}
-        self.ranked = sorted(self._loaded, key=lambda f: (-f.priority, order[id(f)]))
-        self.by_name = {f.name: f for f in self.ranked}
+        every = sorted(self._loaded, key=lambda f: (-f.priority, order[id(f)]))
+        self.by_name = {f.name: f for f in every}
+        self.disabled &= self.by_name.keys()
+        self._every_ranked = every
+        self.ranked = [f for f in every if f.name not in self.disabled]
         self._buckets: dict[tuple[str, str], list[int]] = {}
         self._unkeyed: list[int] = []
         for rank, fixture in enumerate(self.ranked):
@@ -78,7 +82,7 @@ class FixtureSet:
         )
 
     def __len__(self) -> int:
-        return len(self.ranked)
+        return len(self._loaded)
 
     @property
     def fixtures(self) -> Sequence[Fixture]:
@@ -110,10 +114,12 @@ class FixtureSet:
     def near_misses(self, ctx: MatchContext, limit: int = NEAR_MISSES) -> list[NearMiss]:
         """The fixtures closest to matching: fewest failed conditions, then priority order."""
         misses = []
-        for fixture in self.ranked:
+        for fixture in self._every_ranked:
             failed = fixture.match.failures(ctx)
             if not self._available(fixture):
                 failed.append(f"already answered its {fixture.times} time(s)")
+            if fixture.name in self.disabled:
+                failed.append("disabled")
             if failed:
                 total = len(fixture.match.conditions)
                 misses.append(NearMiss(fixture.name, fixture.source, tuple(failed), total))
@@ -173,10 +179,21 @@ class FixtureSet:
         self.calls.pop(name, None)
         self._rebuild()
 
+    def set_enabled(self, name: str, enabled: bool) -> None:
+        """A disabled fixture stays listed (and can be a near miss) but never answers."""
+        if name not in self.by_name:
+            raise KeyError(name)
+        if enabled:
+            self.disabled.discard(name)
+        else:
+            self.disabled.add(name)
+        self._rebuild()
+
     def reset_all(self) -> None:
         """Back to the file fixtures as loaded: run-time changes dropped, scenarios restarted."""
         self._runtime.clear()
         self._removed.clear()
+        self.disabled.clear()
         self.calls.clear()
         self._rebuild()
 

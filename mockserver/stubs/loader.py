@@ -18,6 +18,7 @@ import jinja2
 import jsonschema
 import yaml
 from faker import Faker
+from jsonschema.protocols import Validator
 
 from mockserver.contract.schemas import fast_check, load_schema, response_validator
 from mockserver.stubs.conditions import ConditionError, compile_match
@@ -49,8 +50,11 @@ def fixture_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def load_paths(paths: Sequence[Path]) -> list[Fixture]:
-    """Every fixture of these files and folders; FixtureLoadError lists all problems."""
+def load_paths(paths: Sequence[Path], response: Validator | None = None) -> list[Fixture]:
+    """Every fixture of these files and folders; FixtureLoadError lists all problems.
+
+    `response` checks raw reply bodies: the contract in force (default: the bundled one).
+    """
     fixtures: list[Fixture] = []
     problems: list[Problem] = []
     names: list[tuple[str, Problem]] = []
@@ -60,7 +64,7 @@ def load_paths(paths: Sequence[Path]) -> list[Fixture]:
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(str(file), None, "", f"cannot read: {exc}"))
             continue
-        loaded, found = load_text(text, str(file), names)
+        loaded, found = load_text(text, str(file), names, response)
         fixtures.extend(loaded)
         problems.extend(found)
     problems.extend(duplicate_names(names))
@@ -101,7 +105,10 @@ def _parse(text: str, *, json_text: bool) -> tuple[Any, Any]:
 
 
 def load_text(
-    text: str, source: str, names: list[tuple[str, Problem]] | None = None
+    text: str,
+    source: str,
+    names: list[tuple[str, Problem]] | None = None,
+    response: Validator | None = None,
 ) -> tuple[list[Fixture], list[Problem]]:
     """Parse one file's text (YAML or JSON) into fixtures and the problems found.
 
@@ -130,7 +137,7 @@ def load_text(
         if names is not None and isinstance(item, dict) and isinstance(item.get("name"), str):
             where = Problem(source, _line(item_node, "/name"), f"{base}/name", "")
             names.append((item["name"], where))
-        fixture, found = build_fixture(item, source, item_node, base)
+        fixture, found = build_fixture(item, source, item_node, base, response)
         problems.extend(found)
         if fixture is not None:
             fixtures.append(fixture)
@@ -273,7 +280,7 @@ def _fixture_is_valid(item: Any) -> bool:
 
 
 def build_fixture(
-    item: Any, source: str, node: Any, base: str = ""
+    item: Any, source: str, node: Any, base: str = "", response: Validator | None = None
 ) -> tuple[Fixture | None, list[Problem]]:
     """One fixture from its parsed form, or the problems that stop it."""
     errors = [] if _fixture_is_valid(item) else list(fixture_validator().iter_errors(item))
@@ -311,7 +318,7 @@ def build_fixture(
         except TemplateError as exc:
             for broken in template_problems(step, at) or [exc]:  # all of them, not the first
                 problem(broken.path, broken.message)
-        for path, message in _reply_problems(step, at):
+        for path, message in _reply_problems(step, at, response):
             problem(path, message)
     if problems or match is None:
         return None, problems
@@ -371,7 +378,9 @@ def _has_template(value: Any) -> bool:
     return False
 
 
-def _reply_problems(step: dict[str, Any], at: str) -> Iterable[tuple[str, str]]:
+def _reply_problems(
+    step: dict[str, Any], at: str, response: Validator | None = None
+) -> Iterable[tuple[str, str]]:
     """What the schema cannot see: framing headers, tool-call argument strings, raw bodies."""
     for where, headers in (
         (f"{at}/headers", step.get("headers")),
@@ -393,7 +402,8 @@ def _reply_problems(step: dict[str, Any], at: str) -> Iterable[tuple[str, str]]:
                 if not isinstance(parsed, dict):
                     yield f"{prefix}/tool_calls/{t}/arguments", "must encode a JSON object"
     if "raw" in step and not step.get("unchecked") and not _has_template(step["raw"]):
-        for error in response_validator("response").iter_errors(step["raw"]):
+        check = response or response_validator("response")
+        for error in check.iter_errors(step["raw"]):
             yield (
                 f"{at}/raw" + "".join(f"/{p}" for p in error.absolute_path),
                 f"breaks the response schema: {error.message} (unchecked: true sends it anyway)",

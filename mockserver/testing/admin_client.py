@@ -123,6 +123,11 @@ class AdminClient:
     def reset_fixture(self, name: str) -> None:
         self._call("POST", f"/fixtures/{urllib.parse.quote(name, safe='')}/reset")
 
+    def set_fixture_enabled(self, name: str, enabled: bool) -> None:
+        """A disabled fixture stays listed but answers nothing until enabled (or a reset)."""
+        action = "enable" if enabled else "disable"
+        self._call("POST", f"/fixtures/{urllib.parse.quote(name, safe='')}/{action}")
+
     def reset(self) -> None:
         self._call("POST", "/reset")
 

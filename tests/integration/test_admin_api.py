@@ -33,7 +33,7 @@ from tests.fixture_helpers import (
     serve_yaml,
     write_yaml,
 )
-from tests.support import CHAT, error_of
+from tests.support import CHAT, error_of, file_lines
 
 Client = TestClient[Any, Any]
 ADMIN = "/__admin"
@@ -126,6 +126,26 @@ def admin_routes(app: web.Application) -> set[tuple[str, str]]:
     return found
 
 
+def open_routes() -> set[tuple[str, str]]:
+    """What the OpenAPI document says needs no token: health and the dashboard's static files."""
+    document = load_schema("admin.openapi.json")
+    return {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters" and operation.get("security") == []
+    }
+
+
+def test_only_health_and_the_dashboard_files_are_open() -> None:
+    assert open_routes() == {
+        ("GET", f"{ADMIN}/health"),
+        ("GET", f"{ADMIN}/ui"),
+        ("GET", f"{ADMIN}/ui/"),
+        ("GET", f"{ADMIN}/ui/{{name}}"),
+    }
+
+
 def concrete(template: str) -> str:
     return template.replace("{id}", "req_missing").replace("{name}", "greet")
 
@@ -205,6 +225,7 @@ async def test_credentials_never_reach_the_journal_or_its_file(
         CHAT, json=chat("hi"), headers={"Authorization": f"Bearer {SECRET}"}
     )
     assert rejected.status == 401, "a wrong key is journaled too: redacted"
+    await file_lines(path, 2)
     texts = [
         await (await client.get(f"{ADMIN}/requests")).text(),
         await (await client.get(f"{ADMIN}/requests/{ok.headers['x-request-id']}")).text(),
@@ -314,7 +335,7 @@ async def test_journal_file_appends_to_what_is_there(
     client = await make_client(journal_file=path)
     first, _, _ = await send(client, "one")
     second, _, _ = await send(client, "two", stream=True)
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = await file_lines(path, 3)
     entries = [json.loads(line) for line in lines]
     assert [e["id"] for e in entries] == ["from-an-earlier-run", first, second]
     assert entries[2]["frames"], "the file keeps the stream frames"
@@ -679,7 +700,8 @@ async def test_reload_reads_the_files_again(make_client: MakeClient, tmp_path: P
               - {content: counter two}
         """,
     )
-    assert await call(client, "POST", "/reload") == {"reloaded": 2}
+    reloaded = await call(client, "POST", "/reload")
+    assert (reloaded["reloaded"], reloaded["spec"]["source"]) == (2, "bundled")
     assert await fixture_names(client) == ["greet", "counter", "extra"]
     assert await content_of(client, chat("hello")) == "greet reloaded"
     assert await content_of(client, chat("count")) == "counter one", "scenarios start over"
@@ -805,8 +827,8 @@ async def guarded(make_client: MakeClient, tmp_path: Path) -> Client:
 )
 async def test_admin_routes_need_the_token(guarded: Client, authorization: str | None) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
-    routes = sorted(admin_routes(app_of(guarded)) - {("GET", f"{ADMIN}/health")})
-    assert len(routes) >= 14
+    routes = sorted(admin_routes(app_of(guarded)) - open_routes())
+    assert len(routes) >= 17
     for method, template in routes:
         response = await guarded.request(method, concrete(template), headers=headers, json={})
         error = await error_of(response, 401)

@@ -75,7 +75,7 @@ ROUND_TRIP: dict[str, Any] = {
 
 
 def contract_of(settings: Settings) -> Contract:
-    return create_app(settings)[CONTRACT]
+    return create_app(settings)[CONTRACT].current
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ and AdminClient reach. Errors use OpenAI's error shape like the rest of the serv
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import time
@@ -18,7 +19,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver._version import __version__
-from mockserver.app.state import CONTRACT, FIXTURES, JOURNAL, SETTINGS, STARTED
+from mockserver.app.routes import live
+from mockserver.app.sources import contract_in_force, load_fixtures
+from mockserver.app.state import CONTRACT, FEED, FIXTURES, JOURNAL, SETTINGS, STARTED
 from mockserver.contract.errors import (
     AuthenticationFailed,
     Conflict,
@@ -27,10 +30,12 @@ from mockserver.contract.errors import (
     NotFound,
 )
 from mockserver.contract.schemas import load_schema
+from mockserver.contract.spec import SpecError
 from mockserver.journal.queries import count_matching, filter_events, near_misses_for
 from mockserver.journal.store import Journal, ServeEvent
 from mockserver.stubs.conditions import ConditionError
-from mockserver.stubs.loader import fixture_validator, load_paths, load_text
+from mockserver.stubs.fixture_set import FixtureSet
+from mockserver.stubs.loader import fixture_validator, load_text
 from mockserver.stubs.model import Fixture, FixtureLoadError
 
 ADMIN = "/__admin"
@@ -39,15 +44,26 @@ ADMIN = "/__admin"
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
+def same_origin(request: web.Request, origin: str) -> bool:
+    """The Origin is this server's own: the dashboard, served from here, calling home.
+
+    Browsers set Origin and Sec-Fetch-Site themselves (no page script can), so a page elsewhere
+    cannot claim either.
+    """
+    own = f"{request.scheme}://{request.host}".lower()
+    fetch_site = request.headers.get("Sec-Fetch-Site", "same-origin")
+    return origin.lower() == own and fetch_site == "same-origin"
+
+
 def refuse_browsers(request: web.Request) -> None:
-    """No web page may drive the admin API (MockServer's CVE-2021-32827 was exactly that).
+    """No other web page may drive the admin API (MockServer's CVE-2021-32827 was exactly that).
 
     A browser marks every cross-site request with Origin, even a "simple" POST that needs no
-    preflight; scripts, curl and the SDKs send none. A server bound to loopback also answers
-    only loopback host names, which defeats DNS rebinding.
+    preflight; scripts, curl and the SDKs send none. Only the dashboard's own origin passes. A
+    server bound to loopback also answers only loopback host names, which defeats DNS rebinding.
     """
     origin = request.headers.get("Origin")
-    if origin is not None:
+    if origin is not None and not same_origin(request, origin):
         raise Forbidden(
             f"The admin API does not take requests from web pages (Origin: {origin}).",
             code="admin_origin_refused",
@@ -90,7 +106,8 @@ async def health(request: web.Request) -> web.Response:
             "uptime_s": round(time.monotonic() - app[STARTED], 3),
             "fixtures": len(app[FIXTURES]),
             "requests": len(app[JOURNAL]),
-            "contract": app[CONTRACT].describe(),
+            "contract": app[CONTRACT].current.describe(),
+            "spec": app[CONTRACT].current.to_json(),
         }
     )
 
@@ -112,7 +129,14 @@ async def list_requests(request: web.Request) -> web.Response:
 
 
 async def get_request(request: web.Request) -> web.Response:
-    return web.json_response(_event(request).to_json())
+    """The whole entry; a request no fixture matched (generated, or refused under
+    --strict-fixtures) also gets the fixtures that came closest, as they stand now."""
+    event = _event(request)
+    found = event.to_json()
+    unmatched = event.generated or (event.error or {}).get("code") == "fixture_not_matched"
+    if unmatched and isinstance(event.body_json, dict):
+        found["near_misses"] = near_misses_for(request.app[FIXTURES], event)
+    return web.json_response(found)
 
 
 async def clear_requests(request: web.Request) -> web.Response:
@@ -167,12 +191,14 @@ async def unmatched_requests(request: web.Request) -> web.Response:
     return web.json_response({"requests": found})
 
 
-def _fixture_json(fixture: Fixture, calls: int) -> dict[str, Any]:
+def _fixture_json(fixture: Fixture, fixtures: FixtureSet) -> dict[str, Any]:
     return {
         "name": fixture.name,
         "priority": fixture.priority,
         "times": fixture.times,
-        "calls": calls,
+        "calls": fixtures.calls.get(fixture.name, 0),
+        "enabled": fixture.name not in fixtures.disabled,
+        "steps": len(fixture.replies) if fixture.is_sequence else None,
         "source": fixture.source,
         "fixture": fixture.spec,
     }
@@ -180,9 +206,7 @@ def _fixture_json(fixture: Fixture, calls: int) -> dict[str, Any]:
 
 async def list_fixtures(request: web.Request) -> web.Response:
     fixtures = request.app[FIXTURES]
-    return web.json_response(
-        {"fixtures": [_fixture_json(f, fixtures.calls.get(f.name, 0)) for f in fixtures.fixtures]}
-    )
+    return web.json_response({"fixtures": [_fixture_json(f, fixtures) for f in fixtures.fixtures]})
 
 
 def _named(request: web.Request) -> Fixture:
@@ -195,14 +219,13 @@ def _named(request: web.Request) -> Fixture:
 
 async def get_fixture(request: web.Request) -> web.Response:
     fixture = _named(request)
-    return web.json_response(
-        _fixture_json(fixture, request.app[FIXTURES].calls.get(fixture.name, 0))
-    )
+    return web.json_response(_fixture_json(fixture, request.app[FIXTURES]))
 
 
 async def _parse_fixtures(request: web.Request) -> list[Fixture]:
     """Fixtures from a JSON or YAML body, checked exactly as files are."""
-    fixtures, problems = load_text(await _body_text(request), "admin-api.yaml", [])
+    response = request.app[CONTRACT].current.response
+    fixtures, problems = load_text(await _body_text(request), "admin-api.yaml", [], response)
     if problems:
         raise InvalidRequest(
             "The fixtures have problems: " + "; ".join(str(p) for p in problems),
@@ -225,6 +248,7 @@ async def add_fixtures(request: web.Request) -> web.Response:
         )
     for fixture in new:
         fixtures.add(fixture)
+    request.app[FEED].fixtures_changed()
     return web.json_response({"added": [f.name for f in new]}, status=201)
 
 
@@ -236,40 +260,71 @@ async def replace_fixture(request: web.Request) -> web.Response:
             f"PUT needs exactly one fixture named {old.name!r}.", code="invalid_fixture"
         )
     request.app[FIXTURES].replace(new[0])
+    request.app[FEED].fixtures_changed()
     return web.json_response({"replaced": old.name})
 
 
 async def delete_fixture(request: web.Request) -> web.Response:
     fixture = _named(request)
     request.app[FIXTURES].remove(fixture.name)
+    request.app[FEED].fixtures_changed()
     return web.json_response({"deleted": fixture.name})
 
 
 async def reset_fixture(request: web.Request) -> web.Response:
     fixture = _named(request)
     request.app[FIXTURES].reset(fixture.name)
+    request.app[FEED].fixtures_changed()
     return web.json_response({"reset": fixture.name})
+
+
+async def enable_fixture(request: web.Request) -> web.Response:
+    fixture = _named(request)
+    request.app[FIXTURES].set_enabled(fixture.name, True)
+    request.app[FEED].fixtures_changed()
+    return web.json_response({"enabled": fixture.name})
+
+
+async def disable_fixture(request: web.Request) -> web.Response:
+    """The fixture stays listed but answers nothing until enabled (or a full reset)."""
+    fixture = _named(request)
+    request.app[FIXTURES].set_enabled(fixture.name, False)
+    request.app[FEED].fixtures_changed()
+    return web.json_response({"disabled": fixture.name})
 
 
 async def reset(request: web.Request) -> web.Response:
     """Journal cleared, scenario states and counters restarted, run-time fixtures dropped."""
     request.app[JOURNAL].clear()
     request.app[FIXTURES].reset_all()
+    request.app[FEED].fixtures_changed()
     return web.json_response({"reset": True, "fixtures": len(request.app[FIXTURES])})
 
 
 async def reload(request: web.Request) -> web.Response:
-    paths = request.app[SETTINGS].paths
+    """Fixtures (and the --spec document) from disk, both or neither: a broken one is refused
+    and the last good ones stay. The document compiles off the event loop."""
+    app, settings = request.app, request.app[SETTINGS]
+    contract = app[CONTRACT].current
+    if settings.spec is not None:
+        try:
+            contract = await asyncio.to_thread(contract_in_force, settings)
+        except SpecError as exc:
+            raise InvalidRequest(
+                f"Reload refused, the last good contract stays: {exc}", code="invalid_spec"
+            ) from exc
     try:
-        fixtures = load_paths(paths)
+        fixtures = load_fixtures(settings, contract)
     except FixtureLoadError as exc:
         raise InvalidRequest(
             "Reload refused, the last good fixtures stay: "
             + "; ".join(str(p) for p in exc.problems),
             code="invalid_fixture",
         ) from exc
-    request.app[FIXTURES].reload(fixtures)
-    return web.json_response({"reloaded": len(fixtures)})
+    app[CONTRACT].swap(contract)
+    app[FIXTURES].reload(fixtures)
+    app[FEED].fixtures_changed()
+    return web.json_response({"reloaded": len(fixtures), "spec": contract.to_json()})
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -307,6 +362,9 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("PUT", "/fixtures/{name}", replace_fixture),
     ("DELETE", "/fixtures/{name}", delete_fixture),
     ("POST", "/fixtures/{name}/reset", reset_fixture),
+    ("POST", "/fixtures/{name}/enable", enable_fixture),
+    ("POST", "/fixtures/{name}/disable", disable_fixture),
+    ("GET", "/events", live.events),
     ("POST", "/reset", reset),
     ("POST", "/reload", reload),
 ]

@@ -36,7 +36,7 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     record.received(raw)
     body = parse_json_object(raw)
     record.parsed(raw, body)
-    violations = validate(body, app[CONTRACT], settings.disabled_rules)
+    violations = validate(body, app[CONTRACT].current, settings.disabled_rules)
     if violations:
         record.violations = [v.to_json() for v in violations]
         raise ValidationFailed(violations)

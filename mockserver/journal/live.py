@@ -1,0 +1,121 @@
+"""Journal changes pushed to watchers (the dashboard's live list), never slowing a request.
+
+The journal calls `Feed.recorded` / `Feed.cleared` synchronously while a request finishes; each
+only appends a reference to every watcher's bounded queue. A watcher that falls `QUEUE_LIMIT`
+notices behind is dropped (told so, and it reloads the list) rather than holding memory or making
+the request path wait. Serialising happens in the watcher's own task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from mockserver.journal.store import ServeEvent
+
+QUEUE_LIMIT = 1000  # notices per watcher before it is dropped as too slow
+MAX_WATCHERS = 32  # open dashboards (each holds one queue)
+
+
+@dataclass(slots=True)
+class Recorded:
+    """One notice shared by every watcher: its wire form is made once, by the first to send it."""
+
+    event: ServeEvent
+    encoded: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cleared:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class FixturesChanged:
+    pass
+
+
+Notice = Recorded | Cleared | FixturesChanged
+Ending = Literal["overflow", "closed"]
+
+
+class TooManyWatchers(Exception):
+    """MAX_WATCHERS feeds are open already."""
+
+
+class Watcher:
+    """One subscriber: its queue, and why it ended if it did."""
+
+    def __init__(self) -> None:
+        self._queue: deque[Notice] = deque()
+        self._ready = asyncio.Event()
+        self.ended: Ending | None = None
+
+    def push(self, notice: Notice) -> None:
+        if self.ended is not None:
+            return
+        if len(self._queue) >= QUEUE_LIMIT:
+            self.end("overflow")
+            return
+        self._queue.append(notice)
+        self._ready.set()
+
+    def end(self, why: Ending) -> None:
+        self.ended = why
+        self._queue.clear()
+        self._ready.set()
+
+    async def next(self, wait_s: float) -> Notice | None:
+        """The next notice; None on timeout or once ended (then `ended` says why)."""
+        if not self._queue and self.ended is None:
+            self._ready.clear()
+            try:
+                await asyncio.wait_for(self._ready.wait(), wait_s)
+            except TimeoutError:
+                return None
+        if self.ended is not None or not self._queue:
+            return None
+        return self._queue.popleft()
+
+
+class Feed:
+    """The set of watchers; what the journal and the fixture admin routes notify."""
+
+    def __init__(self) -> None:
+        self._watchers: set[Watcher] = set()
+
+    def __len__(self) -> int:
+        return len(self._watchers)
+
+    def watch(self) -> Watcher:
+        if len(self._watchers) >= MAX_WATCHERS:
+            raise TooManyWatchers
+        watcher = Watcher()
+        self._watchers.add(watcher)
+        return watcher
+
+    def forget(self, watcher: Watcher) -> None:
+        self._watchers.discard(watcher)
+
+    def _push(self, notice: Notice) -> None:
+        for watcher in self._watchers:
+            watcher.push(notice)
+
+    def recorded(self, event: ServeEvent) -> None:
+        if self._watchers:
+            self._push(Recorded(event))
+
+    def cleared(self) -> None:
+        self._push(Cleared())
+
+    def fixtures_changed(self) -> None:
+        self._push(FixturesChanged())
+
+    def close(self) -> None:
+        """Shutdown: every feed ends now, so draining does not wait for open dashboards."""
+        for watcher in self._watchers:
+            watcher.end("closed")
+        self._watchers.clear()
