@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
 
+from mockserver.upstream.config import Upstream
 from mockserver.wire.faults import NO_FAULT, FaultPlan
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -49,6 +50,10 @@ class Settings:
     models: tuple[str, ...] | None = None
     rpm: int | None = None  # requests per minute per API key
     tpm: int | None = None  # tokens per minute per API key
+    upstream: Upstream | None = None  # --upstream: forward what no fixture answers (or all)
+    record_dir: Path | None = None  # --record: each proxied exchange becomes a fixture file
+    record_match: tuple[str, ...] = ()  # --record-match: the facts a recorded fixture matches on
+    replay_pacing: float = 1.0  # --replay-pacing: recorded frame timings x this (0: no delays)
 
     def __post_init__(self) -> None:
         paths = self.fixture_paths

@@ -29,6 +29,9 @@ from mockserver.journal.store import Journal, journal_middleware
 from mockserver.replies.generated import TextGenerator
 from mockserver.settings import Settings
 from mockserver.stubs.fixture_set import FixtureSet
+from mockserver.upstream import client
+from mockserver.upstream.gate import RECORDER
+from mockserver.upstream.record import DEFAULT_MATCH, Recorder
 from mockserver.wire.faults import Chaos
 from mockserver.wire.ratelimit import RateLimiter, add_rate_headers
 
@@ -56,6 +59,10 @@ def create_app(settings: Settings) -> web.Application:
     app[CHAOS] = Chaos(settings.chaos_rate, settings.chaos_status, settings.seed)
     app.on_shutdown.append(_close_feeds)
     app.on_cleanup.append(_close_journal)
+    if settings.upstream is not None:
+        client.install(app, settings.upstream)
+        if settings.record_dir is not None:
+            app[RECORDER] = Recorder(settings.record_dir, settings.record_match or DEFAULT_MATCH)
     app[STARTED] = time.monotonic()
     app.on_response_prepare.append(_response_headers)
     app.router.add_post("/v1/chat/completions", chat.create_chat_completion)

@@ -51,6 +51,7 @@ def banner(settings: Settings, app: web.Application, url: str, *, bound: str = "
             f"  pace       {_pace_line(settings)}",
             f"  auth       {keys}",
             f"  dashboard  {url}/__admin/ui",
+            *_upstream_lines(settings),
         ]
     )
 
@@ -67,6 +68,18 @@ def _models_line(settings: Settings) -> str:
     return f"{', '.join(settings.models)}; any other gets 404 model_not_found"
 
 
+def _upstream_lines(settings: Settings) -> list[str]:
+    upstream = settings.upstream
+    if upstream is None:
+        return []
+    which = "every valid request" if upstream.proxy_all else "requests no fixture matches"
+    key = "its own key (--upstream-key)" if upstream.key else "the client's key"
+    lines = [f"  upstream   {upstream.display} gets {which}, with {key}"]
+    if settings.record_dir is not None:
+        lines.append(f"  recording  into {settings.record_dir} (secrets redacted)")
+    return lines
+
+
 def _fixture_line(settings: Settings, app: web.Application) -> str:
     count = len(app[FIXTURES])
     paths = ", ".join(str(p) for p in settings.paths) or "none"
@@ -74,7 +87,8 @@ def _fixture_line(settings: Settings, app: web.Application) -> str:
         examples = sum(f.source == EXAMPLES_SOURCE for f in app[FIXTURES].ranked)
         paths += f" and the spec's examples ({examples} of them)"
     watching = " (watching for changes)" if settings.watch else ""
-    return f"{count} loaded from {paths}{watching}; unmatched requests get generated replies"
+    rest = "the gateway" if settings.upstream is not None else "generated replies"
+    return f"{count} loaded from {paths}{watching}; unmatched requests get {rest}"
 
 
 class CannotListen(OSError):

@@ -19,6 +19,7 @@ from mockserver.contract.errors import MockError
 
 EXPOSED = (
     "x-request-id",
+    "x-mock-request-id",
     "openai-processing-ms",
     "openai-version",
     "x-mock-matched",
@@ -91,6 +92,9 @@ def add_trace_headers(request: web.Request, response: web.StreamResponse) -> Non
     if request_id is None:  # answered before the middleware ran (e.g. a malformed request line)
         return
     elapsed_ms = (time.perf_counter() - request[STARTED_AT]) * 1000
-    response.headers["x-request-id"] = request_id
-    response.headers["openai-processing-ms"] = str(round(elapsed_ms))
-    response.headers["openai-version"] = "2020-10-01"
+    if "x-request-id" in response.headers:  # the gateway's (--upstream): clients quote it
+        response.headers["x-mock-request-id"] = request_id
+    else:
+        response.headers["x-request-id"] = request_id
+    response.headers.setdefault("openai-processing-ms", str(round(elapsed_ms)))
+    response.headers.setdefault("openai-version", "2020-10-01")

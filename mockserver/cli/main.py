@@ -9,6 +9,7 @@ import math
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -30,6 +31,10 @@ from mockserver.settings import (
 from mockserver.stubs.loader import fixture_files, load_paths
 from mockserver.stubs.model import FixtureLoadError, Problem
 from mockserver.testing.admin_client import AdminClient, AdminError
+from mockserver.upstream import verify_report
+from mockserver.upstream.config import Upstream, UpstreamURLError
+from mockserver.upstream.record import DEFAULT_MATCH, MATCH_FIELDS
+from mockserver.upstream.verify import Politeness, verify
 from mockserver.wire.faults import NO_FAULT, FaultPlan, FaultSyntaxError, parse_fault
 
 
@@ -79,6 +84,23 @@ def _not_nan(param: click.Parameter, value: float) -> float:
     if math.isnan(value):
         raise click.BadParameter("must be a number of seconds", param_hint=param.opts[0])
     return value
+
+
+Decorator = Callable[[Callable[..., None]], Callable[..., None]]
+
+
+def _upstream_key_option() -> Decorator:
+    """--upstream-key, shared by serve and verify."""
+    return cast(
+        Decorator,
+        _option(
+            "--upstream-key",
+            env="UPSTREAM_KEY",
+            default=None,
+            help="The gateway's API key, sent instead of the client's own (which is passed "
+            "through otherwise). Never written to a file, log or journal entry.",
+        ),
+    )
 
 
 SERVE_OPTIONS = [
@@ -256,6 +278,65 @@ SERVE_OPTIONS = [
         help="Tokens per minute allowed per API key (prompt + max_tokens; 429 past it).",
     ),
     _option("--quiet", env="QUIET", is_flag=True, help="No per-request log lines."),
+    _option(
+        "--upstream",
+        env="UPSTREAM",
+        default=None,
+        help="The real gateway's base URL (as given to an OpenAI SDK, e.g. "
+        "https://gateway.example/v1): a valid request no fixture matches is forwarded there.",
+    ),
+    _option(
+        "--proxy-all",
+        env="PROXY_ALL",
+        is_flag=True,
+        help="With --upstream: forward every valid request, even those a fixture answers.",
+    ),
+    _upstream_key_option(),
+    _option(
+        "--upstream-pool-size",
+        env="UPSTREAM_POOL_SIZE",
+        default=100,
+        type=click.IntRange(1),
+        help="Connections to the gateway open at most (reused across requests).",
+    ),
+    _option(
+        "--upstream-connect-timeout",
+        env="UPSTREAM_CONNECT_TIMEOUT",
+        default=10.0,
+        type=click.FloatRange(0, min_open=True),
+        help="Seconds to reach the gateway; past it the client gets a 504.",
+    ),
+    _option(
+        "--upstream-read-timeout",
+        env="UPSTREAM_READ_TIMEOUT",
+        default=300.0,
+        type=click.FloatRange(0, min_open=True),
+        help="Seconds to wait for the gateway's next bytes (a 504, or an error event mid-stream).",
+    ),
+    _option(
+        "--record",
+        "record_dir",
+        env="RECORD",
+        default=None,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="With --upstream: write each proxied exchange into this folder as a fixture "
+        "file (secrets redacted; the same request is recorded once).",
+    ),
+    _option(
+        "--record-match",
+        env="RECORD_MATCH",
+        default=",".join(DEFAULT_MATCH),
+        help="What a recorded fixture matches on, comma-separated, from: "
+        f"{', '.join(MATCH_FIELDS)}.",
+    ),
+    _option(
+        "--replay-pacing",
+        env="REPLAY_PACING",
+        default=1.0,
+        type=click.FloatRange(0),
+        help="Recorded streams are replayed with their frame timings times this: 1 as "
+        "recorded, 0 as fast as possible, 0.5 twice as fast.",
+    ),
     *spec_cli.serve_options(),
 ]
 
@@ -288,8 +369,14 @@ def serve(
         access_log=not quiet,
         fault=_server_fault(fault),
         models=_model_list(models),
+        upstream=_upstream(options),
+        record_match=_record_match(str(options.pop("record_match"))),
         **options,  # type: ignore[arg-type]  # the remaining options are Settings fields
     )
+    if settings.record_dir is not None and settings.upstream is None:
+        raise click.BadParameter(
+            "records what --upstream answers: give --upstream too", param_hint="--record"
+        )
     _prepare_journal_file(settings.journal_file)
     _warn_about_empty_folders(settings.paths)
     try:
@@ -342,6 +429,47 @@ def _warn_about_empty_folders(paths: tuple[Path, ...]) -> None:
                 "gets a generated reply",
                 err=True,
             )
+
+
+def _upstream(options: dict[str, object]) -> Upstream | None:
+    """Pops the upstream options (they are not Settings fields) into one Upstream."""
+    url = options.pop("upstream")
+    key, proxy_all = options.pop("upstream_key"), options.pop("proxy_all")
+    pool = options.pop("upstream_pool_size")
+    connect, read = options.pop("upstream_connect_timeout"), options.pop("upstream_read_timeout")
+    if url is None:
+        if proxy_all:
+            raise click.BadParameter(
+                "forwards to --upstream: give it too", param_hint="--proxy-all"
+            )
+        return None
+    return _upstream_at(
+        str(url),
+        key=key,
+        proxy_all=proxy_all,
+        pool_size=pool,
+        connect_timeout_s=connect,
+        read_timeout_s=read,
+    )
+
+
+def _upstream_at(url: str, **settings: object) -> Upstream:
+    try:
+        return Upstream.at(url, **settings)
+    except UpstreamURLError as exc:
+        raise click.BadParameter(str(exc), param_hint="--upstream") from exc
+
+
+def _record_match(text: str) -> tuple[str, ...]:
+    fields = tuple(f.strip() for f in text.split(",") if f.strip())
+    unknown = [f for f in fields if f not in MATCH_FIELDS]
+    if unknown or not fields:
+        raise click.BadParameter(
+            f"unknown field(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(MATCH_FIELDS)}",
+            param_hint="--record-match",
+        )
+    return fields
 
 
 def _server_fault(text: str | None) -> FaultPlan:
@@ -483,7 +611,7 @@ def requests_table(entries: list[dict[str, object]]) -> str:
                 str(e.get("status")),
                 str(e.get("model") or "-"),
                 "yes" if e.get("stream") else "no",
-                str(e.get("fixture") or ("generated" if e.get("generated") else "-")),
+                _answered_by(e),
                 f"{e.get('duration_ms') or 0:.1f}",
                 _short(last_user_text(body)),
             )
@@ -495,9 +623,103 @@ def requests_table(entries: list[dict[str, object]]) -> str:
     )
 
 
+def _answered_by(entry: dict[str, object]) -> str:
+    if entry.get("upstream"):
+        return "upstream"
+    return str(entry.get("fixture") or ("generated" if entry.get("generated") else "-"))
+
+
 def _short(text: str | None, limit: int = 50) -> str:
     text = " ".join((text or "-").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@main.command(name="verify")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--upstream",
+    envvar="MOCKSERVER_UPSTREAM",
+    show_envvar=True,
+    required=True,
+    help="The real gateway's base URL, e.g. https://gateway.example/v1.",
+)
+@_upstream_key_option()
+@spec_cli.check_option()
+@click.option(
+    "--concurrency",
+    default=2,
+    type=click.IntRange(1, 32),
+    help="Requests in flight to the gateway at once.",
+)
+@click.option(
+    "--retries",
+    default=2,
+    type=click.IntRange(0, 10),
+    help="Retries of a 408/409/429/5xx or a failed connection, after the wait the "
+    "gateway asks for (retry-after) or an exponential backoff.",
+)
+@click.option(
+    "--max-wait",
+    default=60.0,
+    type=click.FloatRange(0),
+    help="A retry-after longer than this many seconds is not waited for.",
+)
+@click.option(
+    "--max-requests",
+    default=100,
+    type=click.IntRange(1),
+    help="Requests to the gateway in all (retries included); the rest is skipped.",
+)
+@click.option(
+    "--timeout",
+    default=120.0,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds for one gateway request, stream included.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the results as JSON here.",
+)
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the results as JUnit XML here.",
+)
+def verify_command(
+    paths: tuple[Path, ...],
+    upstream: str,
+    upstream_key: str | None,
+    spec: Path | None,
+    json_path: Path | None,
+    junit_path: Path | None,
+    **politeness: object,
+) -> None:
+    """Send each fixture's request (its `request:` block) to the real gateway and report
+    drift: a reply or chunk breaking the schema, fields added, missing or of another type, a
+    different finish_reason or tool calls, stream framing. Exits 1 on drift or error."""
+    gateway = _upstream_at(upstream, key=upstream_key)
+    rules = Politeness(
+        concurrency=politeness["concurrency"],  # type: ignore[arg-type]
+        retries=politeness["retries"],  # type: ignore[arg-type]
+        max_wait_s=politeness["max_wait"],  # type: ignore[arg-type]
+        budget=politeness["max_requests"],  # type: ignore[arg-type]
+        timeout_s=politeness["timeout"],  # type: ignore[arg-type]
+    )
+    try:
+        with spec_cli.spec_errors():
+            outcomes, sent = asyncio.run(verify(paths, gateway, rules, spec))
+    except FixtureLoadError as exc:
+        raise click.ClickException(report(exc.problems, "mockserver verify")) from exc
+    results = verify_report.summary(outcomes, gateway.display, sent)
+    verify_report.write(results, json_path, junit_path)
+    click.echo(verify_report.table(results))
+    if verify_report.failed(results):
+        raise SystemExit(1)
 
 
 main.add_command(spec_cli.spec_group)

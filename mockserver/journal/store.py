@@ -29,6 +29,7 @@ from mockserver.wire import json_bytes
 
 if TYPE_CHECKING:
     from mockserver.replies.reply import Reply
+    from mockserver.upstream.exchange import Exchange
 
 log = logging.getLogger("mockserver.requests")
 SECRET_HEADERS = frozenset(
@@ -113,6 +114,7 @@ class ServeEvent:
     fault: str | None = None
     duration_ms: float | None = None
     first_byte_ms: float | None = None
+    upstream: Exchange | None = None  # forwarded to the gateway: what went and came back
     started: float = field(default_factory=time.perf_counter, repr=False)
 
     @property
@@ -170,6 +172,7 @@ class ServeEvent:
             "duration_ms": self.duration_ms,
             "first_byte_ms": self.first_byte_ms,
             "frame_count": len(self.frames) + self.frames_dropped,
+            "upstream": self.upstream.to_json() if self.upstream is not None else None,
         }
         if frames:
             data["frames"] = [
@@ -262,6 +265,8 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
 def _log(event: ServeEvent) -> None:
     """One line per request; with --log-format json its fields become JSON keys."""
     fixture = event.fixture or ("generated" if event.generated else "-")
+    if event.upstream is not None:
+        fixture = "upstream"
     fields = {
         "request_id": event.id,
         "method": event.method,

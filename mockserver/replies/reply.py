@@ -11,14 +11,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.replies.completion import Completion
+from mockserver.stubs.recorded import RecordedStream
 from mockserver.wire.faults import NO_FAULT, FaultPlan
 
 
 @dataclass(frozen=True, slots=True)
 class Completed:
-    """A chat.completion: one JSON body, or its chunks when the request streams."""
+    """A chat.completion: one JSON body, or its chunks when the request streams (the recorded
+    events instead, when the fixture was recorded from a stream that fits the request)."""
 
     completion: Completion
+    recorded: RecordedStream | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """--upstream: the gateway answers (delivered by mockserver.upstream)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +63,7 @@ class HtmlPage:
     html: str
 
 
-Payload = Completed | ErrorBody | RawBody | RawEvents | HtmlPage
+Payload = Completed | ErrorBody | RawBody | RawEvents | HtmlPage | Forward
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

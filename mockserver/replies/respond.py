@@ -2,8 +2,9 @@
 
 An error the client asked for (X-Mock-Fault: status=...) comes first and consults no fixture.
 Otherwise the fixture forced by X-Mock-Fixture or the first that matches answers (its step
-rendered), else the generator; the final fault plan (server < fixture < header) rides along, and
-a plan with a `status` turns the answer into that scripted error. Scripted outcomes are returned,
+rendered), else the gateway (--upstream; asked first with --proxy-all), else the generator;
+the final fault plan (server < fixture < header) rides along, and a plan with a `status`
+turns the answer into that scripted error. Scripted outcomes are returned,
 never raised: only real failures raise (bad input, a broken template, --strict verdicts).
 """
 
@@ -19,7 +20,7 @@ from mockserver.replies.completion import replayable
 from mockserver.replies.drift import drift
 from mockserver.replies.error_catalog import fault_error, scripted_error
 from mockserver.replies.generated import TextGenerator, generate, seed_key
-from mockserver.replies.reply import Completed, Reply
+from mockserver.replies.reply import Completed, Forward, Reply
 from mockserver.replies.scripted import rendered_headers, scripted_reply
 from mockserver.settings import Settings
 from mockserver.stubs.context import MatchContext
@@ -48,8 +49,13 @@ def respond(
         return fault_error(asked)
     ctx = MatchContext(chat.body, chat.headers)
     forced = chat.headers.get(FORCE_HEADER)
+    upstream = settings.upstream
+    if upstream is not None and upstream.proxy_all and not forced:
+        return _under(Reply(payload=Forward()), faults.over(None))
     fixture = _forced(fixtures, forced) if forced else fixtures.select(ctx)
     key = seed_key(chat, settings.seed)
+    if fixture is None and upstream is not None:  # the gateway answers what no fixture does
+        return _under(Reply(payload=Forward()), faults.over(None))
     if fixture is None:
         if settings.strict_fixtures:
             raise _no_match(fixtures, ctx)
@@ -68,7 +74,7 @@ def _under(reply: Reply, plan: FaultPlan) -> Reply:
         return dataclasses.replace(error, fixture=reply.fixture, headers=headers)
     payload = reply.payload
     if plan.seed is not None and isinstance(payload, Completed):
-        payload = Completed(replayable(payload.completion, plan.seed))
+        payload = dataclasses.replace(payload, completion=replayable(payload.completion, plan.seed))
     return dataclasses.replace(reply, payload=payload, plan=plan)
 
 

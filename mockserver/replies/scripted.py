@@ -54,7 +54,7 @@ def scripted_reply(
         case RawBodyStep(body=body):
             payload = RawBody(render.tree(body, "/raw"))
         case CompletionStep():
-            payload = Completed(completion_from(step, request, rng, render))
+            payload = Completed(completion_from(step, request, rng, render), step.recorded)
     return Reply(payload=payload, status=step.status, headers=headers)
 
 

@@ -311,13 +311,16 @@ def build_fixture(
     replies = []
     for i, step in enumerate(steps):
         at = f"/reply/sequence/{i}" if "sequence" in reply else "/reply"
-        try:
-            compiled = compile_tree(step, at)
-            trial_render(compiled, at)
-            replies.append(compile_step(compiled, at))
-        except TemplateError as exc:
-            for broken in template_problems(step, at) or [exc]:  # all of them, not the first
-                problem(broken.path, broken.message)
+        if step.get("verbatim"):  # a recorded reply: its strings are text, not templates
+            replies.append(compile_step(step, at))
+        else:
+            try:
+                compiled = compile_tree(step, at)
+                trial_render(compiled, at)
+                replies.append(compile_step(compiled, at))
+            except TemplateError as exc:
+                for broken in template_problems(step, at) or [exc]:  # all, not the first
+                    problem(broken.path, broken.message)
         for path, message in _reply_problems(step, at, response):
             problem(path, message)
     if problems or match is None:
@@ -393,6 +396,8 @@ def _reply_problems(
         prefix = f"{at}/choices/{c}" if "choices" in step else at
         for t, call in enumerate(choice.get("tool_calls") or ()):
             arguments = call.get("arguments")
+            if step.get("verbatim"):  # what the gateway sent, even cut short by max_tokens
+                break
             if isinstance(arguments, str) and not is_template(arguments):
                 try:
                     parsed = json.loads(arguments)

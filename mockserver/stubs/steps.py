@@ -13,6 +13,8 @@ from typing import Any
 
 import jinja2
 
+from mockserver.stubs.recorded import RecordedStream
+
 Text = str | jinja2.Template  # sent as written, or rendered per request
 Tree = Any  # a JSON value whose strings may be compiled templates (raw bodies, arguments)
 Headers = tuple[tuple[str, Text], ...]
@@ -58,6 +60,7 @@ class CompletionStep:
     usage: UsageOverride = UsageOverride()
     status: int = 200
     headers: Headers = ()
+    recorded: RecordedStream | None = None  # `frames:`: a streamed request replays them
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,6 +144,7 @@ def compile_step(tree: Mapping[str, Any], at: str) -> Step:
         usage=UsageOverride(**(tree.get("usage") or {})),
         status=status,
         headers=headers,
+        recorded=RecordedStream.compile(tree["frames"]) if tree.get("frames") else None,
     )
 
 

@@ -192,7 +192,9 @@ function row(entry) {
     ? badge(entry.fixture, 'fixture', 'answered by this fixture')
     : entry.generated
       ? badge('generated', 'generated', 'no fixture matched: a generated reply')
-      : null;
+      : entry.upstream
+        ? badge('upstream', 'upstream', `forwarded to ${entry.upstream.url}`)
+        : null;
   const flags = [
     entry.stream ? badge('stream', 'stream', 'streamed (SSE)') : null,
     entry.violations?.length
@@ -325,6 +327,12 @@ function renderAnswer(entry) {
     );
   } else if (entry.generated) {
     parts.push(h('p', { id: 'answered-by' }, 'No fixture matched: the reply was generated from the schema.'));
+  } else if (entry.upstream) {
+    const gateway = entry.upstream;
+    const what = gateway.error
+      ? `which failed: ${gateway.error}`
+      : `which answered ${gateway.status} (first byte after ${Math.round(gateway.first_byte_ms ?? 0)} ms)`;
+    parts.push(h('p', { id: 'answered-by' }, `Forwarded to the gateway ${gateway.url}, ${what}.`));
   } else if (entry.error?.code === 'fixture_not_matched') {
     parts.push(h('p', { id: 'answered-by' }, 'No fixture matched, and --strict-fixtures turns that into an error.'));
   } else if (entry.violations?.length) {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from random import Random
 from typing import Any
 
@@ -21,7 +21,16 @@ from mockserver.app.state import IN_FLIGHT, SETTINGS
 from mockserver.app.tracing import ShuttingDown
 from mockserver.contract.errors import MockError
 from mockserver.journal.store import ServeEvent
-from mockserver.replies.reply import Completed, ErrorBody, HtmlPage, RawBody, RawEvents, Reply
+from mockserver.replies.reply import (
+    Completed,
+    ErrorBody,
+    Forward,
+    HtmlPage,
+    RawBody,
+    RawEvents,
+    Reply,
+)
+from mockserver.upstream.gate import forward_and_record
 from mockserver.wire import json_bytes, sse, stream_faults
 from mockserver.wire.chunks import chunks
 from mockserver.wire.faults import NO_FAULT, FaultPlan
@@ -130,13 +139,21 @@ async def deliver(
 ) -> web.StreamResponse:
     """Send `reply` the way the request asked (JSON, or SSE for stream: true), faults applied."""
     wire = Wire(request, reply.plan, record)
-    if request.app[SETTINGS].pace == "realistic" and isinstance(reply.payload, Completed):
-        wire.plan = paced(reply.plan, reply.payload.completion, stream=stream)  # not a fault
+    payload = reply.payload
+    realistic = request.app[SETTINGS].pace == "realistic"
+    if realistic and isinstance(payload, Completed) and not (stream and payload.recorded):
+        # not a fault, so not journaled as one; a recorded stream keeps its own timing
+        wire.plan = paced(reply.plan, payload.completion, stream=stream)
     plan = wire.plan
     headers = header_safe(reply.headers)
     if plan.delay_ms is not None:
         await wire.pause(wire.rng.randint(*plan.delay_ms))
     match reply.payload:
+        case Completed(_, recorded) if stream and recorded and recorded.fits(include_usage):
+            pacing = request.app[SETTINGS].replay_pacing
+            frames = [(data, None) for data, _ in recorded.paced(pacing)]
+            gaps = [gap for _, gap in recorded.paced(pacing)]
+            return await send_frames(wire, frames, headers, reply.status, gaps_ms=gaps)
         case Completed(completion) if stream:
             events = list(chunks(completion, include_usage=include_usage))
             if plan.interleave_tools:
@@ -155,6 +172,8 @@ async def deliver(
             return web.Response(
                 status=reply.status, text=html, content_type="text/html", headers=headers
             )
+        case Forward():
+            return await forward_and_record(request, stream=stream, record=record)
 
 
 def send_error(
@@ -201,8 +220,14 @@ async def send_frames(
     frames: Iterable[tuple[bytes, str | None]],
     headers: Mapping[str, str],
     status: int = 200,
+    *,
+    gaps_ms: Sequence[float] | None = None,
 ) -> web.StreamResponse:
-    """Stream the frames, then end the body (clients wait for EOF after [DONE])."""
+    """Stream the frames, then end the body (clients wait for EOF after [DONE]).
+
+    `gaps_ms` (a recorded stream's pacing) gives the wait before each frame, the first too;
+    without it the plan's ttft_ms, chunk_ms and jitter_ms decide.
+    """
     plan = wire.plan
     response = web.StreamResponse(status=status, headers={**STREAM_HEADERS, **headers})
     await response.prepare(wire.request)
@@ -216,8 +241,11 @@ async def send_frames(
             if index == plan.stall_after:
                 await wire.stall(response)
                 return response
-            gap = plan.ttft_ms if index == 1 and plan.ttft_ms else wire.chunk_gap_ms()
-            if index and gap:
+            if gaps_ms is not None:
+                gap = gaps_ms[index]
+            else:
+                gap = plan.ttft_ms if index == 1 and plan.ttft_ms else wire.chunk_gap_ms()
+            if gap and (index or gaps_ms is not None):
                 await wire.pause(gap, response)
             await wire.write(response, data, note)
         if plan.disconnect_after is not None and plan.disconnect_after >= 0:

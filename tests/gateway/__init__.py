@@ -1,0 +1,1 @@
+"""A fake gateway for the upstream tests, run in its own process (python -m tests.gateway)."""
