@@ -75,15 +75,18 @@ def _reason(exc: Exception) -> str:
 
 
 def _walk(value: Any) -> list[tuple[Any, int]]:
-    """Every node with its depth, iteratively (no recursion on hostile input)."""
+    """Every node (keys included) with its depth in containers, iteratively (no recursion on
+    hostile input). The walk stops at the first container deeper than MAX_DEPTH; a scalar is
+    not a level, so it never stops the walk (nor hides a string still to be checked)."""
     seen, stack = [], [(value, 1)]
     while stack:
         node, depth = stack.pop()
         seen.append((node, depth))
+        if not isinstance(node, (dict, list)):
+            continue
         if depth > MAX_DEPTH:
             break
         children = node.values() if isinstance(node, dict) else node
-        children = children if isinstance(node, (dict, list)) else ()
         stack.extend((child, depth + 1) for child in children)
         if isinstance(node, dict):
             stack.extend((key, depth + 1) for key in node)
@@ -91,7 +94,7 @@ def _walk(value: Any) -> list[tuple[Any, int]]:
 
 
 def _check_depth(body: dict[str, Any]) -> None:
-    if any(depth > MAX_DEPTH for _, depth in _walk(body)):
+    if any(depth > MAX_DEPTH and isinstance(node, (dict, list)) for node, depth in _walk(body)):
         raise InvalidRequest(
             f"The JSON body is nested more than {MAX_DEPTH} levels deep.", code="invalid_json"
         )

@@ -165,7 +165,12 @@ def _named_tool(body: dict[str, Any]) -> Iterator[Violation]:
         if not isinstance(choice, dict):
             continue
         name = (choice.get("function") or {}).get("name") or choice.get("name")
-        if name not in _offered_names(body):
+        if name is None:  # the schema leaves the name optional; the API does not
+            where = f"{field}.function.name" if field == "tool_choice" else f"{field}.name"
+            yield Violation(
+                where, f"Missing required parameter: '{where}'.", "missing_required_parameter"
+            )
+        elif name not in _offered_names(body):
             yield Violation(
                 field,
                 f"Invalid value for '{field}': it names '{name}' but no "

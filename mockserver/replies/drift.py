@@ -13,6 +13,8 @@ from typing import Any
 
 import jsonschema
 from jsonschema.validators import validator_for
+from referencing import Registry
+from referencing.exceptions import Unresolvable
 
 from mockserver.replies.completion import Completion
 
@@ -29,13 +31,23 @@ def _offered(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _schema_errors(instance: Any, schema: Any) -> list[str]:
+    """The first few ways `instance` breaks `schema`. The schema is the client's: checked against
+    its metaschema first, since jsonschema assumes a valid one (`"minimum": "x"` or an unknown
+    type raise mid-validation), and a `$ref` that points nowhere (or off this schema: nothing is
+    fetched) is a finding, never a 500."""
     if not isinstance(schema, dict):
         return []
+    validator_class = validator_for(schema)
     try:
-        validator = validator_for(schema)(schema)
+        validator_class.check_schema(schema)
+        # An empty registry: a remote $ref is unresolvable here, where jsonschema's default
+        # would fetch it (the client's URL, from the server, blocking the event loop).
+        validator = validator_class(schema, registry=Registry())
         errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
     except jsonschema.SchemaError as exc:
         return [f"the request's schema is itself invalid: {exc.message}"]
+    except Unresolvable as exc:
+        return [f"the request's schema has a $ref that cannot be resolved: {exc}"]
     return [f"{'/'.join(map(str, e.absolute_path)) or '/'}: {e.message}" for e in errors[:5]]
 
 

@@ -55,7 +55,8 @@ class Wire:
         self.plan = plan
         self._rng: Random | None = None
         self.record = record
-        self.in_flight = request.app[IN_FLIGHT]  # its sleep() ends early when shutdown cuts
+        # Its sleep() ends early when shutdown cuts (an app without one: a plain sleep).
+        self.in_flight = request.app.get(IN_FLIGHT)
         if self.record is not None and plan is not NO_FAULT:
             self.record.fault = plan.describe()
 
@@ -80,7 +81,10 @@ class Wire:
     async def _sleep(self, seconds: float) -> None:
         """Sleep, unless shutdown cuts the reply: then ShuttingDown, noted in the journal."""
         try:
-            await self.in_flight.sleep(seconds)
+            if self.in_flight is None:
+                await asyncio.sleep(seconds)
+            else:
+                await self.in_flight.sleep(seconds)
         except ShuttingDown:
             if self.record is not None:
                 self.record.cut_by_shutdown = True
@@ -140,7 +144,8 @@ async def deliver(
     """Send `reply` the way the request asked (JSON, or SSE for stream: true), faults applied."""
     wire = Wire(request, reply.plan, record)
     payload = reply.payload
-    realistic = request.app[SETTINGS].pace == "realistic"
+    settings = request.app.get(SETTINGS)
+    realistic = settings is not None and settings.pace == "realistic"
     if realistic and isinstance(payload, Completed) and not (stream and payload.recorded):
         # not a fault, so not journaled as one; a recorded stream keeps its own timing
         wire.plan = paced(reply.plan, payload.completion, stream=stream)
@@ -168,7 +173,7 @@ async def deliver(
             return await send_body(wire, body, headers, reply.status)
         case ErrorBody():
             return send_error(wire, reply.payload, headers, reply.status)
-        case HtmlPage(html):
+        case HtmlPage(html):  # the reply's own headers (X-Mock-Matched) go with the page too
             return web.Response(
                 status=reply.status, text=html, content_type="text/html", headers=headers
             )
@@ -263,7 +268,7 @@ async def send_frames(
         await response.write_eof()
     except asyncio.CancelledError:  # a server with handler_cancellation (aiohttp's TestServer)
         if wire.record is not None:  # cancels the handler when the client hangs up
-            if wire.in_flight.cut.is_set():  # ... and a stopping server cancels what is left
+            if wire.in_flight is not None and wire.in_flight.cut.is_set():  # or a stopping server
                 wire.record.cut_by_shutdown = True
             else:
                 wire.record.client_hung_up = True

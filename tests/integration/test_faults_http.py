@@ -217,6 +217,8 @@ async def test_html_proxy_pages(
         assert "<hr><center>nginx</center>" in text
         with pytest.raises(json.JSONDecodeError):
             json.loads(text)
+        # A fixture's page names the fixture, as its JSON errors do.
+        assert response.headers.get("X-Mock-Matched") == ("faulty" if source == "fixture" else None)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,8 @@ import jsonschema
 from faker import Faker
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
+from referencing import Registry
+from referencing.exceptions import Unresolvable
 
 from mockserver.replies.schema_values.arrays import array_value
 from mockserver.replies.schema_values.choices import branch_value, enum_value
@@ -50,7 +52,11 @@ def value_for(
     validator_class = jsonschema.validators.validator_for(
         schema, default=jsonschema.Draft202012Validator
     )
-    validator = validator_class(schema, format_checker=jsonschema.FormatChecker())
+    # An empty registry: jsonschema's default would fetch a remote $ref (a URL the client
+    # chose, fetched by the server, blocking the event loop); here it is unresolvable.
+    validator = validator_class(
+        schema, format_checker=jsonschema.FormatChecker(), registry=Registry()
+    )
     generator = Generator(schema, rng, fake if fake is not None else _default_faker(), validator)
     error = None
     with generator.bound():
@@ -60,6 +66,10 @@ def value_for(
                 error = best_match(validator.iter_errors(value))
             except RecursionError:  # e.g. {"anyOf": [{"$ref": "#"}, ...]}: jsonschema loops too
                 raise UnsupportedSchema("$", "a $ref loop that never reaches a value") from None
+            except Unresolvable as exc:  # e.g. {"not": {"$ref": "https://..."}}, never fetched
+                raise UnsupportedSchema(
+                    "$", f"{exc}: only refs into this schema ('#/...') are followed"
+                ) from None
             if error is None:
                 return value
     assert error is not None
