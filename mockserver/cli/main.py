@@ -18,7 +18,7 @@ from mockserver.app.serving import CannotListen
 from mockserver.app.serving import serve as run_server
 from mockserver.cli import spec as spec_cli
 from mockserver.cli.logs import configure as configure_logs
-from mockserver.contract.rules import RULES
+from mockserver.contract.rules import GENERATION_RULES, RULES
 from mockserver.journal.report import build_report, last_user_text, write_report
 from mockserver.resources import bundled
 from mockserver.settings import (
@@ -176,8 +176,9 @@ SERVE_OPTIONS = [
         "disabled_rules",
         env="DISABLE_RULE",
         multiple=True,
-        type=click.Choice(sorted(RULES)),
-        help="Switch off a named semantic rule (repeat for several).",
+        type=click.Choice(sorted({*RULES, *GENERATION_RULES})),
+        help="Switch off a named semantic rule, or prompted-format (generated replies in the "
+        "output format the messages prescribe); repeat for several.",
     ),
     _option(
         "--max-body-bytes",

@@ -179,9 +179,56 @@ def _named_tool(body: dict[str, Any]) -> Iterator[Violation]:
             )
 
 
+MAX_TOP_LOGPROBS = 20  # OpenAI's documented maximum
+
+
+def _logprobs(body: dict[str, Any]) -> Iterator[Violation]:
+    """logprobs is a boolean; top_logprobs an integer 0..20, and only with logprobs true."""
+    logprobs, top = body.get("logprobs"), body.get("top_logprobs")
+    if logprobs is not None and not isinstance(logprobs, bool):
+        yield Violation(
+            "logprobs",
+            f"Invalid type for 'logprobs': expected a boolean, but got {json_type(logprobs)} "
+            "instead.",
+            "invalid_type",
+        )
+    if top is None:
+        return
+    if (
+        isinstance(top, bool)
+        or not isinstance(top, int | float)
+        or (isinstance(top, float) and not top.is_integer())  # inf and nan too
+    ):
+        yield Violation(
+            "top_logprobs",
+            f"Invalid type for 'top_logprobs': expected an integer, but got {json_type(top)} "
+            "instead.",
+            "invalid_type",
+        )
+    elif not 0 <= top <= MAX_TOP_LOGPROBS:
+        yield Violation(
+            "top_logprobs",
+            f"Invalid 'top_logprobs': integer out of range. Expected a value between 0 and "
+            f"{MAX_TOP_LOGPROBS}, but got {top} instead.",
+            "integer_out_of_range",
+        )
+    elif logprobs is not True:
+        yield Violation(
+            "top_logprobs",
+            "Invalid value for 'top_logprobs': 'logprobs' must be true when 'top_logprobs' "
+            "is given.",
+            "invalid_value",
+        )
+
+
 def _choices(body: dict[str, Any]) -> Iterator[Violation]:
     yield from _range("n", 1, MAX_CHOICES)(body)
 
+
+# Named behaviours of generated replies, switched off like the rules, with --disable-rule NAME.
+GENERATION_RULES = {
+    "prompted-format": "generated replies follow an output format the messages prescribe",
+}
 
 RULES: dict[str, Rule] = {
     "tool-call-id": _tool_call_ids,
@@ -193,4 +240,5 @@ RULES: dict[str, Rule] = {
     "n-range": _choices,
     "image-data-uri": _images,
     "tool-choice-offered": _named_tool,
+    "logprobs-fields": _logprobs,
 }

@@ -18,6 +18,7 @@ from random import Random
 from typing import Any
 
 from mockserver.replies.latency import latency_profile
+from mockserver.replies.logprobs import TokenLogprob, content_json
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -61,6 +62,11 @@ class Choice:
     tool_calls: tuple[ToolCall, ...] = ()
     function_call: ToolCall | None = None  # legacy `functions` API: name and arguments only
     annotations: tuple[dict[str, Any], ...] = ()
+    # logprobs: true was asked for: an entry per content token (none for a reply without text)
+    logprobs: tuple[TokenLogprob, ...] | None = None
+
+    def logprobs_json(self) -> dict[str, Any] | None:
+        return None if self.logprobs is None else content_json(self.logprobs)
 
     def message_json(self) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -148,7 +154,7 @@ class Completion:
                 {
                     "index": c.index,
                     "message": c.message_json(),
-                    "logprobs": None,
+                    "logprobs": c.logprobs_json(),
                     "finish_reason": c.finish_reason,
                 }
                 for c in self.choices

@@ -28,6 +28,7 @@ from mockserver.replies.completion import (
     latency_checkpoint,
     new_id,
 )
+from mockserver.replies.logprobs import token_logprobs
 from mockserver.replies.reasoning import PARAGRAPHS, thinking_effort
 from mockserver.replies.search import cited_answer, wants_search
 from mockserver.replies.structured import structured_content
@@ -142,10 +143,11 @@ def _text_choice(
     rng: Random,
     chinese: bool,
     reasoning: str | None,
+    follow_prompt: bool,
 ) -> Choice:
     fake = text.faker(chinese, rng)
     annotations: list[dict[str, object]] = []
-    structured = structured_content(request, rng, fake)
+    structured = structured_content(request, rng, fake, follow_prompt=follow_prompt)
     result = last_tool_result(request)
     if structured is not None:
         content = structured
@@ -220,7 +222,12 @@ def _within(calls: tuple[ToolCall, ...], budget: int | None) -> tuple[tuple[Tool
 
 
 def _choice(
-    index: int, request: ChatRequest, text: TextGenerator, rng: Random, thinking: Random
+    index: int,
+    request: ChatRequest,
+    text: TextGenerator,
+    rng: Random,
+    thinking: Random,
+    follow_prompt: bool,
 ) -> Choice:
     chinese = is_chinese(request.last_user_text)
     reasoning = _reasoning(request, text, chinese, thinking)
@@ -246,7 +253,7 @@ def _choice(
             finish_reason="length" if cut else "function_call",
             reasoning_content=reasoning,
         )
-    return _text_choice(index, request, text, rng, chinese, reasoning)
+    return _text_choice(index, request, text, rng, chinese, reasoning, follow_prompt)
 
 
 def _completion_tokens(choice: Choice) -> tuple[int, int]:
@@ -266,11 +273,31 @@ def _fresh_ids(choice: Choice) -> Choice:
     return dataclasses.replace(choice, tool_calls=calls)
 
 
+def with_logprobs(choice: Choice, request: ChatRequest, key: str) -> Choice:
+    """The choice with an entry per content token when the request sets `logprobs: true`."""
+    if request.body.get("logprobs") is not True:
+        return choice
+    temperature = request.body.get("temperature")
+    entries = token_logprobs(
+        choice.content or "",
+        Random(f"{key}:logprobs:{choice.index}"),  # its own source: the content is unchanged
+        int(request.body.get("top_logprobs") or 0),
+        1.0 if temperature is None else float(temperature),
+    )
+    return dataclasses.replace(choice, logprobs=entries)
+
+
 def generate(
-    request: ChatRequest, text: TextGenerator, server_seed: int | None, key: str | None = None
+    request: ChatRequest,
+    text: TextGenerator,
+    server_seed: int | None,
+    key: str | None = None,
+    *,
+    follow_prompt: bool = True,
 ) -> Completion:
     """n choices answering the whole request, with usage that adds up. `key`: seed_key's
-    value when the caller has it already."""
+    value when the caller has it already; `follow_prompt`: use an output format the messages
+    prescribe (prompted.py; off with --disable-rule prompted-format)."""
     key = key or seed_key(request, server_seed)
     cached = text.cache.get(key)
     if cached is not None:
@@ -279,7 +306,18 @@ def generate(
         return Completion(model=request.model, choices=tuple(map(_fresh_ids, choices)), usage=usage)
     thinking = _thinking_key(request, server_seed) if thinking_effort(request) else key
     distinct = [
-        _choice(index, request, text, Random(f"{key}:{index}"), Random(f"{thinking}:{index}"))
+        with_logprobs(
+            _choice(
+                index,
+                request,
+                text,
+                Random(f"{key}:{index}"),
+                Random(f"{thinking}:{index}"),
+                follow_prompt,
+            ),
+            request,
+            key,
+        )
         for index in range(min(request.n, DISTINCT_CHOICES))
     ]
     choices = tuple(  # past DISTINCT_CHOICES the replies repeat: n=128 costs what n=8 does

@@ -19,7 +19,8 @@ from mockserver.journal.store import redact_headers
 from mockserver.replies.completion import replayable
 from mockserver.replies.drift import drift
 from mockserver.replies.error_catalog import fault_error, scripted_error
-from mockserver.replies.generated import TextGenerator, generate, seed_key
+from mockserver.replies.generated import TextGenerator, generate, seed_key, with_logprobs
+from mockserver.replies.prompted import SWITCH as PROMPTED_FORMAT
 from mockserver.replies.reply import Completed, Forward, Reply
 from mockserver.replies.scripted import rendered_headers, scripted_reply
 from mockserver.settings import Settings
@@ -34,6 +35,11 @@ FORCE_HEADER = "X-Mock-Fixture"
 WARNING_HEADER = "X-Mock-Warning"
 MATCHED_HEADER = "X-Mock-Matched"  # which fixture answered (WireMock's Matched-Stub-Id)
 NO_RETRY = {"x-should-retry": "false"}
+
+
+def follows_prompt(settings: Settings) -> bool:
+    """Whether generated replies use an output format the messages prescribe."""
+    return PROMPTED_FORMAT not in settings.disabled_rules
 
 
 def respond(
@@ -59,7 +65,11 @@ def respond(
     if fixture is None:
         if settings.strict_fixtures:
             raise _no_match(fixtures, ctx)
-        reply = Reply(payload=Completed(generate(chat, text, settings.seed, key)))
+        reply = Reply(
+            payload=Completed(
+                generate(chat, text, settings.seed, key, follow_prompt=follows_prompt(settings))
+            )
+        )
     else:
         reply = _scripted(fixture, fixtures, chat, ctx, settings, text, key)
     return _under(reply, faults.over(fixture.fault if fixture else None))
@@ -97,10 +107,12 @@ def _scripted(
     try:
         if isinstance(step, GeneratedStep):
             headers = rendered_headers(step.headers, render, "/headers")
-            completion = generate(chat, text, settings.seed, key)
+            completion = generate(
+                chat, text, settings.seed, key, follow_prompt=follows_prompt(settings)
+            )
             reply = Reply(payload=Completed(completion), status=step.status, headers=headers)
         else:
-            reply = scripted_reply(step, chat, Random(key), render)
+            reply = _with_logprobs(scripted_reply(step, chat, Random(key), render), chat, key)
     except TemplateError as exc:
         raise _fixture_error(fixture, str(exc)) from exc
     reply = dataclasses.replace(
@@ -109,6 +121,16 @@ def _scripted(
     if isinstance(step, GeneratedStep):
         return reply  # generated for this request: nothing to drift from
     return _checked(reply, fixture, chat, strict=settings.strict)
+
+
+def _with_logprobs(reply: Reply, chat: ChatRequest, key: str) -> Reply:
+    """A scripted completion gets logprobs for its content too when the request asks."""
+    payload = reply.payload
+    if not isinstance(payload, Completed) or chat.body.get("logprobs") is not True:
+        return reply
+    choices = tuple(with_logprobs(c, chat, key) for c in payload.completion.choices)
+    completion = dataclasses.replace(payload.completion, choices=choices)
+    return dataclasses.replace(reply, payload=Completed(completion))
 
 
 def _step(fixture: Fixture, fixtures: FixtureSet) -> Step | None:

@@ -1,5 +1,6 @@
 """Structured output: content that is a JSON object (json_object) or valid against the request's
-json_schema, strict or not, so `chat.completions.parse` and the stream helpers accept it."""
+json_schema, strict or not, so `chat.completions.parse` and the stream helpers accept it; else
+the format the messages prescribe (prompted.py), when one is found and not switched off."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from faker import Faker
 
 from mockserver.contract.request import ChatRequest
+from mockserver.replies.prompted import prompted_format, render
 from mockserver.replies.schema_values import UnsupportedSchema, value_for
 
 # Keys a prompt spells out, as the spec's example does: { "title": "...", "bullets": [...] }
@@ -30,10 +32,17 @@ def _object_from_prompt(prompt: str, rng: Random, fake: Faker) -> dict[str, Any]
     }
 
 
-def structured_content(request: ChatRequest, rng: Random, fake: Faker) -> str | None:
-    """The JSON text the response_format asks for, or None for plain text."""
+def structured_content(
+    request: ChatRequest, rng: Random, fake: Faker, *, follow_prompt: bool = True
+) -> str | None:
+    """The JSON text the response_format asks for, else the format the prompt prescribes, or
+    None for plain text."""
     response_format = request.body.get("response_format") or {}
     kind = response_format.get("type")
+    if kind != "json_schema" and follow_prompt:
+        prompted = prompted_format(request.messages, json_object=kind == "json_object")
+        if prompted is not None:
+            return render(prompted, rng, fake)
     if kind == "json_object":
         value: Any = _object_from_prompt(request.last_user_text, rng, fake)
     elif kind == "json_schema":

@@ -3,6 +3,13 @@
 tool_choice none never calls, required always does, a named function calls that one; auto calls
 when tools are offered and the last message is the user's, and answers in text once the last
 message is a tool result. Legacy `functions` get one `function_call` the same way.
+
+Planning is turn-aware, as a real model's is: within the current turn (the messages since the
+last user message) a tool that has been answered is not called again, unless its result reads
+as an error asking for a retry (a few times at most). After results, `required` moves on to an
+output tool when one is offered (pydantic-ai's `final_result`, any tool described as the final
+answer), else to tools not called yet; `auto` calls an offered output tool, else answers in
+text. So every agent loop ends within a few turns.
 """
 
 from __future__ import annotations
@@ -17,12 +24,13 @@ from typing import Any
 
 from faker import Faker
 
-from mockserver.contract.request import ChatRequest
+from mockserver.contract.request import ChatRequest, text_of
 from mockserver.replies.completion import ToolCall, new_id
 from mockserver.replies.schema_values import UnsupportedSchema, value_for
 
 log = logging.getLogger("mockserver")
 MAX_PARALLEL = 3
+MAX_RETRIES = 2  # a tool whose result asks for a retry is called again at most this often
 _WORD = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]")
 EMPTY_OBJECT: Mapping[str, Any] = {"type": "object", "properties": {}}
 
@@ -67,6 +75,69 @@ def _ranked(tools: Sequence[Offered], prompt_text: str) -> list[Offered]:
     return [tools[i] for i in order]
 
 
+# How frameworks name and describe the tool that carries the final answer: pydantic-ai's
+# `final_result` ("The final response which ends this conversation"), `final_answer`, `submit`...
+_OUTPUT_NAME = re.compile(
+    r"^(final_?(result|answer|output|response)\w*|answer|respond|submit\w*|output|finish)$",
+    re.IGNORECASE,
+)
+_OUTPUT_DESCRIPTION = re.compile(
+    r"final (response|answer|result|output)|ends? (this|the) conversation", re.IGNORECASE
+)
+# A tool result asking for another try: pydantic-ai's retry prompt, instructor's reask, errors.
+_RETRY = re.compile(
+    r'try again|fix the errors|validation error|^\W*(error|exception)\b|"error"\s*:',
+    re.IGNORECASE,
+)
+
+
+def is_output_tool(tool: Offered) -> bool:
+    """Whether the tool carries the final answer rather than fetching something."""
+    return bool(_OUTPUT_NAME.match(tool.name) or _OUTPUT_DESCRIPTION.search(tool.description))
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What the assistant did since the last user message: each function called, how often,
+    and which of them last came back with a result asking for a retry."""
+
+    calls: Mapping[str, int]
+    retry: frozenset[str]
+    answered: bool  # some tool or function result is in the turn
+
+    def done(self, name: str) -> bool:
+        count = self.calls.get(name, 0)
+        return count > 0 and (name not in self.retry or count > MAX_RETRIES)
+
+
+def current_turn(messages: Sequence[Mapping[str, Any]]) -> Turn:
+    """The calls and results since the last user message."""
+    start = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
+    calls: dict[str, int] = {}
+    names: dict[Any, str] = {}
+    results: dict[str, str] = {}
+    answered = False
+    for message in messages[start + 1 :]:
+        role = message.get("role")
+        if role == "assistant":
+            made = [c.get("function") or {} for c in message.get("tool_calls") or ()]
+            made += (
+                [message["function_call"]] if isinstance(message.get("function_call"), dict) else []
+            )
+            for call in message.get("tool_calls") or ():
+                if isinstance(call, dict):
+                    names[call.get("id")] = str((call.get("function") or {}).get("name", ""))
+            for function in made:
+                if isinstance(function, dict) and isinstance(function.get("name"), str):
+                    calls[function["name"]] = calls.get(function["name"], 0) + 1
+        elif role in ("tool", "function"):
+            answered = True
+            name = message.get("name") or names.get(message.get("tool_call_id"), "")
+            results[str(name)] = text_of(message.get("content"))[:2000]
+    retry = frozenset(name for name, text in results.items() if _RETRY.search(text))
+    return Turn(calls=calls, retry=retry, answered=answered)
+
+
 def _choose(
     request: ChatRequest, tools: Sequence[Offered], choice: Any, rng: Random, parallel: bool
 ) -> list[Offered]:
@@ -76,9 +147,18 @@ def _choose(
     if name is not None:
         return [t for t in tools if t.name == name][:1]
     last_role = request.messages[-1].get("role") if request.messages else None
-    if choice != "required" and last_role != "user":
-        return []  # auto: a tool result (or an assistant turn) is answered in text
-    ranked = _ranked(tools, request.last_user_text)
+    turn = current_turn(request.messages)
+    outputs = [t for t in tools if is_output_tool(t)]
+    if last_role != "user":
+        if turn.answered:  # after results: a retry the result asks for, else the output tool
+            retried = [t for t in tools if t.name in turn.retry and not turn.done(t.name)]
+            if retried or outputs:
+                return (retried or outputs)[:1]
+        if choice != "required":
+            return []  # auto: a tool result (or an assistant turn) is answered in text
+    fresh = [t for t in tools if not turn.done(t.name) and not is_output_tool(t)]
+    pool = fresh or outputs or list(tools)
+    ranked = _ranked(pool, request.last_user_text)
     count = rng.randint(1, min(MAX_PARALLEL, len(ranked))) if parallel else 1
     return ranked[:count]
 

@@ -13,9 +13,11 @@ from typing import Any
 
 from mockserver.replies import tokens
 from mockserver.replies.completion import Choice, Completion
+from mockserver.replies.logprobs import content_json
 
 TOKENS_PER_CHUNK = 3
-Delta = tuple[dict[str, Any], str | None]
+# (delta, finish_reason) or (delta, finish_reason, logprobs of the delta's content tokens)
+Delta = tuple[dict[str, Any], str | None] | tuple[dict[str, Any], str | None, dict[str, Any]]
 
 
 def _pieces(text: str) -> Iterator[str]:
@@ -24,14 +26,24 @@ def _pieces(text: str) -> Iterator[str]:
         yield "".join(parts[start : start + TOKENS_PER_CHUNK])
 
 
+def _content(choice: Choice) -> Iterator[Delta]:
+    """The content pieces, each with the logprobs of its tokens when they were asked for."""
+    entries = choice.logprobs
+    for i, piece in enumerate(_pieces(choice.content or "")):
+        if entries is None:
+            yield {"content": piece}, None
+        else:
+            mine = entries[i * TOKENS_PER_CHUNK : (i + 1) * TOKENS_PER_CHUNK]
+            yield {"content": piece}, None, content_json(mine)
+
+
 def choice_deltas(choice: Choice) -> Iterator[Delta]:
     """(delta, finish_reason) pairs of one choice; finish_reason is set on the last only."""
     opening = "" if choice.content is not None else None
     yield {"role": "assistant", "content": opening, "refusal": None}, None
     for piece in _pieces(choice.reasoning_content or ""):
         yield {"reasoning_content": piece}, None
-    for piece in _pieces(choice.content or ""):
-        yield {"content": piece}, None
+    yield from _content(choice)
     for index, call in enumerate(choice.tool_calls):
         header = {
             "index": index,
@@ -73,8 +85,13 @@ def chunks(completion: Completion, *, include_usage: bool) -> Iterator[dict[str,
     }
     if include_usage:
         envelope["usage"] = None
-    for index, (delta, finish_reason) in _interleaved(completion):
-        choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+    for index, (delta, finish_reason, *logprobs) in _interleaved(completion):
+        choice = {
+            "index": index,
+            "delta": delta,
+            "logprobs": logprobs[0] if logprobs else None,
+            "finish_reason": finish_reason,
+        }
         yield {**envelope, "choices": [choice]}
     if include_usage:
         yield {**envelope, "choices": [], "usage": completion.usage.to_json()}

@@ -389,6 +389,7 @@ RULE_BREAKERS: dict[str, dict[str, Any]] = {
         tools=[{"type": "function", "function": {"name": "get_weather"}}],
         tool_choice={"type": "function", "function": {"name": "get_price"}},
     ),
+    "logprobs-fields": body_with(logprobs=True, top_logprobs=21),
 }
 
 

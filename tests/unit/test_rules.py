@@ -146,6 +146,17 @@ CASES = [
         ),
         body(tools=TOOLS, tool_choice={"type": "function", "function": {"name": "f"}}),
     ),
+    Case(
+        "logprobs-fields",
+        body(logprobs=True, top_logprobs=21),
+        Violation(
+            "top_logprobs",
+            "Invalid 'top_logprobs': integer out of range. Expected a value between 0 and 20, "
+            "but got 21 instead.",
+            "integer_out_of_range",
+        ),
+        body(logprobs=True, top_logprobs=20),
+    ),
 ]
 
 

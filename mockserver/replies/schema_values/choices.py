@@ -45,8 +45,9 @@ def branch_value(g: Generator, flat: dict[str, Any], path: str, name: str, depth
         where = at(at(path, key), i)
         try:
             merged = merge(base, flatten(g.root, branches[i], where)[0], where)
-            for _ in range(ATTEMPTS if key == "oneOf" else 1):
-                value = g.value(merged, where, name, depth + 1)
+            for attempt in range(ATTEMPTS if key == "oneOf" else 1):
+                with g.relaxed(attempt > 0):  # a full object may match several branches
+                    value = g.value(merged, where, name, depth + 1)
                 others = (b for j, b in enumerate(branches) if j != i)
                 if key == "anyOf" or not any(g.passes(value, b) for b in others):
                     return value

@@ -60,9 +60,10 @@ def value_for(
     generator = Generator(schema, rng, fake if fake is not None else _default_faker(), validator)
     error = None
     with generator.bound():
-        for _ in range(TRIES):
+        for attempt in range(TRIES):
             try:
-                value = generator.value(schema, "$", name, 0)
+                with generator.relaxed(attempt > 0):
+                    value = generator.value(schema, "$", name, 0)
                 error = best_match(validator.iter_errors(value))
             except RecursionError:  # e.g. {"anyOf": [{"$ref": "#"}, ...]}: jsonschema loops too
                 raise UnsupportedSchema("$", "a $ref loop that never reaches a value") from None
@@ -96,6 +97,7 @@ class Generator:
         self.rng = rng
         self.validator = validator
         self.checker = jsonschema.FormatChecker()
+        self.partial = False  # some optional properties left out: a full value was rejected
         self.english = fake.locales[0].startswith("en")
         # A multi-locale Faker picks its locale with the global random: use the first one only.
         self.fake = fake[fake.locales[0]] if len(fake.locales) > 1 else fake
@@ -109,6 +111,16 @@ class Generator:
             yield
         finally:
             self.fake.random = saved  # type: ignore[attr-defined]
+
+    @contextmanager
+    def relaxed(self, partial: bool) -> Iterator[None]:
+        """Within: objects may leave optional properties out (a redraw after a rejection)."""
+        saved = self.partial
+        self.partial = saved or partial
+        try:
+            yield
+        finally:
+            self.partial = saved
 
     def passes(self, value: Any, schema: Any) -> bool:
         """Whether `value` satisfies a subschema, with the root's dialect and formats."""
@@ -130,8 +142,9 @@ class Generator:
             checks.append({k: flat[k] for k in keys if k in flat})
         if not checks:
             return self.draw(flat, path, name, depth)
-        for _ in range(ATTEMPTS):
-            value = self.draw(flat, path, name, depth)
+        for attempt in range(ATTEMPTS):
+            with self.relaxed(attempt > 0):
+                value = self.draw(flat, path, name, depth)
             if all(self.passes(value, check) for check in checks):
                 return value
         keywords = sorted({key for check in checks for key in check})

@@ -1,4 +1,10 @@
-"""Objects: the required properties and what they depend on, some optional ones, and extras.
+"""Objects: every declared property (with what dependentRequired brings along), and extras.
+
+A real model fills the properties a schema declares, so optional ones are left out only when
+the schema gives a reason: maxProperties, or a value with all of them was rejected (`not`,
+mutually exclusive oneOf branches, if/then), after which the generator draws again with each
+optional property at even odds (`Generator.partial`). Deep in a recursive schema only the
+required ones are kept, so it ends.
 
 Extras fill minProperties (or a map's entries) under names from propertyNames, a
 patternProperties pattern, or a word or two; each value is generated under every schema that
@@ -51,7 +57,8 @@ def _named_keys(
     high: int | None,
     depth: int,
 ) -> list[str]:
-    """The required keys, some optional ones at random, then more of them up to minProperties."""
+    """The required keys, the optional ones (all, or some at random once a full value was
+    rejected), then more of them up to minProperties."""
     properties: Mapping[str, Any] = flat.get("properties", {})
     depends: Mapping[str, Sequence[str]] = flat.get("dependentRequired", {})
     optional = [k for k in properties if k not in required]
@@ -59,7 +66,7 @@ def _named_keys(
     if depth < SOFT_DEPTH:
         for key in optional:
             wanted = _closed([*keys, key], depends)
-            if g.rng.random() < 0.6 and (high is None or len(wanted) <= high):
+            if (not g.partial or g.rng.random() < 0.5) and (high is None or len(wanted) <= high):
                 keys = wanted
     for key in optional:
         if len(keys) >= low:
