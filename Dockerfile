@@ -26,7 +26,10 @@ RUN pip wheel --wheel-dir /wheels .
 
 # ---- runtime
 FROM python:${PYTHON_VERSION}-slim
+# docker stop sends SIGTERM and kills 10 s later: in-flight replies get 7 s, then streams are
+# cut with an error event, and the server is gone within about 8 s.
 ENV MOCKSERVER_HOST=0.0.0.0 \
+    MOCKSERVER_SHUTDOWN_TIMEOUT=7 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, cast
 
 from mockserver.upstream.config import Upstream
 from mockserver.wire.faults import NO_FAULT, FaultPlan
@@ -24,7 +27,8 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8080
-    fixture_paths: tuple[Path, ...] = ()
+    # Files or folders, as str or Path (one, or a list or tuple): kept as a tuple of Paths.
+    fixture_paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] = ()
     seed: int | None = None
     api_keys: frozenset[str] = frozenset()
     strict_spec: bool = False
@@ -51,6 +55,11 @@ class Settings:
     fault: FaultPlan = NO_FAULT  # --fault: applies to every request
     chaos_rate: float = 0.0  # this share of requests fails with chaos_status (seeded by seed)
     chaos_status: int = DEFAULT_CHAOS_STATUS
+    # --pace: instant (CI) or realistic (each model's time to first token and tokens/s)
+    pace: Literal["instant", "realistic"] = "instant"
+    # --models: the only models served (others get 404 model_not_found, /v1/models lists exactly
+    # these); None serves any model, as before.
+    models: tuple[str, ...] | None = None
     rpm: int | None = None  # requests per minute per API key
     tpm: int | None = None  # tokens per minute per API key
     upstream: Upstream | None = None  # --upstream: forward what no fixture answers (or all)
@@ -65,3 +74,14 @@ class Settings:
     def loopback(self) -> bool:
         """Whether only this machine can reach the server."""
         return self.host in LOOPBACK_NAMES or self.host.startswith("127.")
+
+    def __post_init__(self) -> None:
+        paths = self.fixture_paths
+        if isinstance(paths, str | os.PathLike):
+            paths = (paths,)
+        object.__setattr__(self, "fixture_paths", tuple(Path(p) for p in paths))
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """fixture_paths, as the Paths __post_init__ made of them."""
+        return cast(tuple[Path, ...], self.fixture_paths)

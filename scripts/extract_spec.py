@@ -1,7 +1,10 @@
 """Extract the contract from the API-doc export into schemas/ (run again when the spec changes).
 
+    python scripts/extract_spec.py [PATH]   # default: schemas/source/gateway-api-doc.txt
+
 The reading itself is mockserver's own (mockserver.contract.spec), the same code that serves
-`mockserver serve --spec EXPORT`; this script only writes the verbatim files of schemas/.
+`mockserver serve --spec EXPORT`; this script only writes the verbatim files of schemas/. A new
+export is copied over schemas/source/gateway-api-doc.txt (the tests compare schemas/ with it).
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from typing import Any
 from mockserver.contract.spec.apifox import read_export
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SPEC = ROOT.parent / "shared" / "seeds" / "000_197fde85536ad122.txt"
-SPEC_NAME = "shared/seeds/000_197fde85536ad122.txt"
+SPEC_NAME = "schemas/source/gateway-api-doc.txt"
+DEFAULT_SPEC = ROOT / SPEC_NAME
 
 
 def extract(spec_text: str) -> dict[str, Any]:
@@ -34,6 +37,8 @@ def extract(spec_text: str) -> dict[str, Any]:
 
 def main() -> None:
     spec = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SPEC
+    if not spec.is_file():
+        sys.exit(f"extract_spec: no API-doc export at {spec}; usage: extract_spec.py [PATH]")
     for name, doc in extract(spec.read_text(encoding="utf-8")).items():
         out = ROOT / "schemas" / name
         out.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

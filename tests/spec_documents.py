@@ -1,4 +1,4 @@
-"""Contract documents built in the tests from the bundled files (never from ../shared): the
+"""Contract documents built in the tests from the bundled files (never from outside the repo): the
 bundled contract written back as an API-doc export in the spec's layout, a second version of it
 with planted changes, and OpenAPI 3.1 documents from mockserver's own export."""
 

@@ -48,7 +48,7 @@ def load_fixtures(settings: Settings, contract: Contract) -> list[Fixture]:
 
     Raises FixtureLoadError with every problem found.
     """
-    fixtures = load_paths(settings.fixture_paths, contract.response)
+    fixtures = load_paths(settings.paths, contract.response)
     document = contract.document
     problems = []
     for item in (
@@ -76,11 +76,11 @@ def _under(path: Path, roots: tuple[Path, ...]) -> bool:
 async def watch_sources(app: web.Application, settings: Settings) -> None:
     """--watch: reload what changed. A broken spec or fixture set is reported and the last good
     one stays in force; a new contract re-checks the fixtures against its response schema."""
-    roots = tuple(p.resolve() for p in settings.fixture_paths)
+    roots = tuple(p.resolve() for p in settings.paths)
     spec = settings.spec.resolve() if settings.spec is not None else None
     # The spec's folder, not the file: editors save by replacing the file, which ends a watch
     # on the file itself.
-    watched = [*settings.fixture_paths, *([spec.parent] if spec is not None else [])]
+    watched = [*settings.paths, *([spec.parent] if spec is not None else [])]
 
     ignored = watchfiles.DefaultFilter()  # editors' swap files, .git, __pycache__
 

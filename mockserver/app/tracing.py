@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver.app.state import IN_FLIGHT, REQUEST_ID, STARTED_AT
+from mockserver.contract.errors import MockError
 
 EXPOSED = (
     "x-request-id",
@@ -30,13 +31,39 @@ def new_request_id() -> str:
     return "req_" + secrets.token_hex(16)
 
 
+class ShuttingDown(MockError):
+    """A reply cut because the server is stopping and its --shutdown-timeout ran out."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The server is shutting down; this reply was cut. Retry the request.",
+            status=503,
+            code="server_shutting_down",
+        )
+
+
 class InFlight:
-    """How many requests are being handled: graceful shutdown waits for it to reach 0."""
+    """How many requests are being handled: graceful shutdown waits for it to reach 0, then
+    sets `cut`, and replies still running end early (a stream with an error event and [DONE])."""
 
     def __init__(self) -> None:
         self.count = 0
         self.idle = asyncio.Event()
         self.idle.set()
+        self.cut = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep, unless shutdown cuts replies meanwhile: then raise ShuttingDown at once."""
+        if self.cut.is_set():
+            raise ShuttingDown
+        if seconds <= 0:
+            return
+        try:
+            async with asyncio.timeout(seconds):
+                await self.cut.wait()
+        except TimeoutError:
+            return
+        raise ShuttingDown
 
     def enter(self) -> None:
         self.count += 1

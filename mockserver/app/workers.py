@@ -36,13 +36,6 @@ def reuse_port_supported() -> bool:
     return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
-UNSUPPORTED = (
-    "serve --workers needs SO_REUSEPORT, which only Linux provides; on this platform run "
-    "several replicas on their own ports behind a load balancer, sharing --state redis://... "
-    "(see README: Scaling out)."
-)
-
-
 def cpu_count() -> int:
     with contextlib.suppress(AttributeError):
         return len(os.sched_getaffinity(0))

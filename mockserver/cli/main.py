@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import math
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
@@ -13,9 +15,11 @@ from typing import cast
 import click
 
 from mockserver._version import __version__
+from mockserver.app.platforms import workers_note
+from mockserver.app.serving import CannotListen
 from mockserver.app.serving import serve as run_server
 from mockserver.app.sources import contract_in_force, load_fixtures
-from mockserver.app.workers import UNSUPPORTED, Supervisor, cpu_count, reuse_port_supported
+from mockserver.app.workers import Supervisor, cpu_count
 from mockserver.app.workers import run as run_loop
 from mockserver.cli import spec as spec_cli
 from mockserver.cli.logs import configure as configure_logs
@@ -59,6 +63,38 @@ def _option(*names: str, env: str, **kwargs: object) -> object:
     return click.option(*names, envvar=f"MOCKSERVER_{env}", show_envvar=True, **kwargs)  # type: ignore[arg-type]
 
 
+class PathList(click.Path):
+    """click.Path whose environment variable splits on the platform's path separator, read when
+    splitting (':' on Linux and macOS, ';' on Windows, where 'C:\\fixtures' holds a colon)."""
+
+    def split_envvar_value(self, rv: str) -> list[str]:
+        return [part for part in rv.split(os.pathsep) if part.strip()]
+
+
+def _secret(param: click.Parameter, value: str) -> str:
+    """A key or token as a client would send it in `Authorization: Bearer ...`."""
+    name = param.opts[0]
+    if not value.strip():
+        raise click.BadParameter("is empty: give the key itself", param_hint=name)
+    if value.lower().startswith("bearer "):
+        raise click.BadParameter(
+            "give the key without 'Bearer ' (clients send 'Authorization: Bearer KEY')",
+            param_hint=name,
+        )
+    if any(c.isspace() for c in value) or not value.isprintable():
+        raise click.BadParameter(
+            "holds spaces or control characters, which no Authorization header can carry",
+            param_hint=name,
+        )
+    return value
+
+
+def _not_nan(param: click.Parameter, value: float) -> float:
+    if math.isnan(value):
+        raise click.BadParameter("must be a number of seconds", param_hint=param.opts[0])
+    return value
+
+
 Decorator = Callable[[Callable[..., None]], Callable[..., None]]
 
 
@@ -95,9 +131,10 @@ SERVE_OPTIONS = [
         "fixture_paths",
         env="FIXTURES",
         multiple=True,
-        type=click.Path(exists=True, path_type=Path),
+        type=PathList(exists=True, path_type=Path),
         help="Fixture file or folder (read recursively); repeat for several. The variable "
-        "takes space-separated paths. Default: the bundled fixtures.",
+        f"takes paths separated by the platform's path separator ('{os.pathsep}' here; ':' on "
+        "Linux and macOS, ';' on Windows). Default: the bundled fixtures.",
     ),
     _option(
         "--seed",
@@ -111,6 +148,7 @@ SERVE_OPTIONS = [
         "api_keys",
         env="API_KEY",
         multiple=True,
+        callback=lambda ctx, param, value: tuple(_secret(param, v) for v in value),
         help="Accept only this Bearer key (repeat for several). Without it any non-empty "
         "key passes.",
     ),
@@ -163,12 +201,15 @@ SERVE_OPTIONS = [
         env="SHUTDOWN_TIMEOUT",
         default=DEFAULT_SHUTDOWN_TIMEOUT_S,
         type=click.FloatRange(0),
-        help="Seconds to let in-flight replies finish after SIGINT/SIGTERM.",
+        callback=lambda ctx, param, value: _not_nan(param, value),
+        help="Seconds in-flight replies get after SIGINT/SIGTERM; then streams are cut with an "
+        "error event. A second Ctrl-C stops at once.",
     ),
     _option(
         "--admin-token",
         env="ADMIN_TOKEN",
         default=None,
+        callback=lambda ctx, param, value: None if value is None else _secret(param, value),
         help="Require 'Authorization: Bearer TOKEN' on /__admin/* (health excepted). Bound "
         "beyond loopback without one, the server generates a token and prints it at start.",
     ),
@@ -216,7 +257,8 @@ SERVE_OPTIONS = [
         env="JOURNAL_FILE",
         default=None,
         type=click.Path(dir_okay=False, path_type=Path),
-        help="Append every journal entry to this file as a JSON line, as it happens.",
+        help="Append every journal entry to this file as a JSON line, as it happens (its "
+        "folder is created).",
     ),
     _option(
         "--log-format",
@@ -246,6 +288,23 @@ SERVE_OPTIONS = [
         default=DEFAULT_CHAOS_STATUS,
         type=click.IntRange(400, 599),
         help="The status chaos answers with.",
+    ),
+    _option(
+        "--pace",
+        env="PACE",
+        default="instant",
+        type=click.Choice(["instant", "realistic"]),
+        help="realistic: streams wait each model's time to first token and flow at its tokens "
+        "per second (seeded; usage.latency_checkpoint reports the same timings), JSON replies "
+        "take the whole duration. instant: at once (CI, tests).",
+    ),
+    _option(
+        "--models",
+        "models",
+        env="MODELS",
+        multiple=True,
+        help="Serve only these models (comma- or space-separated; repeat for more): any other "
+        "gets 404 model_not_found, and /v1/models lists exactly these. Default: any model.",
     ),
     _option(
         "--rpm",
@@ -368,6 +427,7 @@ def serve(
     fault: str | None,
     workers: str,
     state_url: str | None,
+    models: tuple[str, ...],
     **options: object,
 ) -> None:
     """Serve the mock API on http://HOST:PORT/v1 until SIGINT or SIGTERM."""
@@ -385,6 +445,7 @@ def serve(
         disabled_rules=frozenset(disabled_rules),
         access_log=not quiet,
         fault=_server_fault(fault),
+        models=_model_list(models),
         upstream=_upstream(options),
         record_match=_record_match(str(options.pop("record_match"))),
         **options,  # type: ignore[arg-type]  # the remaining options are Settings fields
@@ -393,6 +454,8 @@ def serve(
         raise click.BadParameter(
             "records what --upstream answers: give --upstream too", param_hint="--record"
         )
+    _prepare_journal_file(settings.journal_file)
+    _warn_about_empty_folders(settings.paths)
     try:
         with spec_cli.spec_errors():
             if state_url is not None:
@@ -402,10 +465,54 @@ def serve(
                 raise SystemExit(Supervisor(settings, count, log_format, quiet).run())
             run_loop(run_server(settings), settings.event_loop)
     except FixtureLoadError as exc:
-        raise click.ClickException(report(exc.problems, "mockserver refuses to start")) from exc
+        raise StartupError(report(exc.problems, "mockserver refuses to start")) from exc
+    except CannotListen as exc:
+        raise StartupError(str(exc)) from exc
     except StateConnectError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        raise SystemExit(2) from exc
+        raise StartupError(str(exc)) from exc
+
+
+class StartupError(click.ClickException):
+    """`serve` cannot start as asked: said in one line (the fixture report aside), exit status 2
+    like click's usage errors, never a traceback."""
+
+    exit_code = 2
+
+
+def _model_list(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    """--models a,b --models c (or MOCKSERVER_MODELS="a b"): the names in order, once each."""
+    names = [name for value in values for name in value.replace(",", " ").split()]
+    if values and not names:
+        raise StartupError("--models names no model: give at least one, e.g. --models gpt-4o")
+    return tuple(dict.fromkeys(names)) if names else None
+
+
+def _prepare_journal_file(path: Path | None) -> None:
+    """Create the journal file's folder, and make sure the file can be written, before listening."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise StartupError(
+            f"cannot write the journal file {path}: {exc.strerror or exc}. "
+            "Pick another --journal-file."
+        ) from exc
+
+
+def _warn_about_empty_folders(paths: tuple[Path, ...]) -> None:
+    """A folder with no fixture file is almost always a wrong path: say so, and serve anyway."""
+    for path in paths:
+        if not path.is_dir():
+            continue
+        if not fixture_files([path]):
+            click.echo(
+                f"warning: no fixture files (*.yaml, *.yml, *.json) in {path}: every request "
+                "gets a generated reply",
+                err=True,
+            )
 
 
 def _worker_count(workers: str, state_url: str | None) -> int:
@@ -425,9 +532,9 @@ def _worker_count(workers: str, state_url: str | None) -> int:
         raise click.BadParameter(
             "a Redis URL: redis://HOST:PORT/DB, rediss://... or unix://PATH.", param_hint="--state"
         )
-    if count > 1 and not reuse_port_supported():
-        click.echo(f"Error: {UNSUPPORTED}", err=True)
-        raise SystemExit(2)
+    note = workers_note(count)  # Windows, macOS: one line pointing to replicas
+    if note is not None:
+        raise StartupError(note)
     if count > 1 and state_url is None:
         raise click.UsageError(
             f"--workers {workers} needs --state redis://HOST:PORT: the workers share the "
@@ -490,10 +597,13 @@ def report(problems: list[Problem], title: str) -> str:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument(
+    "paths", nargs=-1, envvar="MOCKSERVER_FIXTURES", type=PathList(exists=True, path_type=Path)
+)
 @spec_cli.check_option()
 def check(paths: tuple[Path, ...], spec: Path | None) -> None:
-    """Check fixture files (default: the bundled ones) and report every problem.
+    """Check fixture files (default: MOCKSERVER_FIXTURES, else the bundled ones) and report
+    every problem.
 
     Each problem is printed as FILE:LINE: /path/inside/the/fixture: message. Exits 1 when there
     is any, so a CI job can run it before the tests. With --spec, raw replies are checked

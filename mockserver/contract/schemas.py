@@ -30,7 +30,7 @@ from mockserver.resources import bundled
 REQUEST_SCHEMA = "chat_completion_request.schema.json"
 RESPONSE_SCHEMA = "chat_completion_response.schema.json"
 CHUNK_SCHEMA = "chat_completion_chunk.schema.json"
-SPEC_SOURCE = "shared/seeds/000_197fde85536ad122.txt"
+SPEC_SOURCE = "schemas/source/gateway-api-doc.txt"  # the gateway's API doc, as exported
 
 
 def schema_dir() -> Path:
@@ -235,7 +235,8 @@ class Contract:
         if not self.overlay and not self.warnings:
             relaxed += " (--strict-spec)"
         warned = f"; {len(self.warnings)} warning(s)" if self.warnings else ""
-        source = SPEC_SOURCE if self.document.format == "bundled" else self.document.source
+        bundled = self.document.format == "bundled"
+        source = f"the gateway's API doc, {SPEC_SOURCE}" if bundled else self.document.source
         kind = f"{self.document.format}, {self.document.digest}"
         return f"{source} ({kind}; request overlay: {relaxed}{warned})"
 

@@ -23,7 +23,7 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from mockserver.app.state import EVENT, REQUEST_ID, STATE
+from mockserver.app.state import EVENT, IN_FLIGHT, REQUEST_ID, STATE
 from mockserver.contract.auth import is_secret_header, redact, redact_query
 from mockserver.contract.errors import CLIENT_CLOSED
 from mockserver.journal.sink import JournalFile
@@ -175,6 +175,7 @@ class ServeEvent:
     frames_dropped: int = 0
     frame_bytes: int = 0  # of the frames kept
     client_hung_up: bool = False
+    cut_by_shutdown: bool = False  # the server stopped and --shutdown-timeout ran out
     fault: str | None = None
     duration_ms: float | None = None
     first_byte_ms: float | None = None
@@ -244,6 +245,7 @@ class ServeEvent:
             "error": self.error,
             "response": summarized(_as_json(self.response)),
             "client_hung_up": self.client_hung_up,
+            "cut_by_shutdown": self.cut_by_shutdown,
             "fault": self.fault,
             "duration_ms": self.duration_ms,
             "first_byte_ms": self.first_byte_ms,
@@ -361,8 +363,11 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         response = await handler(request)
         return response
-    except asyncio.CancelledError:  # the client hung up and the server cancelled the handler
-        event.client_hung_up = True
+    except asyncio.CancelledError:  # the client hung up, or shutdown cancelled the handler
+        if request.app[IN_FLIGHT].cut.is_set():
+            event.cut_by_shutdown = True
+        else:
+            event.client_hung_up = True
         raise
     finally:
         # A cancelled stream already sent its status (delivery noted it); else nothing was sent.

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from random import Random
 from typing import Any
 
+from mockserver.replies.latency import latency_profile
 from mockserver.replies.logprobs import TokenLogprob, content_json
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -108,11 +109,13 @@ class Usage:
         }
 
 
-def latency_checkpoint(rng: Random, completion_tokens: int) -> dict[str, int]:
-    """Plausible gateway timings (keys sorted, all ints) consistent with the token count."""
+def latency_checkpoint(rng: Random, completion_tokens: int, model: str = "") -> dict[str, int]:
+    """Plausible gateway timings for `model` (keys sorted, all ints) consistent with the token
+    count. `--pace realistic` streams at exactly these timings."""
+    profile = latency_profile(model)
     pre = rng.randint(20, 90)
-    engine_ttft = rng.randint(80, 320)
-    tbt = rng.randint(15, 45)
+    engine_ttft = rng.randint(*profile.ttft_ms)
+    tbt = rng.randint(*profile.tbt_ms)
     engine_ttlt = engine_ttft + tbt * max(completion_tokens - 1, 0)
     overhead = rng.randint(120, 260)
     return {

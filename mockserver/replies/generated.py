@@ -357,7 +357,7 @@ def generate(
         prompt_tokens=tokens.prompt_tokens(request.messages, request.body.get("tools")),
         completion_tokens=completion_tokens,
         reasoning_tokens=sum(reasoning for _, reasoning in counts),
-        latency_checkpoint=latency_checkpoint(Random(key), completion_tokens),
+        latency_checkpoint=latency_checkpoint(Random(key), completion_tokens, request.model),
     )
     text.remember(key, (choices, usage))
     return Completion(model=request.model, choices=choices, usage=usage)

@@ -1,7 +1,8 @@
 """Thinking: when a reply carries reasoning_content, and how long it thinks.
 
 The gateway turns thinking on with `enable_thinking: true` (top level or in `extra_body`; only the
-boolean true counts), `reasoning_effort`, or a model name ending in `-thinking`.
+boolean true counts), `reasoning_effort`, or a model name ending in `-thinking`. Reasoning models
+(deepseek-reasoner, DeepSeek R1, QwQ) always think, as they do behind the real gateway.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from mockserver.contract.request import ChatRequest
 
 # Paragraphs of reasoning per effort: higher effort thinks longer.
 PARAGRAPHS = {"minimal": 1, "low": 1, "medium": 2, "high": 4}
+# Models that send reasoning_content whatever the request says (name prefixes, lower case).
+ALWAYS_THINKING = ("deepseek-reasoner", "deepseek-r1", "qwq")
 
 
 def thinking_effort(request: ChatRequest) -> str | None:
@@ -23,6 +26,7 @@ def thinking_effort(request: ChatRequest) -> str | None:
         isinstance(extra, dict) and extra.get("enable_thinking") is True
     ):
         return "medium"
-    if request.model.endswith("-thinking"):
+    model = request.model.lower()
+    if model.endswith("-thinking") or model.startswith(ALWAYS_THINKING):
         return "medium"
     return None

@@ -145,7 +145,7 @@ def completion_from(
             pinned.reasoning_tokens, sum(tokens.count(c.reasoning_content or "") for c in choices)
         ),
         cached_tokens=_or(pinned.cached_tokens, 0),
-        latency_checkpoint=latency_checkpoint(rng, completion_tokens),
+        latency_checkpoint=latency_checkpoint(rng, completion_tokens, request.model),
     )
     model = render.text(step.model, "/model") if step.model else request.model
     return Completion(model=model, choices=choices, usage=usage)

@@ -31,6 +31,7 @@ from mockserver.stubs.templates import (
     is_template,
     render_tree,
     template_context,
+    template_problems,
 )
 from mockserver.wire.faults import FaultSyntaxError, plan_from_mapping
 from mockserver.wire.headers import SERVER_OWNED
@@ -337,8 +338,12 @@ def build_fixture(
 ) -> tuple[Fixture | None, list[Problem]]:
     """One fixture from its parsed form, or the problems that stop it."""
     errors = [] if _fixture_is_valid(item) else list(fixture_validator().iter_errors(item))
-    if errors:
-        return None, [p for e in errors for p in _schema_problems(e, source, node, base)]
+    if errors:  # its templates are checked all the same: every problem in one report
+        found = [p for e in errors for p in _schema_problems(e, source, node, base)]
+        reply_tree = item.get("reply") if isinstance(item, dict) else None
+        for exc in template_problems(reply_tree, "/reply"):
+            found.append(Problem(source, _line(node, exc.path), base + exc.path, exc.message))
+        return None, found
     problems: list[Problem] = []
     reply: dict[str, Any] = item.get("reply") or {}
     steps = reply.get("sequence") or [reply]
@@ -368,7 +373,8 @@ def build_fixture(
                 trial_render(compiled, at)
                 replies.append(compile_step(compiled, at))
             except TemplateError as exc:
-                problem(exc.path, exc.message)
+                for broken in template_problems(step, at) or [exc]:  # all, not the first
+                    problem(broken.path, broken.message)
         for path, message in _reply_problems(step, at, response):
             problem(path, message)
     if problems or match is None:

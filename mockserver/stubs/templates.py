@@ -274,6 +274,22 @@ def _render(template: jinja2.Template, context: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
+def template_problems(value: Any, path: str = "") -> list[TemplateError]:
+    """Every template string of `value` that does not compile, not only the first one (which
+    is all compile_tree can report): `mockserver check` reports them all."""
+    if isinstance(value, str) and is_template(value):
+        try:
+            _compile(value, path)
+        except TemplateError as exc:
+            return [exc]
+        return []
+    if isinstance(value, dict):
+        return [e for k, v in value.items() for e in template_problems(v, f"{path}/{k}")]
+    if isinstance(value, list):
+        return [e for i, v in enumerate(value) for e in template_problems(v, f"{path}/{i}")]
+    return []
+
+
 def render_tree(value: Any, context: Mapping[str, Any], path: str = "") -> Any:
     if isinstance(value, jinja2.Template):
         try:

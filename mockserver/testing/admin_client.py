@@ -7,10 +7,12 @@ elsewhere) and from other test frameworks alike.
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from mockserver.stubs.conditions import compile_match
@@ -106,6 +108,11 @@ class AdminClient:
             result = self._call("POST", "/fixtures", fixtures)
         added: list[str] = result["added"]
         return added
+
+    def add_fixture_file(self, path: str | os.PathLike[str]) -> list[str]:
+        """Add the fixtures of a YAML or JSON file at run time, without restarting the server:
+        for one test (the pytest plugin's reset removes them before the next)."""
+        return self.add_fixtures(Path(path).read_text(encoding="utf-8"))
 
     def replace_fixture(self, name: str, fixture: Mapping[str, Any]) -> None:
         self._call("PUT", f"/fixtures/{urllib.parse.quote(name, safe='')}", dict(fixture))

@@ -7,8 +7,9 @@
         ...
         mockserver.assert_called({"tools": ["get_price"], "stream": True}, times=1)
 
-The server runs in-process on its own thread (no subprocess), so sync and async tests both
-use it. `--mockserver-report PATH` writes the CI report (PATH.json and PATH.xml) at the end.
+Fixtures for one test: mockserver.add_fixture_file("tests/fixtures/refund.yaml"). The server
+runs in-process on its own thread (no subprocess), so sync and async tests both use it.
+`--mockserver-report PATH` writes the CI report (PATH.json and PATH.xml) at the end.
 """
 
 from __future__ import annotations
@@ -49,6 +50,20 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_RUNS] = []
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """An override of mockserver_settings without scope="session" would fail every test with
+    pytest's ScopeMismatch; say what to change instead."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.get("mockserver_settings") if info is not None else None
+        if defs and defs[-1].scope != "session":
+            raise pytest.UsageError(
+                "mockserver_settings must be session-scoped (one server serves the whole run): "
+                'decorate your override with @pytest.fixture(scope="session"). For fixtures of '
+                "one test, call mockserver.add_fixture_file(path) or add_fixtures(...) in it."
+            )
+
+
 class MockServerHandle(AdminClient):
     """The admin client of the session's server, plus its URLs."""
 
@@ -63,7 +78,12 @@ class MockServerHandle(AdminClient):
 
 @pytest.fixture(scope="session")
 def mockserver_settings() -> Settings:
-    """Override in a conftest.py to configure the session's server (fixture_paths, seed, ...)."""
+    """Override in a conftest.py, session-scoped, to configure the session's server:
+
+    @pytest.fixture(scope="session")
+    def mockserver_settings():
+        return Settings(port=0, seed=7, fixture_paths=["tests/fixtures"])  # str or Path
+    """
     return Settings(port=0, access_log=False)
 
 

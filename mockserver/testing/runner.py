@@ -13,7 +13,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from mockserver.app.serving import listen
+from mockserver.app.serving import listen, shut_down
 from mockserver.settings import Settings
 from mockserver.testing.admin_client import AdminClient
 
@@ -85,7 +85,7 @@ class MockServer:
             self._ready.set()
             await self._stop.wait()
         finally:
-            await runner.cleanup()
+            await shut_down(runner, runner.app, self.settings.shutdown_timeout)
 
     def __enter__(self) -> MockServer:
         return self.start()

@@ -17,7 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from mockserver.app.state import SETTINGS
+from mockserver.app.state import IN_FLIGHT, SETTINGS
+from mockserver.app.tracing import ShuttingDown
 from mockserver.contract.errors import MockError
 from mockserver.journal.store import ServeEvent
 from mockserver.replies.reply import (
@@ -34,6 +35,7 @@ from mockserver.wire import json_bytes, sse, stream_faults
 from mockserver.wire.chunks import chunks
 from mockserver.wire.faults import NO_FAULT, FaultPlan
 from mockserver.wire.headers import header_safe
+from mockserver.wire.pacing import paced
 
 log = logging.getLogger("mockserver")
 
@@ -53,6 +55,8 @@ class Wire:
         self.plan = plan
         self._rng: Random | None = None
         self.record = record
+        # Its sleep() ends early when shutdown cuts (an app without one: a plain sleep).
+        self.in_flight = request.app.get(IN_FLIGHT)
         if self.record is not None and plan is not NO_FAULT:
             self.record.fault = plan.describe()
 
@@ -69,10 +73,22 @@ class Wire:
         every = float(self.plan.ping_ms or 0)
         while remaining > 0:
             step = min(remaining, every) if every and response is not None else remaining
-            await asyncio.sleep(step / 1000)
+            await self._sleep(step / 1000)
             remaining -= step
             if every and response is not None and remaining > 0:
                 await self.write(response, b": ping\n\n", "ping")
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, unless shutdown cuts the reply: then ShuttingDown, noted in the journal."""
+        try:
+            if self.in_flight is None:
+                await asyncio.sleep(seconds)
+            else:
+                await self.in_flight.sleep(seconds)
+        except ShuttingDown:
+            if self.record is not None:
+                self.record.cut_by_shutdown = True
+            raise
 
     def chunk_gap_ms(self) -> float:
         gap = float(self.plan.chunk_ms or 0)
@@ -109,7 +125,7 @@ class Wire:
             if transport is None or transport.is_closing():
                 break
             step = (self.plan.ping_ms or 200) / 1000
-            await asyncio.sleep(step)
+            await self._sleep(step)
             waited += step
             if self.plan.ping_ms:
                 await self.write(response, b": ping\n\n", "ping")
@@ -126,8 +142,14 @@ async def deliver(
     record: ServeEvent | None = None,
 ) -> web.StreamResponse:
     """Send `reply` the way the request asked (JSON, or SSE for stream: true), faults applied."""
-    plan = reply.plan
-    wire = Wire(request, plan, record)
+    wire = Wire(request, reply.plan, record)
+    payload = reply.payload
+    settings = request.app.get(SETTINGS)
+    realistic = settings is not None and settings.pace == "realistic"
+    if realistic and isinstance(payload, Completed) and not (stream and payload.recorded):
+        # not a fault, so not journaled as one; a recorded stream keeps its own timing
+        wire.plan = paced(reply.plan, payload.completion, stream=stream)
+    plan = wire.plan
     headers = header_safe(reply.headers)
     if plan.delay_ms is not None:
         await wire.pause(wire.rng.randint(*plan.delay_ms))
@@ -239,9 +261,17 @@ async def send_frames(
         log.info("client closed the stream early")
         if wire.record is not None:
             wire.record.client_hung_up = True
+    except ShuttingDown as exc:  # --shutdown-timeout ran out: end the stream as the gateway would
+        if wire.record is not None:
+            wire.record.cut_by_shutdown = True
+        await response.write(sse.frame({"error": exc.error_object()}) + sse.DONE)
+        await response.write_eof()
     except asyncio.CancelledError:  # a server with handler_cancellation (aiohttp's TestServer)
         if wire.record is not None:  # cancels the handler when the client hangs up
-            wire.record.client_hung_up = True
+            if wire.in_flight is not None and wire.in_flight.cut.is_set():  # or a stopping server
+                wire.record.cut_by_shutdown = True
+            else:
+                wire.record.client_hung_up = True
         raise
     except Exception as exc:  # after prepare() the middleware cannot answer any more
         log.exception("error while streaming")

@@ -105,6 +105,36 @@ async def collect(stream: openai.AsyncStream[ChatCompletionChunk], into: list[An
 # --- retries ----------------------------------------------------------------------------------
 
 
+FLAKY = """
+- name: flaky-upstream
+  times: 2
+  match: {headers: {X-Test-Case: flaky}}
+  fault: {status: 503, retry_after: 0.1}
+- name: flaky-upstream-recovered
+  match: {headers: {X-Test-Case: flaky}}
+  reply: {content: "OK after two retries"}
+"""
+
+
+async def test_the_readmes_flaky_upstream_is_retried_after_a_tenth_of_a_second(
+    make_client: MakeClient, tmp_path: Path
+) -> None:
+    """README's example: two 503s with retry_after 0.1, then success, in ~0.2 s (not 2 s)."""
+    server = await make_client(fixture_paths=(write_yaml(tmp_path, FLAKY),))
+    base_url = str(server.make_url("/v1"))
+    async with AsyncOpenAI(base_url=base_url, api_key="sk-test") as client:
+        started = time.monotonic()
+        reply = await client.chat.completions.create(
+            model="gpt-4o", messages=user("hi"), extra_headers={"X-Test-Case": "flaky"}
+        )
+        elapsed = time.monotonic() - started
+    assert reply.choices[0].message.content == "OK after two retries"
+    assert [e["status"] for e in await journal(server)] == [503, 503, 200]
+    # Waits of 0.1 s each; the SDK's own backoff would be at least 0.375 s + 0.75 s, and
+    # retry-after: 1 alone 2 s. The margin is for a loaded machine.
+    assert 0.2 <= elapsed < 1.0, elapsed
+
+
 async def test_429_twice_then_success_honours_retry_after_ms(
     sdk: AsyncOpenAI, server: Client
 ) -> None:

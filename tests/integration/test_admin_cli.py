@@ -20,8 +20,8 @@ from click.testing import CliRunner, Result
 
 from mockserver.cli.main import main
 from mockserver.testing.runner import MockServer
+from tests.cli_support import ROOT, START_TIMEOUT, LineReader, free_port
 from tests.fixture_helpers import chat, write_yaml
-from tests.integration.test_cli import ROOT, START_TIMEOUT, LineReader, free_port
 from tests.support import end_process
 
 pytestmark = pytest.mark.timeout(30)

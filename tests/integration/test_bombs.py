@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_cli import Server
+from tests.cli_support import Server
 
 pytestmark = pytest.mark.timeout(120)
 TOKEN = "admin-secret-token"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from typing import Any
 import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient
+from openai import AsyncOpenAI
 
 from mockserver.contract.schemas import load_schema
 from mockserver.stubs.loader import fixture_files
@@ -426,9 +428,52 @@ async def test_spec_fixtures_do_not_hijack_other_requests(
     assert plain.matched is None
     hello = {"model": "gpt-4o", "messages": [{"role": "user", "content": "你好"}]}
     no_system = await ask(bundled, hello, completion_schema, chunk_schema)
-    assert no_system.matched is None, "spec-schema-hello needs its system prompt"
+    assert no_system.matched == "welcome-greeting-zh", "spec-schema-hello needs its system prompt"
     other_model = {**EXAMPLES["schema example 2"], "model": "gpt-4o-mini"}
-    assert (await ask(bundled, other_model, completion_schema, chunk_schema)).matched is None
+    answer = await ask(bundled, other_model, completion_schema, chunk_schema)
+    assert answer.matched == "welcome-short-joke", "spec-short-joke is for gpt-4o"
+    longer = {"model": "gpt-4o", "messages": [{"role": "user", "content": "你好，帮我写首诗"}]}
+    assert (await ask(bundled, longer, completion_schema, chunk_schema)).matched is None
+
+
+# What the READMEs send first (issue #12.7): a realistic answer, whatever the model and with no
+# system prompt, through the openai SDK.
+README_PROMPTS = {
+    "你好": "你好！我是你的 AI 助手",
+    "hi": "Hello! I'm your AI assistant.",
+    "讲一个短笑话": "Oct 31 == Dec 25",
+    "帮我总结一下HTTP是什么。": "超文本传输协议",
+}
+
+
+def test_the_readme_prompts_are_the_ones_checked() -> None:
+    root = FIXTURES.parent
+    readme = (root / "README.md").read_text("utf-8")
+    first_steps = readme[readme.index("## Point your client at it") : readme.index("## Options")]
+    first_steps += (root / "README.zh-CN.md").read_text("utf-8")
+    sent = set(re.findall(r'"role": ?"user", ?"content": ?"([^"]+)"', first_steps))
+    sent |= set(re.findall(r'prompt: "([^"]+)"', first_steps))
+    assert sent == set(README_PROMPTS), "a README example changed: update README_PROMPTS"
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "deepseek-chat"])
+@pytest.mark.parametrize("prompt", list(README_PROMPTS))
+async def test_readme_prompts_get_realistic_answers(
+    bundled: TestClient[Any, Any], prompt: str, model: str
+) -> None:
+    base_url = str(bundled.make_url("/v1"))
+    async with AsyncOpenAI(base_url=base_url, api_key="sk-mock", max_retries=0) as client:
+        reply = await client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": prompt}]
+        )
+        stream = await client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": prompt}], stream=True
+        )
+        streamed = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    text = reply.choices[0].message.content
+    assert text is not None
+    assert README_PROMPTS[prompt] in text
+    assert streamed == text
 
 
 # --- the QA showcase fixtures --------------------------------------------------------------------

@@ -84,6 +84,11 @@ BROKEN: dict[str, str] = {
         - name: twin
           reply: {content: c}
         """,
+    "many.yaml": """
+        - name: twin
+          mtach: {}
+          reply: {content: "{{ a }", headers: {X-A: "{% for %}"}}
+        """,
     "invalid.yaml": """
         - name: fine
           reply: {content: a}
@@ -143,6 +148,13 @@ EXPECTED: dict[str, Expected] = {
         3,
         "/1/name",
         "duplicate fixture name 'twin' (first at broken/dup-a.yaml:1)",
+    ),
+    # One fixture, four problems: all reported, not the first of each kind.
+    "many-unknown-key": Expected("many.yaml", 2, "/0/mtach", "unknown key 'mtach'"),
+    "many-template-1": Expected("many.yaml", 3, "/0/reply/content", "template syntax error:"),
+    "many-template-2": Expected("many.yaml", 3, "/0/reply/headers/X-A", "template syntax error:"),
+    "many-duplicate": Expected(
+        "many.yaml", 1, "/0/name", "duplicate fixture name 'twin' (first at broken/dup-a.yaml:1)"
     ),
     # The parser's own words follow (PyYAML and libyaml phrase them differently).
     "invalid-yaml": Expected("invalid.yaml", 4, "", "not valid YAML: "),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
 import signal
 import socket
 import subprocess
@@ -14,79 +13,16 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
 
 import click
 import pytest
 from click.testing import CliRunner
 
 from mockserver.cli.main import main
-from tests.support import end_process
+from tests.cli_support import Server, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 8.0
 pytestmark = pytest.mark.timeout(20)
-
-
-class LineReader:
-    """Lines of a subprocess pipe with a deadline, without blocking forever on a silent child."""
-
-    def __init__(self, pipe: IO[bytes]) -> None:
-        self.fd = pipe.fileno()
-        self.buffer = b""
-        self.lines: list[str] = []
-
-    def wait_for(self, pattern: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            for line in self.lines:
-                if re.search(pattern, line):
-                    return line
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no line matching {pattern!r} in {self.lines!r}")
-            ready, _, _ = select.select([self.fd], [], [], remaining)
-            if not ready:
-                continue
-            data = os.read(self.fd, 65536)
-            if not data:
-                raise AssertionError(f"pipe closed before {pattern!r}; got {self.lines!r}")
-            self.buffer += data
-            *complete, self.buffer = self.buffer.split(b"\n")
-            self.lines.extend(line.decode("utf-8", "replace") for line in complete)
-
-
-class Server:
-    """`python -m mockserver serve ...` in a subprocess, ready once it printed MOCKSERVER_READY."""
-
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mockserver", "serve", "--quiet", *args],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**os.environ, **(env or {})},
-        )
-        assert self.proc.stdout is not None
-        assert self.proc.stderr is not None
-        self.stdout = LineReader(self.proc.stdout)
-        self.stderr = LineReader(self.proc.stderr)
-        line = self.stdout.wait_for(r"^MOCKSERVER_READY ", START_TIMEOUT)
-        self.ready: dict[str, Any] = json.loads(line.removeprefix("MOCKSERVER_READY "))
-        self.port: int = self.ready["port"]
-
-    def get(self, path: str) -> tuple[int, dict[str, Any]]:
-        with urllib.request.urlopen(f"{self.ready['url']}{path}", timeout=5) as response:
-            status: int = response.status
-            body: dict[str, Any] = json.loads(response.read())
-            return status, body
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        self.proc.send_signal(sig)
-        return self.proc.wait(timeout=10)
-
-    def close(self) -> None:
-        end_process(self.proc)
 
 
 @pytest.fixture
@@ -96,13 +32,6 @@ def servers() -> Iterator[list[Server]]:
     yield started
     for server in started:
         server.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_ready_line_health_and_sigterm(servers: list[Server]) -> None:
@@ -249,3 +178,30 @@ def test_port_in_use_fails_fast(servers: list[Server]) -> None:
     )
     assert result.returncode != 0
     assert "MOCKSERVER_READY" not in result.stdout
+
+
+def test_models_option_and_variable(servers: list[Server]) -> None:
+    server = Server("--port", "0", "--models", "gpt-4o, deepseek-chat", env={})
+    servers.append(server)
+    other = Server("--port", "0", env={"MOCKSERVER_MODELS": "qwen-max o3-mini"})
+    servers.append(other)
+    assert any("gpt-4o, deepseek-chat; any other gets 404" in line for line in server.stdout.lines)
+    for running, expected in (
+        (server, ["gpt-4o", "deepseek-chat"]),
+        (other, ["qwen-max", "o3-mini"]),
+    ):
+        request = urllib.request.Request(
+            f"{running.ready['url']}/v1/models", headers={"Authorization": "Bearer sk-test"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert [m["id"] for m in json.loads(response.read())["data"]] == expected
+
+
+def test_bound_to_every_interface_the_banner_gives_a_usable_url(servers: list[Server]) -> None:
+    server = Server("--host", "0.0.0.0", "--port", "0")
+    servers.append(server)
+    assert server.ready["url"] == f"http://127.0.0.1:{server.port}", "0.0.0.0 is no address to dial"
+    listening = next(line for line in server.stdout.lines if "listening" in line)
+    assert f"http://127.0.0.1:{server.port}/v1" in listening
+    assert "bound to 0.0.0.0" in listening
+    assert server.get("/__admin/health")[0] == 200

@@ -192,6 +192,16 @@ async def test_503_retry_after_only_when_asked(client: Client) -> None:
     assert "retry-after" not in response.headers
 
 
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])
+async def test_every_retryable_status_sends_the_same_retry_headers(
+    client: Client, status: int
+) -> None:
+    response = await post(client, chat(), f"status={status}, retry_after=0.1")
+    await error_of(response, status)
+    assert response.headers["retry-after"] == "1", "whole seconds, never 0"
+    assert response.headers["retry-after-ms"] == "100", "what the SDKs read first"
+
+
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize(("status", "reason"), [(502, "Bad Gateway"), (504, "Gateway Timeout")])
 async def test_html_proxy_pages(
@@ -606,3 +616,17 @@ async def test_seed_keeps_scripted_tool_call_ids(make_client: MakeClient, tmp_pa
     assert plain["choices"][0]["message"]["tool_calls"][0]["id"] == "call_scripted0000000000000001"
     seeded = await (await post(client, body, "seed=3")).json()
     assert seeded["choices"][0]["message"]["tool_calls"][0]["id"] == "call_scripted0000000000000001"
+
+
+@pytest.mark.parametrize("fault", ["{status: 503, retry_after: 0.1}", "{status: 502, html: true}"])
+async def test_a_fault_only_fixture_names_itself(
+    make_client: MakeClient, tmp_path: Path, fault: str
+) -> None:
+    """The README's flaky-upstream shape (a `fault:` and no `reply:`) says which fixture failed
+    the request, as every scripted reply does."""
+    path = write_yaml(tmp_path, f"- name: flaky\n  match: {{stream: any}}\n  fault: {fault}\n")
+    client = await make_client(fixture_paths=(path,))
+    response = await post(client, chat())
+    await response.read()
+    assert response.status in (502, 503)
+    assert response.headers["X-Mock-Matched"] == "flaky"

@@ -49,9 +49,13 @@ THINKING = {
     "extra_body": {"extra_body": {"enable_thinking": True}},
     "model-suffix": {"model": "deepseek-v3-thinking"},
     "reasoning_effort": {"model": "o3-mini", "reasoning_effort": "medium"},
+    "deepseek-reasoner": {"model": "deepseek-reasoner"},  # reasoning models think by default
+    "deepseek-r1": {"model": "DeepSeek-R1-0528"},
+    "qwq": {"model": "qwq-32b"},
 }
 NOT_THINKING = {
     "nothing": {},
+    "deepseek-chat": {"model": "deepseek-chat"},
     "enable_thinking-false": {"enable_thinking": False},
     "extra_body-false": {"extra_body": {"enable_thinking": False}},
 }

@@ -224,3 +224,63 @@ def test_one_server_per_session(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest(*INNER).assert_outcomes(passed=2)
+
+
+# The README's conftest.py, as a user copies it: session scope, paths as plain strings.
+README_CONFTEST = """
+import pytest
+
+from mockserver import Settings
+
+
+@pytest.fixture(scope="session")  # session scope: one server for the whole run
+def mockserver_settings():
+    return Settings(port=0, access_log=False, seed=7, fixture_paths=["fixtures.yaml"])
+"""
+PER_TEST = """
+import openai
+
+
+def ask(mockserver, text):
+    with openai.OpenAI(base_url=mockserver.base_url, api_key="sk-test", max_retries=0) as client:
+        reply = client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": text}]
+        )
+    return reply.choices[0].message.content
+
+
+def test_the_session_fixtures_answer(mockserver):
+    assert ask(mockserver, "hello") == "from the file"
+
+
+def test_a_file_of_fixtures_for_this_test_only(mockserver):
+    assert mockserver.add_fixture_file("refund.yaml") == ["refund"]
+    assert ask(mockserver, "退款") == "已为您办理退款。"
+
+
+def test_gone_at_the_next_test(mockserver):
+    assert [f["name"] for f in mockserver.fixtures()] == ["from-file", "unused"]
+    assert ask(mockserver, "退款") != "已为您办理退款。"
+"""
+REFUND = """
+- name: refund
+  match: {last_user: {contains: 退款}}
+  reply: {content: 已为您办理退款。}
+"""
+
+
+def test_readme_conftest_with_string_paths_and_per_test_files(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(README_CONFTEST)
+    pytester.makefile(".yaml", fixtures=FIXTURES, refund=REFUND)
+    pytester.makepyfile(test_per_test=PER_TEST)
+    result = pytester.runpytest(*INNER)
+    result.assert_outcomes(passed=3)
+
+
+def test_a_function_scoped_override_is_explained(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(README_CONFTEST.replace('(scope="session")', ""))
+    pytester.makefile(".yaml", fixtures=FIXTURES)
+    pytester.makepyfile(test_one="def test_it(mockserver):\n    pass\n")
+    result = pytester.runpytest(*INNER)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*mockserver_settings must be session-scoped*"])

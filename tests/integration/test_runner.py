@@ -156,7 +156,7 @@ def test_a_broken_fixture_raises_in_the_callers_thread(tmp_path: Path) -> None:
 
 def test_a_port_in_use_raises_in_the_callers_thread() -> None:
     with MockServer() as running:
-        with pytest.raises(OSError, match="address already in use"):
+        with pytest.raises(OSError, match="is in use: pick another"):
             MockServer(port=running.port).start()
         assert health(running.url)["status"] == "ok"
 

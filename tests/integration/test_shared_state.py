@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from mockserver.wire.faults import Chaos
-from tests.integration.test_cli import ROOT, LineReader
+from tests.cli_support import ROOT, LineReader
 from tests.redis_server import REDIS, RedisServer
 from tests.support import assert_openai_error, end_process
 

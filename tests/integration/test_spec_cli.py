@@ -23,9 +23,9 @@ from mockserver.contract.schemas import load_schema
 from mockserver.contract.spec import bundled_spec
 from mockserver.contract.spec.document import DRAFT2020
 from mockserver.contract.spec.export import to_openapi
+from tests.cli_support import ROOT, Server
 from tests.conftest import AUTH
 from tests.fixture_helpers import MakeClient, write_yaml
-from tests.integration.test_cli import ROOT, Server
 from tests.spec_documents import (
     ADDED,
     NARROWED,

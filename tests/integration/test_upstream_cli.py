@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from mockserver.cli.main import main
+from tests.cli_support import Server
 from tests.gateway.app import EXAMPLE
 from tests.integration.conftest import Gateway
-from tests.integration.test_cli import Server
 
 UPSTREAM_KEY = "sk-upstream-cli-0123456789abcdef"
 pytestmark = pytest.mark.timeout(30)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from mockserver.app.routes.models import check_served
 from mockserver.app.state import (
     CONTRACT,
     EVENT,
@@ -40,6 +41,7 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
         record.violations = [v.to_json() for v in violations]
         raise ValidationFailed(violations)
     chat = ChatRequest(body, request.headers)
+    check_served(chat.model, settings.models)
     state = app[STATE]
     limiter = app[LIMITER]
     if limiter.active:  # the common case skips the token count

@@ -27,8 +27,22 @@ CREATED = 1_715_367_049  # a fixed date keeps the list stable between runs
 
 
 def model_names(app: web.Application) -> list[str]:
+    """--models exactly when given; else the usual models and every model a fixture names."""
+    served = app[SETTINGS].models
+    if served is not None:
+        return list(served)
     names = dict.fromkeys((*DEFAULT_MODELS, *app[FIXTURES].models()))
     return list(names)
+
+
+def check_served(model: str, served: tuple[str, ...] | None) -> None:
+    """With --models, any other model is refused before routing, as the gateway does for a
+    model it has no channel for (in OpenAI's words and shape)."""
+    if served is not None and model not in served:
+        raise NotFound(
+            f"The model `{model}` does not exist or you do not have access to it.",
+            code="model_not_found",
+        )
 
 
 def _model(name: str) -> dict[str, Any]:

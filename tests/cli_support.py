@@ -1,0 +1,95 @@
+"""A real `python -m mockserver serve` subprocess, and reading its output with deadlines."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import IO, Any
+
+from tests.support import end_process
+
+ROOT = Path(__file__).resolve().parents[1]
+START_TIMEOUT = 20.0  # a ceiling: 2 cores shared by many processes start slowly
+
+
+class LineReader:
+    """Lines of a subprocess pipe with a deadline, without blocking forever on a silent child."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self.fd = pipe.fileno()
+        self.buffer = b""
+        self.lines: list[str] = []
+
+    def wait_for(self, pattern: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.lines:
+                if re.search(pattern, line):
+                    return line
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no line matching {pattern!r} in {self.lines!r}")
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if not ready:
+                continue
+            data = os.read(self.fd, 65536)
+            if not data:
+                raise AssertionError(f"pipe closed before {pattern!r}; got {self.lines!r}")
+            self.buffer += data
+            *complete, self.buffer = self.buffer.split(b"\n")
+            self.lines.extend(line.decode("utf-8", "replace") for line in complete)
+
+
+class Server:
+    """`python -m mockserver serve ...` in a subprocess, ready once it printed MOCKSERVER_READY."""
+
+    def __init__(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        program: tuple[str, ...] = ("-m", "mockserver"),
+        quiet: bool = True,
+    ) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, *program, "serve", *(["--quiet"] if quiet else []), *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **(env or {})},
+        )
+        assert self.proc.stdout is not None
+        assert self.proc.stderr is not None
+        self.stdout = LineReader(self.proc.stdout)
+        self.stderr = LineReader(self.proc.stderr)
+        line = self.stdout.wait_for(r"^MOCKSERVER_READY ", START_TIMEOUT)
+        self.ready: dict[str, Any] = json.loads(line.removeprefix("MOCKSERVER_READY "))
+        self.port: int = self.ready["port"]
+
+    def get(self, path: str) -> tuple[int, dict[str, Any]]:
+        with urllib.request.urlopen(f"{self.ready['url']}{path}", timeout=5) as response:
+            status: int = response.status
+            body: dict[str, Any] = json.loads(response.read())
+            return status, body
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=10)
+
+    def close(self) -> None:
+        end_process(self.proc)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
