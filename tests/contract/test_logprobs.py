@@ -16,7 +16,7 @@ from openai.types.chat import ChatCompletionMessageParam, ChatCompletionTokenLog
 
 from tests.conftest import AUTH, sse_chunks
 from tests.contract.test_openai_sdk import sdk_for
-from tests.fixture_helpers import chat, reply_json, serve_yaml
+from tests.support import chat, reply_json, serve_yaml
 
 MODEL = "gpt-4o"
 EN: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Tell me about the sea."}]

@@ -19,7 +19,7 @@ from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
 from mockserver.wire.faults import HEADER
 from mockserver.wire.stream_faults import STREAM_ERROR
-from tests.fixture_helpers import MakeClient, write_yaml
+from tests.support import MakeClient, write_yaml
 
 Client = TestClient[Any, Any]
 FIXTURES = """

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
-from tests.fixture_helpers import MakeClient, write_yaml
+from tests.support import MakeClient, write_yaml
 
 FIXTURES = """
 - name: greeting

@@ -18,7 +18,6 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
 from mockserver.contract.spec.document import DRAFT2020
-from tests.fixture_helpers import MakeClient
 from tests.spec_documents import (
     ADDED,
     NARROWED,
@@ -27,6 +26,7 @@ from tests.spec_documents import (
     second_version_export,
     write_json,
 )
+from tests.support import MakeClient
 
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hello."}]
 

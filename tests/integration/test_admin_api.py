@@ -24,16 +24,18 @@ from mockserver.contract.schemas import load_schema
 from mockserver.settings import Settings
 from mockserver.testing.runner import MockServer
 from tests.conftest import AUTH
-from tests.fixture_helpers import (
+from tests.support import (
+    CHAT,
     WEATHER_TOOL,
     MakeClient,
     ask,
     chat,
     content_of,
+    error_of,
+    file_lines,
     serve_yaml,
     write_yaml,
 )
-from tests.support import CHAT, error_of, file_lines
 
 Client = TestClient[Any, Any]
 ADMIN = "/__admin"

@@ -21,8 +21,7 @@ from click.testing import CliRunner, Result
 from mockserver.cli.main import main
 from mockserver.testing.runner import MockServer
 from tests.cli_support import ROOT, START_TIMEOUT, LineReader, free_port
-from tests.fixture_helpers import chat, write_yaml
-from tests.support import end_process
+from tests.support import chat, end_process, write_yaml
 
 pytestmark = pytest.mark.timeout(30)
 SECRET = "sk-proj-Zq8vT3kW9mN2xR7pL4sJ6hB1"

@@ -27,7 +27,7 @@ from tests.cli_support import Server
 
 pytestmark = pytest.mark.timeout(120)
 TOKEN = "admin-secret-token"
-HEALTH_WITHIN_S = 2.0  # the budget stops a bomb at 0.5 s; the rest is a loaded CI machine
+HEALTH_WITHIN_S = 3.0  # the budget stops a bomb within 1 s of CPU; the rest is a loaded CI machine
 ANSWER_WITHIN_S = 10.0
 
 FIXTURES = """

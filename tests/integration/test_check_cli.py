@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixture_helpers import write_yaml
+from tests.support import write_yaml
 
 BROKEN: dict[str, str] = {
     "unknown-key.yaml": """

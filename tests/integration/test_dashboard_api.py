@@ -27,8 +27,7 @@ from mockserver.journal.store import Journal, ServeEvent
 from mockserver.settings import Settings
 from mockserver.testing.runner import MockServer
 from tests.conftest import AUTH
-from tests.fixture_helpers import MakeClient, chat, content_of, serve_yaml
-from tests.support import CHAT, error_of
+from tests.support import CHAT, MakeClient, chat, content_of, error_of, serve_yaml
 
 Client = TestClient[Any, Any]
 ADMIN = "/__admin"

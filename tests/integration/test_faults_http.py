@@ -21,8 +21,7 @@ from aiohttp.test_utils import TestClient
 from mockserver.replies.error_catalog import QUOTA
 from mockserver.wire.faults import HEADER, KEYS, parse_fault
 from tests.conftest import sse_chunks
-from tests.fixture_helpers import MakeClient, chat, tool, write_yaml
-from tests.support import CHAT, error_of
+from tests.support import CHAT, MakeClient, chat, error_of, tool, write_yaml
 
 Client = TestClient[Any, Any]
 # status -> (type, code) of the body the real API sends

@@ -27,7 +27,7 @@ from mockserver.journal.store import Journal
 from mockserver.settings import Settings
 from mockserver.wire.faults import HEADER
 from tests.conftest import sse_chunks
-from tests.fixture_helpers import MakeClient, write_yaml
+from tests.support import MakeClient, write_yaml
 
 Client = TestClient[Any, Any]
 FIXTURES = """

@@ -15,7 +15,7 @@ import pytest
 
 from mockserver.app.state import FIXTURES
 from mockserver.stubs.model import FixtureLoadError
-from tests.fixture_helpers import (
+from tests.support import (
     FORCE,
     MATCHED,
     WARNING,
@@ -26,7 +26,7 @@ from tests.fixture_helpers import (
     chat,
     content_of,
     conversation,
-    error_body,
+    error_of,
     reply_json,
     reply_stream,
     serve_yaml,
@@ -668,7 +668,7 @@ async def test_scripted_error(make_client: MakeClient, tmp_path: Path, stream: b
         """,
     )
     response = await ask(client, chat("busy", stream=stream))
-    error = await error_body(response, 429)
+    error = await error_of(response, 429)
     assert error == {
         "message": "Rate limit reached for gpt-4o.",
         "type": "rate_limit_exceeded",
@@ -677,14 +677,14 @@ async def test_scripted_error(make_client: MakeClient, tmp_path: Path, stream: b
     }
     assert response.headers["retry-after"] == "7"
     assert response.headers["x-extra"] == "from-reply"
-    down = await error_body(await ask(client, chat("down", stream=stream)), 503)
+    down = await error_of(await ask(client, chat("down", stream=stream)), 503)
     assert down == {  # what the real API says with a 503, from the error catalog
         "message": "The engine is currently overloaded, please try again later.",
         "type": "server_error",
         "param": None,
         "code": "service_unavailable",
     }
-    bad = await error_body(await ask(client, chat("bad", stream=stream)), 400)
+    bad = await error_of(await ask(client, chat("bad", stream=stream)), 400)
     assert (bad["type"], bad["param"], bad["code"]) == ("invalid_request_error", "messages", None)
 
 
@@ -920,7 +920,7 @@ async def test_render_error_is_a_fixture_error(
     client = await make_client(fixture_paths=(path,))
     for stream in (False, True):
         response = await ask(client, chat(stream=stream))
-        error = await error_body(response, 500)
+        error = await error_of(response, 500)
         assert error["type"] == "mock_fixture_error"
         assert response.headers["x-should-retry"] == "false"
         assert "'fragile'" in error["message"]
@@ -956,7 +956,7 @@ async def test_sandbox_escape_at_render_is_refused(
     assert await content_of(client, chat("stay")) == "safe"
     body = chat("go")
     response = await ask(client, body)
-    error = await error_body(response, 500)
+    error = await error_of(response, 500)
     assert error["type"] == "mock_fixture_error"
     assert "sandbox" in error["message"]
     assert "'sly'" in error["message"]
@@ -1026,7 +1026,7 @@ async def test_sequence_after_last_error(make_client: MakeClient, tmp_path: Path
     assert [await content_of(client, chat()) for _ in range(2)] == ["one", "two"]
     for _ in range(2):
         response = await ask(client, chat())
-        error = await error_body(response, 500)
+        error = await error_of(response, 500)
         assert error["type"] == "mock_scenario_exhausted"
         assert "'twice-only'" in error["message"]
         assert "exhausted" in error["message"]
@@ -1048,7 +1048,7 @@ async def test_sequence_step_can_be_generated_or_an_error(
               - {generated: true}
         """,
     )
-    error = await error_body(await ask(client, chat()), 500)
+    error = await error_of(await ask(client, chat()), 500)
     assert error["message"] == "try again"
     assert await content_of(client, chat()) == "recovered"
     generated = await content_of(client, chat())
@@ -1235,7 +1235,7 @@ async def test_drift_is_an_error_under_strict(
     body, expected = DRIFTS[name]
     for stream in (False, True):
         response = await ask(client, {**body, "stream": stream})
-        error = await error_body(response, 400)
+        error = await error_of(response, 400)
         assert error["code"] == "fixture_drift"
         assert error["type"] == "invalid_request_error"
         assert f"'{name}'" in error["message"]
@@ -1280,7 +1280,7 @@ async def test_force_a_fixture_by_name(make_client: MakeClient, tmp_path: Path) 
 async def test_forcing_an_unknown_fixture(make_client: MakeClient, tmp_path: Path) -> None:
     client = await serve_yaml(make_client, tmp_path, NAMED_FIXTURES)
     response = await ask(client, chat("hi"), {FORCE: "weather-cal"})
-    error = await error_body(response, 400)
+    error = await error_of(response, 400)
     assert error["code"] == "unknown_fixture"
     assert error["param"] == FORCE
     assert "'weather-cal'" in error["message"]
@@ -1293,7 +1293,7 @@ async def test_strict_fixtures_unmatched_is_404(make_client: MakeClient, tmp_pat
     client = await serve_yaml(make_client, tmp_path, NAMED_FIXTURES, strict_fixtures=True)
     assert await content_of(client, chat("hi")) == "greeting"
     response = await ask(client, chat("hi", model="o3-mini"))
-    error = await error_body(response, 404)
+    error = await error_of(response, 404)
     assert error["code"] == "fixture_not_matched"
     assert response.headers["x-should-retry"] == "false"
     message = error["message"]
@@ -1307,7 +1307,7 @@ async def test_strict_fixtures_unmatched_is_404(make_client: MakeClient, tmp_pat
 
 async def test_strict_fixtures_with_no_fixtures(make_client: MakeClient) -> None:
     client = await make_client(strict_fixtures=True)
-    error = await error_body(await ask(client, chat()), 404)
+    error = await error_of(await ask(client, chat()), 404)
     assert error["code"] == "fixture_not_matched"
     assert "no fixtures loaded" in error["message"]
 
@@ -1334,7 +1334,7 @@ async def test_matched_header_names_the_answering_fixture(
     _, response = await reply_json(client, chat("b"))
     assert response.headers[MATCHED] == "generator"
     response = await ask(client, chat("c"))
-    await error_body(response, 429)
+    await error_of(response, 429)
     assert response.headers[MATCHED] == "failing"
     _, response = await reply_json(client, chat("a"), {FORCE: "generator"})
     assert response.headers[MATCHED] == "generator"

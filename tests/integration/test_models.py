@@ -11,8 +11,7 @@ from openai import AsyncOpenAI
 
 from mockserver.contract.schemas import load_schema
 from tests.conftest import AUTH
-from tests.fixture_helpers import MakeClient
-from tests.support import error_of
+from tests.support import MakeClient, error_of
 
 
 async def model_ids(client: TestClient[Any, Any]) -> list[str]:

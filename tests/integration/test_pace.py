@@ -18,7 +18,7 @@ from mockserver.replies.completion import latency_checkpoint
 from mockserver.wire.chunks import TOKENS_PER_CHUNK
 from tests.cli_support import Server
 from tests.conftest import AUTH
-from tests.fixture_helpers import MakeClient
+from tests.support import MakeClient
 
 Client = TestClient[Any, Any]
 BODY = {

@@ -15,7 +15,7 @@ import pytest
 from mockserver.settings import Settings
 from mockserver.stubs.model import FixtureLoadError
 from mockserver.testing.runner import MockServer
-from tests.fixture_helpers import chat, write_yaml
+from tests.support import chat, write_yaml
 
 pytestmark = pytest.mark.timeout(20)
 

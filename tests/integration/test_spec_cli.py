@@ -25,7 +25,6 @@ from mockserver.contract.spec.document import DRAFT2020
 from mockserver.contract.spec.export import to_openapi
 from tests.cli_support import ROOT, Server
 from tests.conftest import AUTH
-from tests.fixture_helpers import MakeClient, write_yaml
 from tests.spec_documents import (
     ADDED,
     NARROWED,
@@ -35,7 +34,7 @@ from tests.spec_documents import (
     second_version_export,
     write_json,
 )
-from tests.support import end_process
+from tests.support import MakeClient, end_process, write_yaml
 
 pytestmark = pytest.mark.timeout(30)
 HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}

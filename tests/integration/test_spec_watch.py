@@ -16,8 +16,8 @@ from mockserver.app.factory import create_app
 from mockserver.app.sources import watch_sources
 from mockserver.app.state import CONTRACT, FIXTURES
 from mockserver.settings import Settings
-from tests.fixture_helpers import write_yaml
 from tests.spec_documents import openapi_31, write_json
+from tests.support import write_yaml
 
 DEADLINE = 10.0
 REPLY = "- {name: hi, match: {last_user: hi}, reply: {model: %s, content: hello}}"

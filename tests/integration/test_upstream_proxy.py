@@ -18,10 +18,9 @@ from openai.types.chat import ChatCompletionMessageParam
 from mockserver.upstream.config import Upstream, chat_url
 from mockserver.wire.faults import parse_fault
 from tests.conftest import sse_chunks
-from tests.fixture_helpers import MakeClient, write_yaml
 from tests.gateway.app import EXAMPLE, SLOW_GAP_S
 from tests.integration.conftest import Gateway
-from tests.support import CHAT, assert_openai_error
+from tests.support import CHAT, MakeClient, assert_openai_error, write_yaml
 
 CLIENT_KEY = "sk-client-0123456789abcdefXYZ"
 UPSTREAM_KEY = "sk-upstream-9876543210fedcbaQRS"

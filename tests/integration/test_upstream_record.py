@@ -23,10 +23,9 @@ from openai.types.chat import (
 from mockserver.cli.main import main
 from mockserver.contract.schemas import load_schema
 from mockserver.upstream.config import Upstream
-from tests.fixture_helpers import MakeClient
 from tests.gateway.app import CALL_ID, SLOW_GAP_S
 from tests.integration.conftest import Gateway
-from tests.support import CHAT
+from tests.support import CHAT, MakeClient
 
 CLIENT_KEY = "sk-client-0123456789abcdefXYZ"
 UPSTREAM_KEY = "sk-upstream-9876543210fedcbaQRS"

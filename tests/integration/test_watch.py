@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import AUTH
-from tests.fixture_helpers import write_yaml
+from tests.support import write_yaml
 
 DEADLINE = 10.0  # seconds to wait for a reload (watchfiles reacts in well under one)
 

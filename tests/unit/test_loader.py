@@ -12,7 +12,7 @@ import pytest
 from mockserver.stubs.loader import fixture_files, load_paths, load_text
 from mockserver.stubs.model import Fixture, FixtureLoadError, Problem
 from mockserver.stubs.steps import CompletionStep, ScriptedChoice
-from tests.fixture_helpers import write_yaml
+from tests.support import write_yaml
 
 
 def load(text: str, source: str = "f.yaml") -> tuple[list[Fixture], list[Problem]]:

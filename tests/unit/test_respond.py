@@ -273,7 +273,7 @@ def test_seeded_generated_reply_is_replayable(answer: Responder) -> None:
     assert first.payload.completion.to_json() == again.payload.completion.to_json()
 
 
-def test_exhausted_sequence_is_a_500_error_body(answer: Responder) -> None:
+def test_exhausted_sequence_is_a_500_error_of(answer: Responder) -> None:
     assert content(answer(chat("scenario"))) == "first"
     assert content(answer(chat("scenario"))) == "second"
     reply = answer(chat("scenario"))

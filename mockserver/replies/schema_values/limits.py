@@ -12,7 +12,7 @@ MAX_HOPS = 32  # $ref/allOf resolutions at one level: more means a $ref cycle
 # 100x that, and keep the worst request to a fraction of a second of one core and a few MB.
 MAX_NODES = 50_000  # values drawn, subschemas checked and candidates tried
 MAX_CHARS = 1_000_000  # characters in all the strings generated
-MAX_SECONDS = 0.5  # CPU time of the generating thread, checked as the generator goes
+MAX_SECONDS = 1.0  # CPU time of the generating thread (GC pauses included: keep headroom)
 # The watchdog's stop for work that does not look at the clock (jsonschema's checks). Far past
 # MAX_SECONDS on purpose: its exception lands between any two bytecodes, even in a gc callback,
 # where Python reports it as unraisable instead of stopping the work.
