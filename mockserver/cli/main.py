@@ -10,7 +10,7 @@ import math
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import click
 
@@ -658,23 +658,30 @@ def requests_command(
     click.echo(requests_table(entries))
 
 
+def _output_files(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--json PATH and --junit PATH, for the commands that write CI files."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for flag, name, kind in (
+            ("--junit", "junit_path", "JUnit XML"),
+            ("--json", "json_path", "JSON"),
+        ):
+            command = click.option(
+                flag,
+                name,
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help=f"Write the {what} as {kind} here.",
+            )(command)
+        return command
+
+    return decorate
+
+
 @main.command(name="report")
 @_URL
 @_TOKEN
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the report as JSON here.",
-)
-@click.option(
-    "--junit",
-    "junit_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the report as JUnit XML here.",
-)
+@_output_files("report")
 def report_command(
     url: str, admin_token: str | None, json_path: Path | None, junit_path: Path | None
 ) -> None:
@@ -788,20 +795,7 @@ def _short(text: str | None, limit: int = 50) -> str:
     type=click.FloatRange(0, min_open=True),
     help="Seconds for one gateway request, stream included.",
 )
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the results as JSON here.",
-)
-@click.option(
-    "--junit",
-    "junit_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the results as JUnit XML here.",
-)
+@_output_files("results")
 def verify_command(
     paths: tuple[Path, ...],
     upstream: str,
