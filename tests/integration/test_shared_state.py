@@ -50,9 +50,9 @@ class Mock:
         self.stderr = LineReader(self.proc.stderr)
         try:
             line = self.stdout.wait_for(r"^MOCKSERVER_READY ", START_TIMEOUT)
-        except AssertionError:
+        except AssertionError as exc:
             self.close()
-            raise
+            raise AssertionError(f"{exc}; stderr: {self.stderr.lines[-20:]!r}") from exc
         self.url: str = json.loads(line.removeprefix("MOCKSERVER_READY "))["url"]
 
     def call(
