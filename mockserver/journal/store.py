@@ -130,10 +130,11 @@ def _kept(raw: Any) -> Any:
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers with every credential (any name that looks like a key, token, secret or auth)
-    reduced to its first and last characters, and every value made valid UTF-8."""
+    reduced to its first and last characters, and every value made valid UTF-8. Names become
+    plain str: orjson refuses aiohttp's istr keys, and every encoder would fall back to json."""
     safe = {}
     for name, value in headers.items():
-        name, value = utf8_safe(name), utf8_safe(value)
+        name, value = utf8_safe(str(name)), utf8_safe(value)
         if is_secret_header(name):
             scheme, _, secret = value.partition(" ")
             value = f"{scheme} {redact(secret)}" if secret else redact(value)

@@ -7,7 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
+from multidict import CIMultiDict
 
 from mockserver.journal import sink
 from mockserver.journal import store as journal_module
@@ -68,6 +70,14 @@ def test_a_secret_never_reaches_the_entry_or_the_file(tmp_path: Path) -> None:
     for text in (json.dumps(entry), path.read_text(encoding="utf-8")):
         assert SECRET not in text
         assert SECRET_MIDDLE not in text
+
+
+def test_header_names_are_plain_strings_orjson_takes() -> None:
+    """aiohttp's names are istr, which orjson refuses: every entry encoded would take the
+    stdlib's path instead."""
+    safe = redact_headers(CIMultiDict({"Content-Type": "application/json"}))
+    assert all(type(name) is str for name in safe)
+    assert orjson.loads(orjson.dumps(safe)) == {"Content-Type": "application/json"}
 
 
 # --- the ring ----------------------------------------------------------------------------------
