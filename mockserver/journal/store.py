@@ -10,7 +10,6 @@ kept summarized, and what is served back is always encodable JSON (valid UTF-8, 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import deque
@@ -304,7 +303,7 @@ class Journal:
             self._by_id.pop(old.id, None)
             self.bytes -= self._costs.pop(old.id, 0)
         if self._sink is not None:
-            self._sink.write(encode_line(event.to_json()) + "\n")
+            self._sink.write(encode_entry(event) + b"\n")
         for listener in self.listeners:
             listener.recorded(event)
 
@@ -338,13 +337,23 @@ class Journal:
             self._sink = None
 
 
-def encode_line(data: Any) -> str:
-    """One JSON line; a value json cannot encode is written as a note, never an exception."""
+def encode_entry(event: ServeEvent) -> bytes:
+    """The whole entry as one JSON document: what the journal file and the shared store keep,
+    made once per request. An entry no encoder takes becomes a note (its identity and why),
+    still an entry, never an exception on the request path."""
     try:
-        return json.dumps(data, ensure_ascii=False)
+        return json_bytes.dumps(event.to_json())
     except (ValueError, TypeError, RecursionError) as exc:
-        note = {"id": data.get("id"), "error": f"entry could not be encoded: {exc}"}
-        return json.dumps(note, ensure_ascii=True)
+        note = ServeEvent(
+            id=event.id,
+            at=event.at,
+            method=event.method,
+            path=event.path,
+            headers={},
+            status=event.status,
+            error={"message": f"entry could not be encoded: {exc}"},
+        )
+        return json_bytes.dumps(note.to_json())
 
 
 @web.middleware

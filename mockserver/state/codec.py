@@ -1,4 +1,4 @@
-"""Journal entries as bytes in the shared store, and back."""
+"""Journal entries from the shared store: what journal.store.encode_entry wrote, read back."""
 
 from __future__ import annotations
 
@@ -7,10 +7,6 @@ from typing import Any
 import orjson
 
 from mockserver.journal.store import Frame, ServeEvent
-
-
-def encode(event: ServeEvent) -> bytes:
-    return orjson.dumps(event.to_json(), option=orjson.OPT_NON_STR_KEYS)  # header names: istr
 
 
 def decode(data: bytes) -> ServeEvent:

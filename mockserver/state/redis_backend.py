@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from mockserver.contract.errors import MockError
 from mockserver.journal.sink import JournalFile
-from mockserver.journal.store import Journal, ServeEvent
+from mockserver.journal.store import Journal, ServeEvent, encode_entry
 from mockserver.state import codec, scripts
 from mockserver.state.base import StateUnavailable
 from mockserver.state.batching import Batcher
@@ -172,11 +172,11 @@ class RedisState:
 
     # --- journal
     async def record(self, event: ServeEvent) -> None:
-        data = codec.encode(event)
+        data = encode_entry(event)
         async with self._guard():
             await self._sync.submit((event.id, data))
         if self._sink is not None:
-            self._sink.write(data.decode() + "\n")
+            self._sink.write(data + b"\n")
         for listener in self._local.listeners:
             listener.recorded(event)
 

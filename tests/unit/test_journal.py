@@ -14,6 +14,7 @@ from multidict import CIMultiDict
 from mockserver.journal import sink
 from mockserver.journal import store as journal_module
 from mockserver.journal.store import Journal, ServeEvent, redact_headers
+from mockserver.state.codec import decode
 
 SECRET = "sk-proj-Zq8vT3kW9mN2xR7pL4sJ6hB1"
 SECRET_MIDDLE = SECRET[3:-4]  # what a redaction must never show
@@ -135,6 +136,20 @@ def test_file_gets_one_json_line_per_event_as_it_happens(tmp_path: Path) -> None
     assert [e["id"] for e in entries] == ["req_0001", "req_0002", "req_0003"]
     assert len(journal) == 2, "the file keeps what the ring dropped"
     assert all(e["fixture"] == "greet" and e["status"] == 200 for e in entries)
+
+
+def test_an_entry_no_encoder_takes_is_kept_as_a_note(tmp_path: Path) -> None:
+    """One encoder for the file and the shared store: the note is still an entry either reads."""
+    path = tmp_path / "odd.jsonl"
+    journal = Journal(file=path)
+    journal.record(event(1, status=500, error={"odd": object()}))
+    journal.close()
+    line = path.read_bytes()
+    assert line.endswith(b"\n")
+    note = json.loads(line)
+    assert (note["id"], note["status"]) == ("req_0001", 500)
+    assert "could not be encoded" in note["error"]["message"]
+    assert decode(line).id == "req_0001"
 
 
 def test_close_is_idempotent_and_recording_after_close_keeps_the_ring(tmp_path: Path) -> None:
