@@ -101,6 +101,7 @@ def _state(app: web.Application) -> SharedState:
         chaos=app[CHAOS],
         journal=app[JOURNAL],
         journal_limit=settings.journal_limit,
+        journal_bytes=settings.journal_max_bytes,
         journal_file=settings.journal_file,
         on_fixtures_changed=app[FEED].fixtures_changed,
     )

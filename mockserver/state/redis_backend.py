@@ -45,7 +45,6 @@ Snapshot = tuple[bytes | None, dict[bytes, bytes]]  # fixture-set version, scena
 log = logging.getLogger("mockserver")
 TIMEOUT_S = 1.0  # per call to Redis; past it the request gets a 503
 CLAIM_TRIES = 16  # scenario steps lost to other workers before a request gives up (503)
-DEFAULT_JOURNAL_BYTES = 256 * 1024 * 1024
 RUNTIME_SOURCE = "admin-api.yaml"
 
 
@@ -66,7 +65,7 @@ class RedisState:
         chaos: Chaos,
         journal: Journal,
         journal_limit: int,
-        journal_bytes: int = DEFAULT_JOURNAL_BYTES,
+        journal_bytes: int,
         journal_file: Path | None = None,
         on_fixtures_changed: Callable[[], None] = lambda: None,
         prefix: str = "mockserver:",

@@ -129,3 +129,14 @@ def test_unreachable_at_start(redis: RedisServer) -> None:
     redis.kill()
     with pytest.raises(StateConnectError, match="cannot reach Redis"):
         check_reachable(url, timeout=0.5)
+
+
+async def test_the_shared_journal_keeps_to_journal_max_bytes(
+    aiohttp_client: ClientFactory, redis: RedisServer
+) -> None:
+    """--journal-max-bytes bounds the shared journal too (the newest entry is always kept)."""
+    a, b = await pair(aiohttp_client, redis.url, journal_max_bytes=1024)
+    for client in (a, b, a):
+        assert (await chat(client, "hi"))[0] == 200
+    journal = await (await b.get("/__admin/requests")).json()
+    assert len(journal["requests"]) == 1
