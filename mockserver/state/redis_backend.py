@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from mockserver.contract.errors import MockError
 from mockserver.journal.sink import JournalFile
-from mockserver.journal.store import Journal, ServeEvent, encode_entry
+from mockserver.journal.store import JournalListener, ServeEvent, encode_entry
 from mockserver.state import codec, scripts
 from mockserver.state.base import StateUnavailable
 from mockserver.state.batching import Batcher
@@ -63,7 +63,7 @@ class RedisState:
         load_files: Callable[[], list[Fixture]],
         limiter: RateLimiter,
         chaos: Chaos,
-        journal: Journal,
+        feed: JournalListener,
         journal_limit: int,
         journal_bytes: int,
         journal_file: Path | None = None,
@@ -72,9 +72,9 @@ class RedisState:
         timeout: float = TIMEOUT_S,
     ) -> None:
         self.fixtures = fixtures
-        # Only its listeners (the dashboard's live feed) are used: they hear of the requests
-        # this worker served; the entries themselves live in Redis.
-        self._local = journal
+        # The dashboard's live feed hears of the requests this worker served and of clears;
+        # the entries themselves live in Redis.
+        self._feed = feed
         self._on_fixtures_changed = on_fixtures_changed
         self._load_files = load_files  # the file fixtures, checked as at start
         self._limiter = limiter
@@ -176,8 +176,7 @@ class RedisState:
             await self._sync.submit((event.id, data))
         if self._sink is not None:
             self._sink.write(data + b"\n")
-        for listener in self._local.listeners:
-            listener.recorded(event)
+        self._feed.recorded(event)
 
     async def _sync_all(self, items: Sequence[tuple[str, bytes] | None]) -> list[Snapshot | None]:
         """One round trip for what concurrent requests need: their journal entries appended
@@ -222,8 +221,7 @@ class RedisState:
     async def clear_journal(self) -> None:
         async with self._guard():
             await self._redis.delete(self._k["journal"], self._k["journal:bytes"])
-        for listener in self._local.listeners:
-            listener.cleared()
+        self._feed.cleared()
 
     # --- one chat request
     async def charge(self, key: str, tokens: int) -> dict[str, str]:
@@ -405,8 +403,7 @@ class RedisState:
                 self._k["fixtures:disabled"],
             )  # chaos draws go on, as in memory: a reset does not replay the sequence
             await self._changed(pipe)
-        for listener in self._local.listeners:
-            listener.cleared()
+        self._feed.cleared()
 
     async def reload_files(self, fixtures: Sequence[Fixture]) -> None:
         async with self._guard():
