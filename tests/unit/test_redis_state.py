@@ -140,3 +140,16 @@ async def test_the_shared_journal_keeps_to_journal_max_bytes(
         assert (await chat(client, "hi"))[0] == 200
     journal = await (await b.get("/__admin/requests")).json()
     assert len(journal["requests"]) == 1
+
+
+async def test_the_live_feed_hears_of_requests_and_clears(
+    aiohttp_client: ClientFactory, redis: RedisServer
+) -> None:
+    a, _ = await pair(aiohttp_client, redis.url)
+    feed = await a.get("/__admin/events")
+    assert (await feed.content.readuntil(b"\n\n")).endswith(b"event: hello\ndata: {}\n\n")
+    assert (await chat(a, "hi"))[0] == 200
+    assert (await feed.content.readuntil(b"\n\n")).startswith(b"event: request\n")
+    assert (await a.delete("/__admin/requests")).status == 200
+    assert await feed.content.readuntil(b"\n\n") == b"event: cleared\ndata: {}\n\n"
+    feed.close()
