@@ -314,12 +314,6 @@ class Journal:
         """Newest first."""
         return reversed(self._events)
 
-    def snapshot(self) -> list[ServeEvent]:
-        """The events newest first, as a list a slow reader may walk while requests go on."""
-        events = list(self._events)
-        events.reverse()
-        return events
-
     def get(self, event_id: str) -> ServeEvent | None:
         return self._by_id.get(event_id)
 
