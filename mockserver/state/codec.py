@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
 
 import orjson
 
@@ -39,3 +40,29 @@ def decode(data: bytes) -> ServeEvent:
         duration_ms=d["duration_ms"],
         first_byte_ms=d["first_byte_ms"],
     )
+
+
+class Stored(Sequence[ServeEvent]):
+    """Entries as Redis returned them, each decoded when it is read: a listing stops at its
+    limit without decoding the rest, and the admin walks that yield between slices spread the
+    decoding of a full journal."""
+
+    def __init__(self, raw: list[bytes]) -> None:
+        self._raw = raw
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __iter__(self) -> Iterator[ServeEvent]:
+        return map(decode, self._raw)
+
+    @overload
+    def __getitem__(self, index: int) -> ServeEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Stored: ...
+
+    def __getitem__(self, index: int | slice) -> ServeEvent | Stored:
+        if isinstance(index, slice):
+            return Stored(self._raw[index])
+        return decode(self._raw[index])

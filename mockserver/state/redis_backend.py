@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -46,6 +46,7 @@ log = logging.getLogger("mockserver")
 TIMEOUT_S = 1.0  # per call to Redis; past it the request gets a 503
 CLAIM_TRIES = 16  # scenario steps lost to other workers before a request gives up (503)
 RUNTIME_SOURCE = "admin-api.yaml"
+PAGE = 256  # journal entries read per round trip
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -199,19 +200,34 @@ class RedisState:
         snapshot: Snapshot | None = (results[-2], results[-1]) if reads else None
         return [None if item is not None else snapshot for item in items]
 
-    async def _entries(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
-        async with self._guard():
-            entries = await self._redis.xrevrange(self._k["journal"], "+", "-")
-        return cast(list[tuple[bytes, dict[bytes, bytes]]], entries)
+    async def _pages(self) -> AsyncGenerator[list[tuple[bytes, dict[bytes, bytes]]], None]:
+        """The journal newest first, PAGE entries per round trip: a full journal is many short
+        reads, none near the timeout (one read of all of it took seconds)."""
+        last: bytes | None = None
+        while True:
+            async with self._guard():
+                page = cast(
+                    list[tuple[bytes, dict[bytes, bytes]]],
+                    await self._redis.xrevrange(self._k["journal"], last or "+", "-", count=PAGE),
+                )
+            if last is not None and page and page[0][0] == last:
+                page = page[1:]  # the previous page's last entry: the range includes its end
+            if not page:
+                return
+            yield page
+            last = page[-1][0]
 
     async def events(self) -> Sequence[ServeEvent]:
-        return [codec.decode(fields[b"e"]) for _, fields in await self._entries()]
+        return codec.Stored([fields[b"e"] async for page in self._pages() for _, fields in page])
 
     async def event(self, event_id: str) -> ServeEvent | None:
+        """Newest first, so a recent request is found in the first page."""
         wanted = event_id.encode()
-        for _, fields in await self._entries():
-            if fields[b"i"] == wanted:
-                return codec.decode(fields[b"e"])
+        async with contextlib.aclosing(self._pages()) as pages:
+            async for page in pages:
+                for _, fields in page:
+                    if fields[b"i"] == wanted:
+                        return codec.decode(fields[b"e"])
         return None
 
     async def journal_size(self) -> int:
