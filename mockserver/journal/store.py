@@ -43,6 +43,7 @@ FRAME_OVERHEAD = 120  # a Frame object and its bytes header, beyond the bytes th
 
 BODY_KEPT = 64 * 1024  # of an unparsable body, this much text is kept in the journal
 MAX_KEPT_STRING = 4096  # longer strings of a large body are kept cut, with their length
+CUT_NOTE_START, CUT_NOTE_END = "... [", " characters in all]"  # after a cut string's start
 MAX_KEPT_DEPTH = 32  # deeper parts of a body are summarized (json.dumps recurses per level)
 MAX_KEPT_NODES = 20_000  # values of one body kept; the rest are counted
 
@@ -85,9 +86,20 @@ class _Summary:
 
 
 def _text(value: str) -> str:
-    if len(value) > MAX_KEPT_STRING:
-        value = f"{value[:MAX_KEPT_STRING]}... [{len(value)} characters in all]"
+    if len(value) > MAX_KEPT_STRING and not _cut_before(value):
+        value = f"{value[:MAX_KEPT_STRING]}{CUT_NOTE_START}{len(value)}{CUT_NOTE_END}"
     return utf8_safe(value)
+
+
+def _cut_before(value: str) -> bool:
+    """A string summarizing cut already: kept as it is, so that summarizing again (a body
+    summarized when parsed, then when kept; an entry read back from Redis) keeps its length."""
+    note = value[MAX_KEPT_STRING:]
+    return (
+        note.startswith(CUT_NOTE_START)
+        and note.endswith(CUT_NOTE_END)
+        and note[len(CUT_NOTE_START) : -len(CUT_NOTE_END)].isdigit()
+    )
 
 
 def utf8_safe(text: str) -> str:
