@@ -8,6 +8,8 @@ from typing import Any, overload
 import orjson
 
 from mockserver.journal.store import Frame, ServeEvent
+from mockserver.upstream.exchange import Exchange
+from mockserver.wire import json_bytes
 
 
 def decode(data: bytes) -> ServeEvent:
@@ -36,9 +38,32 @@ def decode(data: bytes) -> ServeEvent:
         frames=frames,
         frames_dropped=max(d["frame_count"] - len(frames), 0),
         client_hung_up=d["client_hung_up"],
+        cut_by_shutdown=d.get("cut_by_shutdown", False),
         fault=d["fault"],
         duration_ms=d["duration_ms"],
         first_byte_ms=d["first_byte_ms"],
+        upstream=_exchange(d.get("upstream")),
+    )
+
+
+def _exchange(d: dict[str, Any] | None) -> Exchange | None:
+    """What Exchange.to_json wrote, as an Exchange that writes it again (its bytes are gone:
+    the body is kept as the JSON the journal shows)."""
+    if d is None:
+        return None
+    return Exchange(
+        url=d["url"],
+        request_headers=d["request_headers"],
+        request_body=b"",
+        stream=bool(d["frame_count"]),
+        status=d["status"],
+        headers=d["headers"],
+        journal_body=None if d["body"] is None else json_bytes.dumps(d["body"]),
+        first_byte_ms=d["first_byte_ms"],
+        duration_ms=d["duration_ms"],
+        error=d["error"],
+        frame_count=d["frame_count"],
+        ended_with_done=d["done"],
     )
 
 

@@ -13,8 +13,9 @@ from multidict import CIMultiDict
 
 from mockserver.journal import sink
 from mockserver.journal import store as journal_module
-from mockserver.journal.store import Journal, ServeEvent, redact_headers
+from mockserver.journal.store import Journal, ServeEvent, encode_entry, redact_headers
 from mockserver.state.codec import decode
+from mockserver.upstream.exchange import Exchange
 
 SECRET = "sk-proj-Zq8vT3kW9mN2xR7pL4sJ6hB1"
 SECRET_MIDDLE = SECRET[3:-4]  # what a redaction must never show
@@ -223,3 +224,26 @@ def test_file_lines_past_the_queue_are_written_in_place_not_lost(
     journal.close()
     ids = [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()]
     assert sorted(ids) == [f"req_{n:04d}" for n in range(1, 201)]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_entry_read_back_from_the_shared_store_is_the_same_entry(stream: bool) -> None:
+    """--state redis keeps encode_entry's bytes and decodes them for the admin API."""
+    forwarded = Exchange(
+        url="https://gateway.example/v1/chat/completions",
+        request_headers={"Authorization": "Bearer ***"},
+        request_body=b"{}",
+        stream=stream,
+        status=200,
+    )
+    if stream:
+        forwarded.add_frame(b'data: {"id": "c"}\n\n')
+        forwarded.add_frame(b"data: [DONE]\n\n")
+        forwarded.settle()
+    else:
+        forwarded.journal_body = b'{"object": "chat.completion"}'
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x" * 10_000}]}
+    entry = event(1, status=200, cut_by_shutdown=True, upstream=forwarded)
+    entry.parsed(json.dumps(body).encode(), body)
+    entry.add_frame(b"data: [DONE]\n\n")
+    assert decode(encode_entry(entry)).to_json() == entry.to_json()
