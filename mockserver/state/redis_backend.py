@@ -21,6 +21,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import orjson
 import redis.asyncio as aioredis
 import yaml
 from redis.asyncio.retry import Retry
@@ -37,6 +38,7 @@ from mockserver.state.connect import StateConnectError, describe
 from mockserver.stubs.fixture_set import FixtureSet
 from mockserver.stubs.loader import load_text
 from mockserver.stubs.model import Fixture
+from mockserver.wire import json_bytes
 from mockserver.wire.faults import NO_FAULT, Chaos, FaultPlan
 from mockserver.wire.ratelimit import WINDOW_S, RateLimiter
 
@@ -319,7 +321,7 @@ class RedisState:
             self.fixtures.reload(self._load_files())
             self._files_generation = files
         entries = sorted(
-            (yaml.safe_load(value) for value in runtime.values()), key=lambda e: e["seq"]
+            (orjson.loads(value) for value in runtime.values()), key=lambda e: e["seq"]
         )
         self.fixtures.set_runtime(
             [self._fixture(e["text"]) for e in entries],
@@ -348,10 +350,10 @@ class RedisState:
         await pipe.execute()
         await self._apply()
 
-    def _stored(self, fixture: Fixture, seq: int) -> str:
+    def _stored(self, fixture: Fixture, seq: int) -> bytes:
         text = yaml.safe_dump([dict(fixture.spec)], allow_unicode=True, sort_keys=False)
         self._parsed[text] = fixture
-        return yaml.safe_dump({"seq": seq, "text": text}, allow_unicode=True)
+        return json_bytes.dumps({"seq": seq, "text": text})  # read back on every change
 
     async def add_fixtures(self, fixtures: Sequence[Fixture]) -> None:
         async with self._guard():
@@ -369,7 +371,7 @@ class RedisState:
         async with self._guard():
             raw = await self._redis.hget(self._k["fixtures:runtime"], fixture.name)
             if raw is not None:  # keeps its place among the run-time fixtures
-                seq = int(yaml.safe_load(raw)["seq"])
+                seq = int(orjson.loads(raw)["seq"])
             else:
                 seq = int(await self._redis.incr(self._k["fixtures:version"] + ":seq"))
             pipe = self._redis.pipeline(transaction=True)
