@@ -99,8 +99,9 @@ def _state(app: web.Application) -> SharedState:
         load_files=lambda: load_fixtures(settings, app[CONTRACT].current),
         limiter=app[LIMITER],
         chaos=app[CHAOS],
-        journal=app[JOURNAL],
+        feed=app[FEED],
         journal_limit=settings.journal_limit,
+        journal_bytes=settings.journal_max_bytes,
         journal_file=settings.journal_file,
         on_fixtures_changed=app[FEED].fixtures_changed,
     )

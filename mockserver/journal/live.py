@@ -2,8 +2,9 @@
 
 The journal calls `Feed.recorded` / `Feed.cleared` synchronously while a request finishes; each
 only appends a reference to every watcher's bounded queue. A watcher that falls `QUEUE_LIMIT`
-notices behind is dropped (told so, and it reloads the list) rather than holding memory or making
-the request path wait. Serialising happens in the watcher's own task.
+notices or `MAX_QUEUED_BYTES` of entries behind is dropped (told so, and it reloads the list)
+rather than holding memory or making the request path wait. Serialising happens in the watcher's
+own task.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from mockserver.journal.store import ServeEvent
 
 QUEUE_LIMIT = 1000  # notices per watcher before it is dropped as too slow
+# Entries (ServeEvent.cost) waiting for one watcher: its queue keeps alive entries the journal
+# may have dropped already, so a count alone would let 1000 large streams pile up.
+MAX_QUEUED_BYTES = 64 * 1024 * 1024
 MAX_WATCHERS = 32  # open dashboards (each holds one queue)
 
 
@@ -26,6 +30,7 @@ class Recorded:
 
     event: ServeEvent
     encoded: bytes | None = None
+    size: int = 0  # the entry's cost, what it holds in every queue it waits in
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,21 +56,26 @@ class Watcher:
 
     def __init__(self) -> None:
         self._queue: deque[Notice] = deque()
+        self._bytes = 0  # of the entries queued
         self._ready = asyncio.Event()
         self.ended: Ending | None = None
 
     def push(self, notice: Notice) -> None:
         if self.ended is not None:
             return
-        if len(self._queue) >= QUEUE_LIMIT:
+        size = notice.size if isinstance(notice, Recorded) else 0
+        over = self._queue and self._bytes + size > MAX_QUEUED_BYTES  # one always fits
+        if len(self._queue) >= QUEUE_LIMIT or over:
             self.end("overflow")
             return
         self._queue.append(notice)
+        self._bytes += size
         self._ready.set()
 
     def end(self, why: Ending) -> None:
         self.ended = why
         self._queue.clear()
+        self._bytes = 0
         self._ready.set()
 
     async def next(self, wait_s: float) -> Notice | None:
@@ -78,7 +88,10 @@ class Watcher:
                 return None
         if self.ended is not None or not self._queue:
             return None
-        return self._queue.popleft()
+        notice = self._queue.popleft()
+        if isinstance(notice, Recorded):
+            self._bytes -= notice.size
+        return notice
 
 
 class Feed:
@@ -106,7 +119,7 @@ class Feed:
 
     def recorded(self, event: ServeEvent) -> None:
         if self._watchers:
-            self._push(Recorded(event))
+            self._push(Recorded(event, size=event.cost()))
 
     def cleared(self) -> None:
         self._push(Cleared())

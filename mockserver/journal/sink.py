@@ -13,22 +13,22 @@ from pathlib import Path
 from typing import IO
 
 MAX_QUEUED_LINES = 10_000
-MAX_QUEUED_CHARS = 16_000_000  # a line of a long stream is ~1 MB: bound the queue in size too
+MAX_QUEUED_BYTES = 16_000_000  # a line of a long stream is ~1 MB: bound the queue in size too
 _STOP = None
 
 
 class JournalFile:
     def __init__(self, path: Path) -> None:
-        self._file: IO[str] = path.open("a", encoding="utf-8")
+        self._file: IO[bytes] = path.open("ab")  # lines come encoded (UTF-8 JSON)
         self._lock = threading.Lock()  # one writer at a time: the thread, or an overflow write
-        self._lines: queue.Queue[str | None] = queue.Queue(MAX_QUEUED_LINES)
-        self._queued = 0  # characters waiting in the queue (updated under the lock)
+        self._lines: queue.Queue[bytes | None] = queue.Queue(MAX_QUEUED_LINES)
+        self._queued = 0  # bytes waiting in the queue (updated under the lock)
         self._thread = threading.Thread(target=self._drain, name="journal-file", daemon=True)
         self._thread.start()
 
-    def write(self, line: str) -> None:
+    def write(self, line: bytes) -> None:
         with self._lock:
-            room = self._queued + len(line) <= MAX_QUEUED_CHARS
+            room = self._queued + len(line) <= MAX_QUEUED_BYTES
             if room:
                 self._queued += len(line)
         if not room:
@@ -41,7 +41,7 @@ class JournalFile:
                 self._queued -= len(line)
             self._write(line)
 
-    def _write(self, line: str) -> None:
+    def _write(self, line: bytes) -> None:
         with self._lock:
             self._file.write(line)
             self._file.flush()

@@ -10,7 +10,6 @@ kept summarized, and what is served back is always encodable JSON (valid UTF-8, 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import deque
@@ -44,6 +43,7 @@ FRAME_OVERHEAD = 120  # a Frame object and its bytes header, beyond the bytes th
 
 BODY_KEPT = 64 * 1024  # of an unparsable body, this much text is kept in the journal
 MAX_KEPT_STRING = 4096  # longer strings of a large body are kept cut, with their length
+CUT_NOTE_START, CUT_NOTE_END = "... [", " characters in all]"  # after a cut string's start
 MAX_KEPT_DEPTH = 32  # deeper parts of a body are summarized (json.dumps recurses per level)
 MAX_KEPT_NODES = 20_000  # values of one body kept; the rest are counted
 
@@ -86,9 +86,20 @@ class _Summary:
 
 
 def _text(value: str) -> str:
-    if len(value) > MAX_KEPT_STRING:
-        value = f"{value[:MAX_KEPT_STRING]}... [{len(value)} characters in all]"
+    if len(value) > MAX_KEPT_STRING and not _cut_before(value):
+        value = f"{value[:MAX_KEPT_STRING]}{CUT_NOTE_START}{len(value)}{CUT_NOTE_END}"
     return utf8_safe(value)
+
+
+def _cut_before(value: str) -> bool:
+    """A string summarizing cut already: kept as it is, so that summarizing again (a body
+    summarized when parsed, then when kept; an entry read back from Redis) keeps its length."""
+    note = value[MAX_KEPT_STRING:]
+    return (
+        note.startswith(CUT_NOTE_START)
+        and note.endswith(CUT_NOTE_END)
+        and note[len(CUT_NOTE_START) : -len(CUT_NOTE_END)].isdigit()
+    )
 
 
 def utf8_safe(text: str) -> str:
@@ -130,10 +141,11 @@ def _kept(raw: Any) -> Any:
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers with every credential (any name that looks like a key, token, secret or auth)
-    reduced to its first and last characters, and every value made valid UTF-8."""
+    reduced to its first and last characters, and every value made valid UTF-8. Names become
+    plain str: orjson refuses aiohttp's istr keys, and every encoder would fall back to json."""
     safe = {}
     for name, value in headers.items():
-        name, value = utf8_safe(name), utf8_safe(value)
+        name, value = utf8_safe(str(name)), utf8_safe(value)
         if is_secret_header(name):
             scheme, _, secret = value.partition(" ")
             value = f"{scheme} {redact(secret)}" if secret else redact(value)
@@ -303,7 +315,7 @@ class Journal:
             self._by_id.pop(old.id, None)
             self.bytes -= self._costs.pop(old.id, 0)
         if self._sink is not None:
-            self._sink.write(encode_line(event.to_json()) + "\n")
+            self._sink.write(encode_entry(event) + b"\n")
         for listener in self.listeners:
             listener.recorded(event)
 
@@ -313,12 +325,6 @@ class Journal:
     def __iter__(self) -> Iterator[ServeEvent]:
         """Newest first."""
         return reversed(self._events)
-
-    def snapshot(self) -> list[ServeEvent]:
-        """The events newest first, as a list a slow reader may walk while requests go on."""
-        events = list(self._events)
-        events.reverse()
-        return events
 
     def get(self, event_id: str) -> ServeEvent | None:
         return self._by_id.get(event_id)
@@ -337,13 +343,23 @@ class Journal:
             self._sink = None
 
 
-def encode_line(data: Any) -> str:
-    """One JSON line; a value json cannot encode is written as a note, never an exception."""
+def encode_entry(event: ServeEvent) -> bytes:
+    """The whole entry as one JSON document: what the journal file and the shared store keep,
+    made once per request. An entry no encoder takes becomes a note (its identity and why),
+    still an entry, never an exception on the request path."""
     try:
-        return json.dumps(data, ensure_ascii=False)
+        return json_bytes.dumps(event.to_json())
     except (ValueError, TypeError, RecursionError) as exc:
-        note = {"id": data.get("id"), "error": f"entry could not be encoded: {exc}"}
-        return json.dumps(note, ensure_ascii=True)
+        note = ServeEvent(
+            id=event.id,
+            at=event.at,
+            method=event.method,
+            path=event.path,
+            headers={},
+            status=event.status,
+            error={"message": f"entry could not be encoded: {exc}"},
+        )
+        return json_bytes.dumps(note.to_json())
 
 
 @web.middleware

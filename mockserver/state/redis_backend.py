@@ -17,10 +17,11 @@ import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import orjson
 import redis.asyncio as aioredis
 import yaml
 from redis.asyncio.retry import Retry
@@ -29,7 +30,7 @@ from redis.exceptions import RedisError
 
 from mockserver.contract.errors import MockError
 from mockserver.journal.sink import JournalFile
-from mockserver.journal.store import Journal, ServeEvent
+from mockserver.journal.store import JournalListener, ServeEvent, encode_entry
 from mockserver.state import codec, scripts
 from mockserver.state.base import StateUnavailable
 from mockserver.state.batching import Batcher
@@ -37,6 +38,7 @@ from mockserver.state.connect import StateConnectError, describe
 from mockserver.stubs.fixture_set import FixtureSet
 from mockserver.stubs.loader import load_text
 from mockserver.stubs.model import Fixture
+from mockserver.wire import json_bytes
 from mockserver.wire.faults import NO_FAULT, Chaos, FaultPlan
 from mockserver.wire.ratelimit import WINDOW_S, RateLimiter
 
@@ -45,8 +47,8 @@ Snapshot = tuple[bytes | None, dict[bytes, bytes]]  # fixture-set version, scena
 log = logging.getLogger("mockserver")
 TIMEOUT_S = 1.0  # per call to Redis; past it the request gets a 503
 CLAIM_TRIES = 16  # scenario steps lost to other workers before a request gives up (503)
-DEFAULT_JOURNAL_BYTES = 256 * 1024 * 1024
 RUNTIME_SOURCE = "admin-api.yaml"
+PAGE = 256  # journal entries read per round trip
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -64,18 +66,18 @@ class RedisState:
         load_files: Callable[[], list[Fixture]],
         limiter: RateLimiter,
         chaos: Chaos,
-        journal: Journal,
+        feed: JournalListener,
         journal_limit: int,
-        journal_bytes: int = DEFAULT_JOURNAL_BYTES,
+        journal_bytes: int,
         journal_file: Path | None = None,
         on_fixtures_changed: Callable[[], None] = lambda: None,
         prefix: str = "mockserver:",
         timeout: float = TIMEOUT_S,
     ) -> None:
         self.fixtures = fixtures
-        # Only its listeners (the dashboard's live feed) are used: they hear of the requests
-        # this worker served; the entries themselves live in Redis.
-        self._local = journal
+        # The dashboard's live feed hears of the requests this worker served and of clears;
+        # the entries themselves live in Redis.
+        self._feed = feed
         self._on_fixtures_changed = on_fixtures_changed
         self._load_files = load_files  # the file fixtures, checked as at start
         self._limiter = limiter
@@ -172,13 +174,12 @@ class RedisState:
 
     # --- journal
     async def record(self, event: ServeEvent) -> None:
-        data = codec.encode(event)
+        data = encode_entry(event)
         async with self._guard():
             await self._sync.submit((event.id, data))
         if self._sink is not None:
-            self._sink.write(data.decode() + "\n")
-        for listener in self._local.listeners:
-            listener.recorded(event)
+            self._sink.write(data + b"\n")
+        self._feed.recorded(event)
 
     async def _sync_all(self, items: Sequence[tuple[str, bytes] | None]) -> list[Snapshot | None]:
         """One round trip for what concurrent requests need: their journal entries appended
@@ -201,19 +202,34 @@ class RedisState:
         snapshot: Snapshot | None = (results[-2], results[-1]) if reads else None
         return [None if item is not None else snapshot for item in items]
 
-    async def _entries(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
-        async with self._guard():
-            entries = await self._redis.xrevrange(self._k["journal"], "+", "-")
-        return cast(list[tuple[bytes, dict[bytes, bytes]]], entries)
+    async def _pages(self) -> AsyncGenerator[list[tuple[bytes, dict[bytes, bytes]]], None]:
+        """The journal newest first, PAGE entries per round trip: a full journal is many short
+        reads, none near the timeout (one read of all of it took seconds)."""
+        last: bytes | None = None
+        while True:
+            async with self._guard():
+                page = cast(
+                    list[tuple[bytes, dict[bytes, bytes]]],
+                    await self._redis.xrevrange(self._k["journal"], last or "+", "-", count=PAGE),
+                )
+            if last is not None and page and page[0][0] == last:
+                page = page[1:]  # the previous page's last entry: the range includes its end
+            if not page:
+                return
+            yield page
+            last = page[-1][0]
 
     async def events(self) -> Sequence[ServeEvent]:
-        return [codec.decode(fields[b"e"]) for _, fields in await self._entries()]
+        return codec.Stored([fields[b"e"] async for page in self._pages() for _, fields in page])
 
     async def event(self, event_id: str) -> ServeEvent | None:
+        """Newest first, so a recent request is found in the first page."""
         wanted = event_id.encode()
-        for _, fields in await self._entries():
-            if fields[b"i"] == wanted:
-                return codec.decode(fields[b"e"])
+        async with contextlib.aclosing(self._pages()) as pages:
+            async for page in pages:
+                for _, fields in page:
+                    if fields[b"i"] == wanted:
+                        return codec.decode(fields[b"e"])
         return None
 
     async def journal_size(self) -> int:
@@ -223,8 +239,7 @@ class RedisState:
     async def clear_journal(self) -> None:
         async with self._guard():
             await self._redis.delete(self._k["journal"], self._k["journal:bytes"])
-        for listener in self._local.listeners:
-            listener.cleared()
+        self._feed.cleared()
 
     # --- one chat request
     async def charge(self, key: str, tokens: int) -> dict[str, str]:
@@ -306,7 +321,7 @@ class RedisState:
             self.fixtures.reload(self._load_files())
             self._files_generation = files
         entries = sorted(
-            (yaml.safe_load(value) for value in runtime.values()), key=lambda e: e["seq"]
+            (orjson.loads(value) for value in runtime.values()), key=lambda e: e["seq"]
         )
         self.fixtures.set_runtime(
             [self._fixture(e["text"]) for e in entries],
@@ -335,10 +350,10 @@ class RedisState:
         await pipe.execute()
         await self._apply()
 
-    def _stored(self, fixture: Fixture, seq: int) -> str:
+    def _stored(self, fixture: Fixture, seq: int) -> bytes:
         text = yaml.safe_dump([dict(fixture.spec)], allow_unicode=True, sort_keys=False)
         self._parsed[text] = fixture
-        return yaml.safe_dump({"seq": seq, "text": text}, allow_unicode=True)
+        return json_bytes.dumps({"seq": seq, "text": text})  # read back on every change
 
     async def add_fixtures(self, fixtures: Sequence[Fixture]) -> None:
         async with self._guard():
@@ -356,7 +371,7 @@ class RedisState:
         async with self._guard():
             raw = await self._redis.hget(self._k["fixtures:runtime"], fixture.name)
             if raw is not None:  # keeps its place among the run-time fixtures
-                seq = int(yaml.safe_load(raw)["seq"])
+                seq = int(orjson.loads(raw)["seq"])
             else:
                 seq = int(await self._redis.incr(self._k["fixtures:version"] + ":seq"))
             pipe = self._redis.pipeline(transaction=True)
@@ -406,8 +421,7 @@ class RedisState:
                 self._k["fixtures:disabled"],
             )  # chaos draws go on, as in memory: a reset does not replay the sequence
             await self._changed(pipe)
-        for listener in self._local.listeners:
-            listener.cleared()
+        self._feed.cleared()
 
     async def reload_files(self, fixtures: Sequence[Fixture]) -> None:
         async with self._guard():

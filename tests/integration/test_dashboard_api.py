@@ -292,6 +292,30 @@ async def test_a_reader_that_falls_behind_is_dropped_not_waited_for() -> None:
     assert len(journal) == 10, "the journal itself stays bounded"
 
 
+async def test_a_reader_behind_by_too_many_bytes_is_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its queue keeps alive entries the journal dropped: bounded in bytes, not only count."""
+    large = [event(n) for n in range(4)]
+    for entry in large:
+        entry.body = b"x" * 100_000
+    monkeypatch.setattr(live, "MAX_QUEUED_BYTES", 3 * large[0].cost())
+    feed = Feed()
+    slow, quick = feed.watch(), feed.watch()
+    feed.recorded(large[0])
+    assert await quick.next(0.01) is not None
+    for entry in large[1:3]:
+        feed.recorded(entry)
+    assert ending(slow) is None, "three entries' worth still fit"
+    feed.recorded(large[3])
+    assert ending(slow) == "overflow"
+    assert ending(quick) is None
+    monkeypatch.setattr(live, "MAX_QUEUED_BYTES", 1)
+    alone = feed.watch()
+    feed.recorded(large[0])
+    assert ending(alone) is None, "one entry always fits, however large"
+
+
 def stop_and_note(server: MockServer, ended: threading.Event) -> None:
     server.stop()
     ended.set()

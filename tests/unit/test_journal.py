@@ -7,11 +7,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
+from multidict import CIMultiDict
 
 from mockserver.journal import sink
 from mockserver.journal import store as journal_module
-from mockserver.journal.store import Journal, ServeEvent, redact_headers
+from mockserver.journal.store import Journal, ServeEvent, encode_entry, redact_headers
+from mockserver.state.codec import decode
+from mockserver.upstream.exchange import Exchange
 
 SECRET = "sk-proj-Zq8vT3kW9mN2xR7pL4sJ6hB1"
 SECRET_MIDDLE = SECRET[3:-4]  # what a redaction must never show
@@ -70,6 +74,14 @@ def test_a_secret_never_reaches_the_entry_or_the_file(tmp_path: Path) -> None:
         assert SECRET_MIDDLE not in text
 
 
+def test_header_names_are_plain_strings_orjson_takes() -> None:
+    """aiohttp's names are istr, which orjson refuses: every entry encoded would take the
+    stdlib's path instead."""
+    safe = redact_headers(CIMultiDict({"Content-Type": "application/json"}))
+    assert all(type(name) is str for name in safe)
+    assert orjson.loads(orjson.dumps(safe)) == {"Content-Type": "application/json"}
+
+
 # --- the ring ----------------------------------------------------------------------------------
 
 
@@ -125,6 +137,20 @@ def test_file_gets_one_json_line_per_event_as_it_happens(tmp_path: Path) -> None
     assert [e["id"] for e in entries] == ["req_0001", "req_0002", "req_0003"]
     assert len(journal) == 2, "the file keeps what the ring dropped"
     assert all(e["fixture"] == "greet" and e["status"] == 200 for e in entries)
+
+
+def test_an_entry_no_encoder_takes_is_kept_as_a_note(tmp_path: Path) -> None:
+    """One encoder for the file and the shared store: the note is still an entry either reads."""
+    path = tmp_path / "odd.jsonl"
+    journal = Journal(file=path)
+    journal.record(event(1, status=500, error={"odd": object()}))
+    journal.close()
+    line = path.read_bytes()
+    assert line.endswith(b"\n")
+    note = json.loads(line)
+    assert (note["id"], note["status"]) == ("req_0001", 500)
+    assert "could not be encoded" in note["error"]["message"]
+    assert decode(line).id == "req_0001"
 
 
 def test_close_is_idempotent_and_recording_after_close_keeps_the_ring(tmp_path: Path) -> None:
@@ -198,3 +224,26 @@ def test_file_lines_past_the_queue_are_written_in_place_not_lost(
     journal.close()
     ids = [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()]
     assert sorted(ids) == [f"req_{n:04d}" for n in range(1, 201)]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_entry_read_back_from_the_shared_store_is_the_same_entry(stream: bool) -> None:
+    """--state redis keeps encode_entry's bytes and decodes them for the admin API."""
+    forwarded = Exchange(
+        url="https://gateway.example/v1/chat/completions",
+        request_headers={"Authorization": "Bearer ***"},
+        request_body=b"{}",
+        stream=stream,
+        status=200,
+    )
+    if stream:
+        forwarded.add_frame(b'data: {"id": "c"}\n\n')
+        forwarded.add_frame(b"data: [DONE]\n\n")
+        forwarded.settle()
+    else:
+        forwarded.journal_body = b'{"object": "chat.completion"}'
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x" * 10_000}]}
+    entry = event(1, status=200, cut_by_shutdown=True, upstream=forwarded)
+    entry.parsed(json.dumps(body).encode(), body)
+    entry.add_frame(b"data: [DONE]\n\n")
+    assert decode(encode_entry(entry)).to_json() == entry.to_json()

@@ -92,6 +92,20 @@ def test_large_bodies_are_kept_summarized() -> None:
     assert "more items not kept" in json.dumps(kept.to_json())
 
 
+def test_a_body_summarized_twice_keeps_the_lengths_of_its_strings() -> None:
+    """Summarized when parsed, again when kept past MAX_KEPT_BYTES (and a shared entry again
+    when read back): a string cut once says its true length."""
+    body = {"model": "m", "messages": [{"role": "user", "content": "x" * 10_000}] * 100}
+    once = summarized(body)
+    assert summarized(once) == once
+    entry = _event(1, b"")
+    entry.parsed(json.dumps(body).encode(), body)
+    journal = Journal()
+    journal.record(entry)
+    content = entry.to_json()["body"]["messages"][-1]["content"]
+    assert content.endswith("... [10000 characters in all]")
+
+
 def test_deep_and_odd_values_summarize_to_encodable_json() -> None:
     deep: Any = []
     for _ in range(1000):

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from mockserver.app.state import STATE
 from mockserver.resources import bundled
 from mockserver.settings import Settings
+from mockserver.state import redis_backend
 from mockserver.state.connect import StateConnectError, check_reachable
 from mockserver.wire.faults import Chaos
 from tests.conftest import AUTH, ClientFactory
@@ -129,3 +130,52 @@ def test_unreachable_at_start(redis: RedisServer) -> None:
     redis.kill()
     with pytest.raises(StateConnectError, match="cannot reach Redis"):
         check_reachable(url, timeout=0.5)
+
+
+async def test_the_shared_journal_keeps_to_journal_max_bytes(
+    aiohttp_client: ClientFactory, redis: RedisServer
+) -> None:
+    """--journal-max-bytes bounds the shared journal too (the newest entry is always kept)."""
+    a, b = await pair(aiohttp_client, redis.url, journal_max_bytes=1024)
+    for client in (a, b, a):
+        assert (await chat(client, "hi"))[0] == 200
+    journal = await (await b.get("/__admin/requests")).json()
+    assert len(journal["requests"]) == 1
+
+
+async def test_the_live_feed_hears_of_requests_and_clears(
+    aiohttp_client: ClientFactory, redis: RedisServer
+) -> None:
+    a, _ = await pair(aiohttp_client, redis.url)
+    feed = await a.get("/__admin/events")
+    assert (await feed.content.readuntil(b"\n\n")).endswith(b"event: hello\ndata: {}\n\n")
+    assert (await chat(a, "hi"))[0] == 200
+    assert (await feed.content.readuntil(b"\n\n")).startswith(b"event: request\n")
+    assert (await a.delete("/__admin/requests")).status == 200
+    assert await feed.content.readuntil(b"\n\n") == b"event: cleared\ndata: {}\n\n"
+    feed.close()
+
+
+async def test_the_shared_journal_is_read_a_page_at_a_time(
+    aiohttp_client: ClientFactory, redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_backend, "PAGE", 2)
+    a, b = await pair(aiohttp_client, redis.url)
+    ids = []
+    for n in range(5):
+        response = await (a if n % 2 else b).post(
+            "/v1/chat/completions",
+            json={"model": "gpt-4o", "messages": [{"role": "user", "content": f"hi {n}"}]},
+            headers={"Authorization": "Bearer sk-test"},
+        )
+        ids.append(response.headers["x-request-id"])
+    listed = await (await a.get("/__admin/requests")).json()
+    assert [e["id"] for e in listed["requests"]] == ids[::-1], "all of them, newest first"
+    assert [
+        e["id"] for e in (await (await a.get("/__admin/requests?limit=2")).json())["requests"]
+    ] == ids[:2:-1]
+    oldest = await (await b.get(f"/__admin/requests/{ids[0]}")).json()
+    assert oldest["body"]["messages"][0]["content"] == "hi 0"
+    assert (await b.get("/__admin/requests/req_nope")).status == 404
+    count = await (await a.post("/__admin/requests/count", json={"last_user": "hi 3"})).json()
+    assert count["requests"] == [ids[3]]
