@@ -147,21 +147,51 @@ class Supervisor:
         return self._supervise()
 
     def _await_ready(self, waiting: list[tuple[BaseProcess, Any]]) -> tuple[str, int, str] | None:
+        """Wait for every worker to listen; a worker that dies first is said and started again.
+
+        Exit status 2 is a worker that already explained a configuration error (Redis down, a
+        broken fixture): starting it again would only repeat it, so the supervisor stops.
+        """
         deadline = time.monotonic() + READY_TIMEOUT_S
         first = None
-        for proc, receive in waiting:
-            while not self._stopping:
-                if receive.poll(0.1):
-                    try:
-                        announced = receive.recv()
-                    except EOFError:
-                        return None
-                    first = first or announced
+        for slot, (proc, receive) in enumerate(waiting):
+            while True:
+                announced = self._announcement(proc, receive, deadline)
+                receive.close()
+                if announced is not None or self._stopping:
                     break
-                if not proc.is_alive() or time.monotonic() > deadline:
+                if time.monotonic() > deadline:
+                    _say(f"mockserver: worker {slot} was not ready after {READY_TIMEOUT_S:.0f} s")
                     return None
-            receive.close()
-        return None if self._stopping else first
+                _say(f"mockserver: worker {slot} {_died(proc)} before it was ready")
+                if proc.exitcode == 2 or not self._may_restart(slot):
+                    return None
+                proc, receive = self._spawn(self._settings)
+                self._procs[slot] = proc
+            if self._stopping:
+                return None
+            first = first or announced
+        return first
+
+    def _announcement(
+        self, proc: BaseProcess, receive: Any, deadline: float
+    ) -> tuple[str, int, str] | None:
+        while not self._stopping and time.monotonic() <= deadline:
+            if receive.poll(0.1):
+                with contextlib.suppress(EOFError):
+                    announced: tuple[str, int, str] = receive.recv()
+                    return announced
+                proc.join(1.0)  # the pipe closed: the worker is exiting
+                return None
+            if not proc.is_alive():
+                return None
+        return None
+
+    def _may_restart(self, slot: int) -> bool:
+        """At most MAX_RESTARTS per worker slot and minute."""
+        recent = [t for t in self._restarts[slot] if time.monotonic() - t < 60]
+        self._restarts[slot] = [*recent, time.monotonic()]
+        return len(recent) < MAX_RESTARTS
 
     def _supervise(self) -> int:
         while not self._stopping:
@@ -169,21 +199,11 @@ class Supervisor:
             for slot, proc in enumerate(self._procs):
                 if proc.is_alive() or self._stopping:
                     continue
-                recent = [t for t in self._restarts[slot] if time.monotonic() - t < 60]
-                if len(recent) >= MAX_RESTARTS:
-                    print(
-                        f"mockserver: worker {slot} keeps dying (exit {proc.exitcode}); stopping",
-                        file=sys.stderr,
-                        flush=True,
-                    )
+                if not self._may_restart(slot):
+                    _say(f"mockserver: worker {slot} keeps dying ({_died(proc)}); stopping")
                     self._terminate()
                     return 1
-                print(
-                    f"mockserver: worker {slot} exited ({proc.exitcode}); starting another",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                self._restarts[slot] = [*recent, time.monotonic()]
+                _say(f"mockserver: worker {slot} {_died(proc)}; starting another")
                 self._procs[slot], receive = self._spawn(self._settings)
                 receive.close()
         print("mockserver: shutting down, finishing in-flight replies", file=sys.stderr, flush=True)
@@ -203,3 +223,18 @@ class Supervisor:
             if proc.is_alive():
                 proc.kill()
                 proc.join()
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _died(proc: BaseProcess) -> str:
+    """'exited with status 1' or 'was killed by SIGKILL'."""
+    code = proc.exitcode
+    if code is None:
+        return "stopped answering"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"

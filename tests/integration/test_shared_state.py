@@ -52,7 +52,9 @@ class Mock:
             line = self.stdout.wait_for(r"^MOCKSERVER_READY ", START_TIMEOUT)
         except AssertionError as exc:
             self.close()
-            raise AssertionError(f"{exc}; stderr: {self.stderr.lines[-20:]!r}") from exc
+            raise AssertionError(
+                f"{exc}; exit status {self.proc.returncode}; stderr: {self.stderr.lines[-20:]!r}"
+            ) from exc
         self.url: str = json.loads(line.removeprefix("MOCKSERVER_READY "))["url"]
 
     def call(
@@ -260,6 +262,43 @@ def test_chaos_draws_are_one_sequence_across_workers(redis_server: RedisServer) 
         redis_server.flush()
     expected = Chaos(0.5, 503, 7)
     assert statuses == [expected.draw().status or 200 for _ in range(16)]
+
+
+def _workers(pid: int) -> list[int]:
+    """The workers `pid` spawned (from Linux /proc; not multiprocessing's resource tracker)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return sorted(c for c in found if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes())
+
+
+def test_a_worker_that_dies_before_it_is_ready_is_said_and_replaced(
+    redis_server: RedisServer,
+) -> None:
+    args = ["serve", "--quiet", "--port", "0", "--workers", "2", "--state", redis_server.url]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    stdout, stderr = LineReader(proc.stdout), LineReader(proc.stderr)
+    try:
+        deadline = time.monotonic() + 10
+        while not (workers := _workers(proc.pid)):
+            assert time.monotonic() < deadline, "the supervisor started no worker"
+            time.sleep(0.005)
+        os.kill(workers[0], signal.SIGKILL)  # long before it has imported aiohttp
+        stdout.wait_for(r"^MOCKSERVER_READY ", START_TIMEOUT)
+        said = stderr.wait_for(r"^mockserver: worker \d ", 5)
+        assert said.endswith("was killed by SIGKILL before it was ready"), said
+        assert len(set(_workers(proc.pid)) - set(workers)) >= 1, "a new worker took its place"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        end_process(proc)
 
 
 def test_redis_lost_and_back(tmp_path: Path) -> None:
