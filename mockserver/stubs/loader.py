@@ -125,37 +125,36 @@ def _expanded_size(node: Any) -> int:
     return sizes.get(id(node), 0)
 
 
-def safe_yaml(text: str) -> Any:
-    """YAML (or JSON) text as data, with libyaml's safe loader; a document whose aliases expand
-    past MAX_EXPANDED values is refused before it is built (AliasBomb)."""
+def _yaml(text: str) -> tuple[Any, Any]:
+    """The data and, for line numbers, the node tree, with libyaml's safe loader in one pass;
+    a document whose aliases expand past MAX_EXPANDED values is refused before it is built
+    (AliasBomb)."""
     loader = _YAML_LOADER(text)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None
+            return None, None
         if _expanded_size(node) > MAX_EXPANDED:
             raise AliasBomb(node.start_mark.line + 1)
-        return loader.construct_document(node)
+        return loader.construct_document(node), node
     finally:
         loader.dispose()
+
+
+def safe_yaml(text: str) -> Any:
+    """YAML (or JSON) text as data; AliasBomb for an alias bomb."""
+    return _yaml(text)[0]
 
 
 def _parse(text: str, *, json_text: bool) -> tuple[Any, Any]:
-    """The data and, for line numbers, the YAML node tree: one libyaml pass for YAML files."""
-    if json_text:
-        data = json.loads(text)
-        try:
-            return data, yaml.compose(text, Loader=_YAML_LOADER)
-        except yaml.YAMLError:  # valid JSON that YAML 1.1 refuses (tabs): no line numbers
-            return data, None
-    loader = _YAML_LOADER(text)
+    """The data and, for line numbers, the YAML node tree."""
+    if not json_text:
+        return _yaml(text)
+    data = json.loads(text)
     try:
-        node = loader.get_single_node()
-        if node is not None and _expanded_size(node) > MAX_EXPANDED:
-            raise AliasBomb(node.start_mark.line + 1)
-        return (loader.construct_document(node) if node is not None else None), node
-    finally:
-        loader.dispose()
+        return data, yaml.compose(text, Loader=_YAML_LOADER)
+    except yaml.YAMLError:  # valid JSON that YAML 1.1 refuses (tabs): no line numbers
+        return data, None
 
 
 def load_text(
