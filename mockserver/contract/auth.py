@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ _SECRET_NAME = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=256)  # the journal asks for every header of every request
 def is_secret_header(name: str) -> bool:
     """Whether a header (or query parameter) of this name is redacted wherever it is shown."""
     return _SECRET_NAME.search(name) is not None

@@ -46,9 +46,22 @@ class ImageInfo:
     byte_size: int | None = None
 
 
-@functools.lru_cache(maxsize=32)  # the rule and the token count look at the same parts
+# The cache keeps its keys alive: 32 data URIs of a 16 MB body each held 512 MB after their
+# requests were answered. Longer URLs are inspected anew (the rule, then the token count).
+MAX_CACHED_URL = 1 << 20  # characters
+
+
 def inspect_image_url(url: str) -> ImageInfo:
     """What `url` holds; InvalidImage if it is neither an http(s) URL nor a data: image."""
+    return _inspect(url) if len(url) > MAX_CACHED_URL else _inspect_cached(url)
+
+
+@functools.lru_cache(maxsize=32)  # the rule and the token count look at the same parts
+def _inspect_cached(url: str) -> ImageInfo:
+    return _inspect(url)
+
+
+def _inspect(url: str) -> ImageInfo:
     if url[:5].lower() == "data:":
         return _inspect_data_uri(url)
     parts = urlsplit(url)

@@ -22,7 +22,10 @@ MAX_DEPTH = 64
 JSON_TYPES = ("application/json",)
 # A JSON escape of a UTF-16 surrogate: only a cheap pre-filter, confirmed on the decoded strings.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")  # an integer orjson might not keep exact
+# An integer orjson might not keep exact is a run of 19 digits: found in the body with every
+# digit mapped to "0" and every other byte to " " (C speed; the regex [0-9]{19} took 12 us per KB).
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_DIGITS = b"0" * 19
 
 
 def _reject_constant(name: str) -> Any:
@@ -77,7 +80,7 @@ def _fast_parse(raw: bytes) -> Any:
     stdlib reads: it turns integers past 64 bits into floats, so long digit runs go the slow
     way; anything it refuses (bad UTF-8, lone surrogates, 1e400) goes there for the error
     or the stdlib's reading. None: use _parse."""
-    if _LONG_DIGITS.search(raw):
+    if _LONG_DIGITS in raw.translate(_DIGITS_ONLY):
         return None
     try:
         return orjson.loads(raw)
@@ -130,8 +133,25 @@ def _walk(value: Any) -> list[tuple[Any, int]]:
     return seen
 
 
+def _deeper_than_limit(body: dict[str, Any]) -> bool:
+    """Whether a container sits below MAX_DEPTH others, walked one level at a time over
+    containers only: a request with a few tools passes the bracket count, and walking its
+    every value and key (as _walk does for the string check) cost ten times as much."""
+    level: list[Any] = [body]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, (dict, list))
+        ]
+        if not level:
+            return False
+    return True
+
+
 def _check_depth(body: dict[str, Any]) -> None:
-    if any(depth > MAX_DEPTH and isinstance(node, (dict, list)) for node, depth in _walk(body)):
+    if _deeper_than_limit(body):
         raise InvalidRequest(
             f"The JSON body is nested more than {MAX_DEPTH} levels deep.", code="invalid_json"
         )

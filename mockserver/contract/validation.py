@@ -7,6 +7,7 @@ string instead.") and `param` uses OpenAI's path style (`messages[0].content`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import islice
 from typing import Any
 
 from jsonschema import ValidationError
@@ -17,31 +18,37 @@ from mockserver.contract.rules import RULES, Violation, json_type, param_path
 from mockserver.contract.schemas import Contract
 
 MAX_SHOWN = 60
+# Violations one 400 lists: past this a body is garbage, and explaining each one costs (a body of
+# 16 MB holds a million bad messages: minutes of jsonschema and a 60 MB message).
+MAX_VIOLATIONS = 100
 
 
 class ValidationFailed(InvalidRequest):
     """400 with every violation: `message` lists them, `param`/`code` are the first one's."""
 
     def __init__(self, violations: Sequence[Violation]) -> None:
-        first = violations[0]
+        first, shown = violations[0], violations[:MAX_VIOLATIONS]
         if len(violations) == 1:
             message = first.message
         else:
-            listed = " ".join(f"({i}) {v.message}" for i, v in enumerate(violations, 1))
-            message = f"{len(violations)} problems with the request body: {listed}"
+            listed = " ".join(f"({i}) {v.message}" for i, v in enumerate(shown, 1))
+            count = len(violations) if len(violations) == len(shown) else f"Over {len(shown)}"
+            message = f"{count} problems with the request body: {listed}"
         super().__init__(message, param=first.param, code=first.code)
-        self.violations = tuple(violations)
+        self.violations = tuple(shown)
 
     def error_object(self) -> dict[str, Any]:
         return {**super().error_object(), "violations": [v.to_json() for v in self.violations]}
 
 
 def validate(body: Any, contract: Contract, disabled_rules: frozenset[str]) -> list[Violation]:
-    """Every schema violation; when the schema holds, every broken semantic rule."""
+    """Every schema violation; when the schema holds, every broken semantic rule. At most
+    MAX_VIOLATIONS + 1: one more than a 400 lists says there were more."""
     if not contract.is_valid(body):
-        errors = contract.explainer.iter_errors(body)
+        errors = islice(contract.explainer.iter_errors(body), MAX_VIOLATIONS + 1)
         return sorted((_describe(e) for e in errors), key=lambda v: v.param or "")
-    return [v for name, rule in RULES.items() if name not in disabled_rules for v in rule(body)]
+    broken = (v for name, rule in RULES.items() if name not in disabled_rules for v in rule(body))
+    return list(islice(broken, MAX_VIOLATIONS + 1))
 
 
 def _shown(value: Any, limit: int = MAX_SHOWN) -> str:

@@ -236,8 +236,9 @@ CONTEXT_NAMES = frozenset({"request", "pointer", "fake", "fake_zh"})
 
 def _compile(text: str, path: str) -> jinja2.Template:
     try:
-        used = meta.find_undeclared_variables(_ENV.parse(text))
-        template = _ENV.from_string(text)
+        parsed = _ENV.parse(text)
+        used = meta.find_undeclared_variables(parsed)
+        template = _ENV.from_string(parsed)  # the parsed tree: the text is parsed once
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(path, f"template syntax error: {exc.message}") from exc
     unknown = sorted(used - CONTEXT_NAMES)

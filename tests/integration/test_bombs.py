@@ -252,6 +252,22 @@ BOMBS: dict[str, tuple[Callable[[Mock], Answer], int, str | None]] = {
         400,
         None,
     ),
+    "a recursive YAML alias as a count query": (
+        lambda m: m.call("POST", "/__admin/requests/count", raw=b"m: &m {not: *m}", admin=True),
+        400,
+        None,
+    ),
+    "fixtures nested 300 deep": (
+        lambda m: m.call(
+            "POST",
+            "/__admin/fixtures",
+            raw=b"name: deep\nmatch: " + b"{not: " * 300 + b"{last_user: x}" + b"}" * 300,
+            headers={"Content-Type": "application/yaml"},
+            admin=True,
+        ),
+        400,
+        None,
+    ),
     "template center(4000000000)": (
         lambda m: m.call(
             "POST",

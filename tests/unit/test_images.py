@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import re
 import struct
+import sys
 import zlib
 
 import pytest
@@ -231,6 +232,14 @@ def test_size_is_bounded_before_decoding(monkeypatch: pytest.MonkeyPatch) -> Non
     assert inspect_image_url(data_uri(png(16, 16), "image/png")).width == 16
     with pytest.raises(InvalidImage, match="larger than"):
         inspect_image_url("data:image/png;base64," + "A" * 2000)
+
+
+def test_long_data_uris_are_not_kept_once_inspected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(images, "MAX_CACHED_URL", 100)
+    url = data_uri(png(16, 16) + bytes(200), "image/png")
+    held = sys.getrefcount(url)
+    assert inspect_image_url(url).width == 16
+    assert sys.getrefcount(url) == held  # a cache entry would keep the whole body's string
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ from mockserver.contract.auth import is_secret_header, redact_query
 from mockserver.journal.store import Journal, ServeEvent, redact_headers, summarized
 from mockserver.linear_regex import RegexError, compile_linear, glob_to_regex
 from mockserver.replies.schema_values import Budget, OverBudget, value_for
-from mockserver.stubs.loader import load_text
+from mockserver.stubs.context import MatchContext
+from mockserver.stubs.loader import MAX_NESTING, AliasBomb, TooDeep, load_text, safe_yaml
 from mockserver.stubs.templates import TemplateError, compile_tree, render_tree
 from mockserver.wire.headers import header_safe
 
@@ -138,6 +139,35 @@ def test_yaml_alias_bombs_are_refused_at_load() -> None:
     _, problems = load_text("\n".join(lines), "bomb.yaml", [])
     assert problems
     assert "alias bomb" in problems[0].message
+
+
+def test_a_recursive_yaml_alias_is_refused_not_walked_forever() -> None:
+    _, problems = load_text("a: &a [1, *a]", "loop.yaml", [])
+    assert problems
+    assert "alias bomb" in problems[0].message
+    with pytest.raises(AliasBomb):
+        safe_yaml("match: &m {not: *m}")
+
+
+def _nested_not(levels: int) -> str:
+    match: dict[str, Any] = {"last_user": "x"}
+    for _ in range(levels):
+        match = {"not": match}
+    return json.dumps({"name": "deep", "match": match, "reply": {"content": "hi"}})
+
+
+def test_fixtures_nested_past_the_limit_are_refused_at_load() -> None:
+    fixtures, problems = load_text(_nested_not(MAX_NESTING - 10), "deep.yaml", [])
+    assert not problems
+    assert fixtures[0].match.holds(MatchContext({"messages": []}, {})) in (True, False)
+    fixtures, problems = load_text(_nested_not(300), "deep.yaml", [])
+    assert not fixtures
+    assert f"nested more than {MAX_NESTING} levels deep" in problems[0].message
+    raw = "[" * 500 + "]" * 500
+    _, problems = load_text(f"name: deep\nreply: {{raw: {raw}, unchecked: true}}", "r.yaml", [])
+    assert f"nested more than {MAX_NESTING} levels deep" in problems[0].message
+    with pytest.raises(TooDeep):
+        safe_yaml(raw)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 
 from mockserver.contract.rules import Violation
 from mockserver.contract.schemas import Contract
-from mockserver.contract.validation import ValidationFailed, validate
+from mockserver.contract.validation import MAX_VIOLATIONS, ValidationFailed, validate
 
 USER = [{"role": "user", "content": "hi"}]
 NONE: frozenset[str] = frozenset()
@@ -243,3 +243,17 @@ def test_a_required_field_inside_one_of_is_missing_at_its_path() -> None:
             "missing_required_parameter",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [{"role": "bogus", "content": "x"}, {"role": "tool", "content": "x"}],  # schema, then rule
+)
+def test_a_body_of_thousands_of_bad_messages_lists_only_the_first_few(
+    contract: Contract, message: dict[str, Any]
+) -> None:
+    found = validate(body(messages=[message] * 5000), contract, NONE)
+    assert len(found) == MAX_VIOLATIONS + 1
+    error = ValidationFailed(found)
+    assert error.message.startswith(f"Over {MAX_VIOLATIONS} problems with the request body: (1) ")
+    assert len(error.error_object()["violations"]) == MAX_VIOLATIONS

@@ -38,8 +38,9 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     record.parsed(raw, body)
     violations = validate(body, app[CONTRACT].current, settings.disabled_rules)
     if violations:
-        record.violations = [v.to_json() for v in violations]
-        raise ValidationFailed(violations)
+        failed = ValidationFailed(violations)
+        record.violations = [v.to_json() for v in failed.violations]
+        raise failed
     chat = ChatRequest(body, request.headers)
     check_served(chat.model, settings.models)
     state = app[STATE]
