@@ -37,7 +37,8 @@ from typing import Any
 from faker import Faker
 
 from mockserver.contract.request import text_of
-from mockserver.replies.schema_values import UnsupportedSchema, value_for
+from mockserver.replies.schema_values import Budget, OverBudget, UnsupportedSchema, value_for
+from mockserver.replies.schema_values.limits import MAX_DEPTH
 
 SWITCH = "prompted-format"  # --disable-rule name that turns detection off
 SCAN_CHARS = 100_000  # of each message, the part searched: bounded work per request
@@ -136,13 +137,20 @@ def _is_schema(value: Mapping[str, Any]) -> bool:
     return isinstance(value.get("type"), str) and "items" in value
 
 
-def _like(example: Any, rng: Random, fake: Faker, in_list: bool = False) -> Any:
-    """A value shaped like `example`: its keys, a few items per list, prose for strings."""
+def _like(
+    example: Any, rng: Random, fake: Faker, budget: Budget, depth: int = 0, in_list: bool = False
+) -> Any:
+    """A value shaped like `example`: its keys, a few items per list, prose for strings. Each
+    value is spent from the reply's budget: nested lists multiply (2 to 4 items a level)."""
+    budget.node()
+    if depth > MAX_DEPTH:
+        raise OverBudget(f"an example nested over {MAX_DEPTH} levels deep")
     if isinstance(example, dict):
-        return {key: _like(value, rng, fake) for key, value in example.items()}
+        return {key: _like(value, rng, fake, budget, depth + 1) for key, value in example.items()}
     if isinstance(example, list):
         item = example[0] if example else ""
-        return [_like(item, rng, fake, in_list=True) for _ in range(rng.randint(2, 4))]
+        count = rng.randint(2, 4)
+        return [_like(item, rng, fake, budget, depth + 1, in_list=True) for _ in range(count)]
     if isinstance(example, bool):
         return rng.random() < 0.5
     if isinstance(example, int):
@@ -269,10 +277,14 @@ def prompted_format(
     return _json_format([*system, user], json_object)
 
 
-def _value(schema: Mapping[str, Any], rng: Random, fake: Faker, name: str = "") -> Any:
+def _value(
+    schema: Mapping[str, Any], rng: Random, fake: Faker, budget: Budget, name: str = ""
+) -> Any:
+    """A value for a schema read from the prompt, from the reply's budget; the empty object
+    when it cannot be had (the format is a guess: no 400 for it)."""
     try:
-        return value_for(schema, rng, name=name, fake=fake)
-    except UnsupportedSchema:
+        return value_for(schema, rng, name=name, fake=fake, budget=budget)
+    except (UnsupportedSchema, OverBudget):
         return {}
 
 
@@ -281,7 +293,12 @@ def _dumps(value: Any) -> str:
 
 
 def _marker_value(
-    fmt: MarkerFormat, field: Field, chosen: dict[str, Any], rng: Random, fake: Faker
+    fmt: MarkerFormat,
+    field: Field,
+    chosen: dict[str, Any],
+    rng: Random,
+    fake: Faker,
+    budget: Budget,
 ) -> str:
     """One field's text; a ReAct loop picks a tool, then `finish` once it has observed."""
     options = field.schema.get("enum")
@@ -292,28 +309,33 @@ def _marker_value(
         tool = next((v for k, v in chosen.items() if k.endswith("tool_name")), "finish")
         properties = fmt.tool_arguments.get(str(tool), {})
         schema = {"type": "object", "properties": properties, "required": list(properties)}
-        value = _value(schema, rng, fake) if tool != "finish" else {}
+        value = _value(schema, rng, fake, budget) if tool != "finish" else {}
     elif field.text:
         value = fake.sentence(nb_words=rng.randint(6, 14))
     else:
-        value = _value(field.schema, rng, fake, field.name)
+        value = _value(field.schema, rng, fake, budget, field.name)
     chosen[field.name] = value
     return value if isinstance(value, str) else _dumps(value)
 
 
-def render(fmt: PromptedFormat, rng: Random, fake: Faker) -> str:
-    """Reply text in the prescribed format, drawn from `rng`."""
+def render(fmt: PromptedFormat, rng: Random, fake: Faker, budget: Budget) -> str:
+    """Reply text in the prescribed format, drawn from `rng`, its values spent from `budget`
+    (the reply's, shared by all its choices)."""
     if isinstance(fmt, JsonFormat):
-        if fmt.schema is None:
-            value = _like(fmt.example, rng, fake)
+        if fmt.schema is not None:
+            value = _value(fmt.schema, rng, fake, budget)
         else:
-            value = _value(fmt.schema, rng, fake)
+            try:
+                value = _like(fmt.example, rng, fake, budget)
+            except OverBudget:
+                value = {}
         if fmt.fenced:
             return "```json\n" + json.dumps(value, ensure_ascii=False, indent=2) + "\n```"
         return _dumps(value)
     chosen: dict[str, Any] = {}
     parts = [
-        f"[[ ## {f.name} ## ]]\n{_marker_value(fmt, f, chosen, rng, fake)}" for f in fmt.fields
+        f"[[ ## {f.name} ## ]]\n{_marker_value(fmt, f, chosen, rng, fake, budget)}"
+        for f in fmt.fields
     ]
     if fmt.end:
         parts.append(f"[[ ## {fmt.end} ## ]]")

@@ -48,7 +48,7 @@ def structured_content(
     if kind != "json_schema" and follow_prompt:
         prompted = prompted_format(request.messages, json_object=kind == "json_object")
         if prompted is not None:
-            return render(prompted, rng, fake)
+            return render(prompted, rng, fake, budget if budget is not None else Budget())
     if kind == "json_object":
         value: Any = _object_from_prompt(request.last_user_text, rng, fake)
     elif kind == "json_schema":

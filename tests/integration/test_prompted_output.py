@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from typing import Any
 
 import jsonschema
@@ -232,3 +233,32 @@ async def test_hostile_prompts_are_answered(client: TestClient[Any, Any]) -> Non
     response = await client.post("/v1/chat/completions", data=io.BytesIO(raw), headers=headers)
     assert response.status == 200, await response.text()
     assert (await response.json())["choices"][0]["message"]["content"]
+
+
+async def test_prompted_values_spend_the_reply_budget(client: TestClient[Any, Any]) -> None:
+    """A schema or an example in the prompt that would cost more than a reply's budget (a
+    million values; lists nested 24 deep) is answered with the empty object, soon."""
+    costly = {
+        "type": "object",
+        "properties": {
+            "a": {
+                "type": "array",
+                "minItems": 1000,
+                "items": {"type": "array", "minItems": 1000, "items": {"type": "string"}},
+            }
+        },
+        "required": ["a"],
+    }
+    asks = [
+        "Respond in JSON following this schema: " + json.dumps(costly),
+        'Reply in JSON like {"a": ' + "[" * 24 + "1" + "]" * 24 + "}",
+    ]
+    for ask in asks:
+        messages = [{"role": "system", "content": ask}, {"role": "user", "content": "hi"}]
+        started = time.monotonic()
+        body = {"model": "gpt-4o", "n": 8, "messages": messages}
+        response = await client.post("/v1/chat/completions", json=body, headers=AUTH)
+        assert response.status == 200, await response.text()
+        choices = (await response.json())["choices"]
+        assert [c["message"]["content"] for c in choices] == ["{}"] * 8
+        assert time.monotonic() - started < 10
