@@ -122,7 +122,7 @@ def _objects(text: str) -> list[dict[str, Any]]:
         tries += 1
         try:
             value, end = decoder.raw_decode(text, position)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the decoder's stack
             position = text.find("{", position + 1)
             continue
         if isinstance(value, dict):

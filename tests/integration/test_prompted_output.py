@@ -262,3 +262,9 @@ async def test_prompted_values_spend_the_reply_budget(client: TestClient[Any, An
         choices = (await response.json())["choices"]
         assert [c["message"]["content"] for c in choices] == ["{}"] * 8
         assert time.monotonic() - started < 10
+
+
+async def test_json_nested_past_the_decoder_is_no_format(client: TestClient[Any, Any]) -> None:
+    deep = "Respond in JSON like this: " + '{"a":' * 20_000 + "1" + "}" * 20_000
+    messages = [{"role": "system", "content": deep}, {"role": "user", "content": "hi"}]
+    assert await content(client, messages=messages)
