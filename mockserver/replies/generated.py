@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections import OrderedDict
 from random import Random
+from typing import Any
 
 from faker import Faker
 
@@ -304,10 +305,19 @@ def with_logprobs(choice: Choice, request: ChatRequest, key: str) -> Choice:
     entries = token_logprobs(
         choice.content or "",
         Random(f"{key}:logprobs:{choice.index}"),  # its own source: the content is unchanged
-        int(request.body.get("top_logprobs") or 0),
+        _top_n(request.body.get("top_logprobs")),
         1.0 if temperature is None else float(temperature),
     )
     return dataclasses.replace(choice, logprobs=entries)
+
+
+def _top_n(value: Any) -> int:
+    """top_logprobs as a count: the logprobs-fields rule refuses anything else unless it is
+    switched off, and then what is no number counts as 0."""
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
 
 
 def generate(
