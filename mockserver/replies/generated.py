@@ -33,7 +33,7 @@ from mockserver.replies.logprobs import token_logprobs
 from mockserver.replies.reasoning import PARAGRAPHS, thinking_effort
 from mockserver.replies.schema_values import Budget
 from mockserver.replies.search import cited_answer, wants_search
-from mockserver.replies.structured import structured_content
+from mockserver.replies.structured import PromptedReader, prompted_reader, structured_content
 from mockserver.replies.tool_calls import (
     arguments_for,
     last_tool_result,
@@ -165,11 +165,11 @@ def _text_choice(
     chinese: bool,
     reasoning: str | None,
     work: Budget,
-    follow_prompt: bool,
+    prompted: PromptedReader,
 ) -> Choice:
     fake = text.faker(chinese, rng)
     annotations: list[dict[str, object]] = []
-    structured = structured_content(request, rng, fake, work, follow_prompt=follow_prompt)
+    structured = structured_content(request, rng, fake, work, prompted)
     result = last_tool_result(request)
     if structured is not None:
         content = structured
@@ -250,7 +250,7 @@ def _choice(
     rng: Random,
     thinking: Random,
     work: Budget,
-    follow_prompt: bool,
+    prompted: PromptedReader,
 ) -> Choice:
     """One choice; its schema-driven values spend from `work`, the whole reply's budget."""
     chinese = is_chinese(request.last_user_text)
@@ -277,7 +277,7 @@ def _choice(
             finish_reason="length" if cut else "function_call",
             reasoning_content=reasoning,
         )
-    return _text_choice(index, request, text, rng, chinese, reasoning, work, follow_prompt)
+    return _text_choice(index, request, text, rng, chinese, reasoning, work, prompted)
 
 
 def _completion_tokens(choice: Choice) -> tuple[int, int]:
@@ -339,6 +339,7 @@ def generate(
         return Completion(model=request.model, choices=tuple(map(_fresh_ids, choices)), usage=usage)
     thinking = _thinking_key(request, server_seed) if thinking_effort(request) else key
     work = Budget()  # one for the whole reply: n choices share it
+    prompted = prompted_reader(request, follow_prompt=follow_prompt)  # and the prompt's format
     distinct = [
         with_logprobs(
             _choice(
@@ -348,7 +349,7 @@ def generate(
                 Random(f"{key}:{index}"),
                 Random(f"{thinking}:{index}"),
                 work,
-                follow_prompt,
+                prompted,
             ),
             request,
             key,

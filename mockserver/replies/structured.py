@@ -4,15 +4,17 @@ the format the messages prescribe (prompted.py), when one is found and not switc
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from random import Random
 from typing import Any
 
 from faker import Faker
 
 from mockserver.contract.request import ChatRequest
-from mockserver.replies.prompted import prompted_format, render
+from mockserver.replies.prompted import PromptedFormat, prompted_format, render
 from mockserver.replies.schema_values import Budget, OverBudget, UnsupportedSchema, value_for
 from mockserver.replies.tool_calls import over_budget
 
@@ -33,22 +35,38 @@ def _object_from_prompt(prompt: str, rng: Random, fake: Faker) -> dict[str, Any]
     }
 
 
+PromptedReader = Callable[[], PromptedFormat | None]
+
+
+def prompted_reader(request: ChatRequest, *, follow_prompt: bool) -> PromptedReader:
+    """The output format the messages prescribe (None under a json_schema, or when switched
+    off), read once when first asked for: every choice of a reply asks, and reading scans up
+    to five long messages."""
+    kind = (request.body.get("response_format") or {}).get("type")
+
+    @functools.cache
+    def read() -> PromptedFormat | None:
+        if kind == "json_schema" or not follow_prompt:
+            return None
+        return prompted_format(request.messages, json_object=kind == "json_object")
+
+    return read
+
+
 def structured_content(
     request: ChatRequest,
     rng: Random,
     fake: Faker,
-    budget: Budget | None = None,
-    *,
-    follow_prompt: bool = True,
+    budget: Budget,
+    prompted: PromptedReader,
 ) -> str | None:
     """The JSON text the response_format asks for, else the format the prompt prescribes, or
     None for plain text."""
     response_format = request.body.get("response_format") or {}
     kind = response_format.get("type")
-    if kind != "json_schema" and follow_prompt:
-        prompted = prompted_format(request.messages, json_object=kind == "json_object")
-        if prompted is not None:
-            return render(prompted, rng, fake, budget if budget is not None else Budget())
+    prescribed = prompted()
+    if prescribed is not None:
+        return render(prescribed, rng, fake, budget)
     if kind == "json_object":
         value: Any = _object_from_prompt(request.last_user_text, rng, fake)
     elif kind == "json_schema":
