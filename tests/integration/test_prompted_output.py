@@ -13,8 +13,16 @@ from typing import Any
 import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from mockserver.replies.prompted import MarkerFormat, prompted_format
+from mockserver.replies.prompted import (
+    _FENCED,
+    _WANTS_JSON,
+    MarkerFormat,
+    near_json,
+    prompted_format,
+)
 from tests.conftest import AUTH
 
 SCHEMA = {
@@ -268,3 +276,22 @@ async def test_json_nested_past_the_decoder_is_no_format(client: TestClient[Any,
     deep = "Respond in JSON like this: " + '{"a":' * 20_000 + "1" + "}" * 20_000
     messages = [{"role": "system", "content": deep}, {"role": "user", "content": "hi"}]
     assert await content(client, messages=messages)
+
+
+PIECES = [
+    "json", "JSON", "Json", "j\u017fon", " ", "\n", "\t", "x", "é", "_", "1", ".", "```", "respond",
+    "reply", " in ", " as ", "schema", "object", "output", "code block", "fence", "格式", "用",
+    "输出", "words " * 6, "words " * 20,
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=60))
+@example(["x" * 200, " Provide", " " * 60, "JSON.", "x" * 200])  # the farthest reach before it
+@example(["x" * 200, " json", " " * 40, "response.", "x" * 200])  # ... and after it
+@example(["x" * 200, " json", " " * 40, "schemas", "x" * 200])  # no match: \b reads the same
+def test_searching_near_json_finds_what_the_whole_text_does(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    for pattern in (_WANTS_JSON, _FENCED):
+        near = any(pattern.search(part) for part in near_json(text))
+        assert near == bool(pattern.search(text)), (pattern.pattern, text)
