@@ -26,6 +26,7 @@ from mockserver.replies.completion import (
     Completion,
     ToolCall,
     Usage,
+    completion_tokens,
     latency_checkpoint,
     new_id,
 )
@@ -53,9 +54,8 @@ CACHE_CHARS = 16_000_000  # characters of cached replies, all entries together
 
 
 def _chars(choice: Choice) -> int:
-    calls = [*choice.tool_calls, *([choice.function_call] if choice.function_call else [])]
     text = len(choice.content or "") + len(choice.reasoning_content or "")
-    return text + sum(len(call.arguments) + len(call.name) for call in calls)
+    return text + sum(len(call.arguments) + len(call.name) for call in choice.calls)
 
 
 def is_chinese(text: str) -> bool:
@@ -164,9 +164,11 @@ def _text_choice(
     rng: Random,
     chinese: bool,
     reasoning: str | None,
+    budget: int | None,
     work: Budget,
     prompted: PromptedReader,
 ) -> Choice:
+    """A text choice within `budget` tokens (max_tokens less the reasoning), cut at stop."""
     fake = text.faker(chinese, rng)
     annotations: list[dict[str, object]] = []
     structured = structured_content(request, rng, fake, work, prompted)
@@ -186,9 +188,6 @@ def _text_choice(
         content = text.answer(chinese, rng, lead)
     else:
         content = text.answer(chinese, rng)
-    budget = request.max_tokens
-    if budget is not None and reasoning is not None:
-        budget = max(budget - tokens.count(reasoning), 0)
     content, finish_reason = limit(content, request.stop, budget)
     kept = tuple(a for a in annotations if a["url_citation"]["end_index"] <= len(content))  # type: ignore[index]
     return Choice(
@@ -277,16 +276,7 @@ def _choice(
             finish_reason="length" if cut else "function_call",
             reasoning_content=reasoning,
         )
-    return _text_choice(index, request, text, rng, chinese, reasoning, work, prompted)
-
-
-def _completion_tokens(choice: Choice) -> tuple[int, int]:
-    """(all completion tokens, of which reasoning) for one choice."""
-    reasoning = tokens.count(choice.reasoning_content or "")
-    calls = [*choice.tool_calls, *([choice.function_call] if choice.function_call else [])]
-    total = reasoning + tokens.count(choice.content or "")
-    total += sum(tokens.count(c.arguments) for c in calls)
-    return total, reasoning
+    return _text_choice(index, request, text, rng, chinese, reasoning, budget, work, prompted)
 
 
 def _fresh_ids(choice: Choice) -> Choice:
@@ -362,13 +352,13 @@ def generate(
         else _fresh_ids(dataclasses.replace(distinct[i % len(distinct)], index=i))
         for i in range(min(request.n, MAX_CHOICES))
     )
-    counts = [_completion_tokens(c) for c in choices]
-    completion_tokens = sum(total for total, _ in counts)
+    counts = [completion_tokens(c) for c in choices]
+    total = sum(count for count, _ in counts)
     usage = Usage(
         prompt_tokens=tokens.prompt_tokens(request.messages, request.body.get("tools")),
-        completion_tokens=completion_tokens,
+        completion_tokens=total,
         reasoning_tokens=sum(reasoning for _, reasoning in counts),
-        latency_checkpoint=latency_checkpoint(Random(key), completion_tokens, request.model),
+        latency_checkpoint=latency_checkpoint(Random(key), total, request.model),
     )
     text.remember(key, (choices, usage))
     return Completion(model=request.model, choices=choices, usage=usage)
