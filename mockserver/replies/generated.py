@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import re
 from collections import OrderedDict
+from dataclasses import dataclass
 from random import Random
 from typing import Any
 
@@ -36,11 +37,13 @@ from mockserver.replies.schema_values import Budget
 from mockserver.replies.search import cited_answer, wants_search
 from mockserver.replies.structured import PromptedReader, prompted_reader, structured_content
 from mockserver.replies.tool_calls import (
+    Offered,
+    Plan,
     arguments_for,
     last_tool_result,
     make_calls,
     planned_function,
-    planned_tools,
+    tool_plan,
 )
 from mockserver.wire import json_bytes
 
@@ -242,6 +245,16 @@ def _within(calls: tuple[ToolCall, ...], budget: int | None) -> tuple[tuple[Tool
     return tuple(kept), False
 
 
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What every choice of a reply reads from the request: read once, not once per choice
+    (planning reads every offered description and the turn, the format up to five messages)."""
+
+    tools: Plan
+    function: Offered | None
+    prompted: PromptedReader
+
+
 def _choice(
     index: int,
     request: ChatRequest,
@@ -249,13 +262,13 @@ def _choice(
     rng: Random,
     thinking: Random,
     work: Budget,
-    prompted: PromptedReader,
+    reading: _Reading,
 ) -> Choice:
     """One choice; its schema-driven values spend from `work`, the whole reply's budget."""
     chinese = is_chinese(request.last_user_text)
     reasoning = _reasoning(request, text, chinese, thinking)
     budget = _budget(request, reasoning)
-    tools = planned_tools(request, rng)
+    tools = reading.tools.calls(rng)
     if tools:
         calls, cut = _within(make_calls(tools, rng, text.faker(chinese, rng), work), budget)
         return Choice(
@@ -265,7 +278,7 @@ def _choice(
             finish_reason="length" if cut else "tool_calls",
             reasoning_content=reasoning,
         )
-    function = planned_function(request, rng)
+    function = reading.function
     if function is not None:
         arguments = arguments_for(function, rng, text.faker(chinese, rng), work)
         (call,), cut = _within((ToolCall(id="", name=function.name, arguments=arguments),), budget)
@@ -276,7 +289,9 @@ def _choice(
             finish_reason="length" if cut else "function_call",
             reasoning_content=reasoning,
         )
-    return _text_choice(index, request, text, rng, chinese, reasoning, budget, work, prompted)
+    return _text_choice(
+        index, request, text, rng, chinese, reasoning, budget, work, reading.prompted
+    )
 
 
 def _fresh_ids(choice: Choice) -> Choice:
@@ -329,7 +344,11 @@ def generate(
         return Completion(model=request.model, choices=tuple(map(_fresh_ids, choices)), usage=usage)
     thinking = _thinking_key(request, server_seed) if thinking_effort(request) else key
     work = Budget()  # one for the whole reply: n choices share it
-    prompted = prompted_reader(request, follow_prompt=follow_prompt)  # and the prompt's format
+    reading = _Reading(  # and what the request asks of each of them, read once
+        tool_plan(request),
+        planned_function(request),
+        prompted_reader(request, follow_prompt=follow_prompt),
+    )
     distinct = [
         with_logprobs(
             _choice(
@@ -339,7 +358,7 @@ def generate(
                 Random(f"{key}:{index}"),
                 Random(f"{thinking}:{index}"),
                 work,
-                prompted,
+                reading,
             ),
             request,
             key,
