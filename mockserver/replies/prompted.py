@@ -7,11 +7,12 @@ message, DSPy's adapters lay out `[[ ## field ## ]]` markers. The detection rule
 bound; switch off with `--disable-rule prompted-format`):
 
 1. Field markers: `[[ ## name ## ]]` in a system message. The output fields are those of its
-   "Your output fields are:" list (else the markers the last user message does not fill), typed
-   by their annotation (`str`, `int`, `bool`, `list[str]`, `Literal['a', 'b']`, ...) or the JSON
-   Schema in their note. The reply fills each under its marker and ends with
-   `[[ ## completed ## ]]` when the prompt uses it. A `Literal` that offers `finish` (DSPy's
-   ReAct) picks another option first and `finish` once an observation is in the trajectory.
+   "Your output fields are:" list (else the markers the last user message does not fill; the
+   first MAX_FIELDS either way), typed by their annotation (`str`, `int`, `bool`, `list[str]`,
+   `Literal['a', 'b']`, ...) or the JSON Schema in their note. The reply fills each under its
+   marker and ends with `[[ ## completed ## ]]` when the prompt uses it. A `Literal` that
+   offers `finish` (DSPy's ReAct) picks another option first and `finish` once an observation
+   is in the trajectory.
 2. A JSON Schema: a JSON object in the text with `properties`, `$defs` or `$schema` (or a
    `type` and `items`), where the text asks for JSON or mentions a schema. The reply is a
    value valid against it.
@@ -44,8 +45,10 @@ SWITCH = "prompted-format"  # --disable-rule name that turns detection off
 SCAN_CHARS = 100_000  # of each message, the part searched: bounded work per request
 MAX_DECODES = 16  # JSON decode attempts per message
 MAX_SYSTEM = 4  # system/developer messages read, the first ones
+MAX_FIELDS = 64  # marker fields filled, the first ones (a DSPy signature has a handful)
 
 _MARKER = re.compile(r"\[\[ ## (\w{1,64}) ## \]\]")
+_FILLED = re.compile(r"\[\[ ## (\w{1,64}) ## \]\]\n")  # a marker with its value below it
 _FIELD_LINE = re.compile(
     r"^[ \t]*\d{1,3}\.[ \t]+`(\w{1,64})`\s+\(([^\n]{1,200}?)\)(?::|$)", re.MULTILINE
 )
@@ -265,8 +268,9 @@ def _marker_format(system: list[str], user: str) -> MarkerFormat | None:
         return None
     declared = _OUTPUT_LIST.search(text)
     types = dict(_FIELD_LINE.findall(declared.group(1))) if declared else {}
-    unfilled = [n for n in dict.fromkeys(_MARKER.findall(text)) if f"[[ ## {n} ## ]]\n" not in user]
-    names = list(types) or [n for n in unfilled if n != "completed"]
+    filled = set(_FILLED.findall(user))
+    unfilled = [n for n in dict.fromkeys(_MARKER.findall(text)) if n not in filled]
+    names = (list(types) or [n for n in unfilled if n != "completed"])[:MAX_FIELDS]
     if not names:
         return None
     notes = dict(_NOTE.findall(text))

@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from mockserver.replies.prompted import (
     _FENCED,
     _WANTS_JSON,
+    MAX_FIELDS,
+    SCAN_CHARS,
     MarkerFormat,
     near_json,
     prompted_format,
@@ -295,3 +297,13 @@ def test_searching_near_json_finds_what_the_whole_text_does(pieces: list[str]) -
     for pattern in (_WANTS_JSON, _FENCED):
         near = any(pattern.search(part) for part in near_json(text))
         assert near == bool(pattern.search(text)), (pattern.pattern, text)
+
+
+async def test_marker_fields_are_bounded(client: TestClient[Any, Any]) -> None:
+    """Thousands of markers, none filled by a long user message: the first MAX_FIELDS are."""
+    system = "".join(f"[[ ## f{i} ## ]]\n" for i in range(6_000))[:SCAN_CHARS]
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": "x" * 100_000}]
+    started = time.monotonic()
+    text = await content(client, messages=messages, n=8)
+    assert list(sections(text)) == [f"f{i}" for i in range(MAX_FIELDS)]
+    assert time.monotonic() - started < 10
