@@ -14,7 +14,7 @@ from typing import Any
 from faker import Faker
 
 from mockserver.contract.request import ChatRequest
-from mockserver.replies.prompted import PromptedFormat, prompted_format, render
+from mockserver.replies.prompted import SCAN_CHARS, PromptedFormat, prompted_format, render
 from mockserver.replies.schema_values import Budget, OverBudget, UnsupportedSchema, value_for
 from mockserver.replies.tool_calls import over_budget
 
@@ -22,17 +22,21 @@ from mockserver.replies.tool_calls import over_budget
 _KEY = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:\s*(\[)?')
 
 
-def _object_from_prompt(prompt: str, rng: Random, fake: Faker) -> dict[str, Any]:
-    """An object with the keys the prompt asks for (lists where it shows a list)."""
-    keys = {key: bool(is_list) for key, is_list in _KEY.findall(prompt)}
+def _object_from_prompt(prompt: str, rng: Random, fake: Faker, budget: Budget) -> dict[str, Any]:
+    """An object with the keys the prompt asks for (lists where it shows a list), read from its
+    first SCAN_CHARS as prompted.py reads; each value spent from the reply's budget."""
+    keys = {key: bool(is_list) for key, is_list in _KEY.findall(prompt[:SCAN_CHARS])}
     if not keys:
         keys = {"answer": False, "points": True}
-    return {
-        key: [fake.sentence(nb_words=rng.randint(4, 8)) for _ in range(rng.randint(2, 4))]
-        if is_list
-        else fake.sentence(nb_words=rng.randint(4, 10))
-        for key, is_list in keys.items()
-    }
+    value: dict[str, Any] = {}
+    for key, is_list in keys.items():
+        budget.node()
+        value[key] = (
+            [fake.sentence(nb_words=rng.randint(4, 8)) for _ in range(rng.randint(2, 4))]
+            if is_list
+            else fake.sentence(nb_words=rng.randint(4, 10))
+        )
+    return value
 
 
 PromptedReader = Callable[[], PromptedFormat | None]
@@ -68,7 +72,10 @@ def structured_content(
     if prescribed is not None:
         return render(prescribed, rng, fake, budget)
     if kind == "json_object":
-        value: Any = _object_from_prompt(request.last_user_text, rng, fake)
+        try:
+            value: Any = _object_from_prompt(request.last_user_text, rng, fake, budget)
+        except OverBudget:  # no schema was given: nothing to name in a 400
+            value = {}
     elif kind == "json_schema":
         schema = (response_format.get("json_schema") or {}).get("schema")
         try:
