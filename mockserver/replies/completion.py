@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from random import Random
 from typing import Any
 
+from mockserver.replies import tokens
 from mockserver.replies.latency import latency_profile
 from mockserver.replies.logprobs import TokenLogprob, content_json
 
@@ -65,6 +66,11 @@ class Choice:
     # logprobs: true was asked for: an entry per content token (none for a reply without text)
     logprobs: tuple[TokenLogprob, ...] | None = None
 
+    @property
+    def calls(self) -> tuple[ToolCall, ...]:
+        """What carries arguments: the tool calls, or the legacy function call."""
+        return (*self.tool_calls, *((self.function_call,) if self.function_call else ()))
+
     def logprobs_json(self) -> dict[str, Any] | None:
         return None if self.logprobs is None else content_json(self.logprobs)
 
@@ -83,6 +89,14 @@ class Choice:
             call = self.function_call
             message["function_call"] = {"name": call.name, "arguments": call.arguments}
         return message
+
+
+def completion_tokens(choice: Choice) -> tuple[int, int]:
+    """(all completion tokens, of which reasoning) of one choice, by the token rule: its
+    content, its reasoning and each call's arguments."""
+    reasoning = tokens.count(choice.reasoning_content or "")
+    total = reasoning + tokens.count(choice.content or "")
+    return total + sum(tokens.count(c.arguments) for c in choice.calls), reasoning
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

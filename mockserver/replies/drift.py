@@ -7,6 +7,7 @@ scripted content breaks the request's response_format json_schema.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -19,6 +20,7 @@ from mockserver.replies.completion import Completion
 from mockserver.replies.schema_values.limits import HARD_STOP_SECONDS
 from mockserver.replies.schema_values.linear import linear_validator
 from mockserver.stubs.render_guard import RenderTimeout, within_limit
+from mockserver.wire import json_bytes
 
 
 def _offered(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -32,6 +34,27 @@ def _offered(body: Mapping[str, Any]) -> dict[str, Any]:
     return offered
 
 
+MAX_VERDICTS = 1024  # schemas whose metaschema verdict is remembered, by digest
+_VERDICTS: dict[bytes, str | None] = {}  # oldest first
+
+
+def _invalid(schema: dict[str, Any]) -> str | None:
+    """What makes the client's schema no valid JSON Schema, None when nothing does. The check
+    against its metaschema costs milliseconds ($dynamicRef resolution, every time) and an app
+    sends the same tools with each request: the verdict is kept under the schema's digest."""
+    key = hashlib.sha256(json_bytes.canonical(schema)).digest()
+    if key not in _VERDICTS:
+        try:
+            validator_for(schema).check_schema(schema)
+            verdict = None
+        except jsonschema.SchemaError as exc:
+            verdict = f"the request's schema is itself invalid: {exc.message}"
+        if len(_VERDICTS) >= MAX_VERDICTS:
+            del _VERDICTS[next(iter(_VERDICTS))]
+        _VERDICTS[key] = verdict
+    return _VERDICTS[key]
+
+
 def _schema_errors(instance: Any, schema: Any) -> list[str]:
     """The first few ways `instance` breaks `schema`. The schema is the client's: checked against
     its metaschema first, since jsonschema assumes a valid one (`"minimum": "x"` or an unknown
@@ -39,9 +62,10 @@ def _schema_errors(instance: Any, schema: Any) -> list[str]:
     fetched) is a finding, never a 500."""
     if not isinstance(schema, dict):
         return []
-    validator_class = validator_for(schema)
     try:
-        validator_class.check_schema(schema)
+        invalid = _invalid(schema)
+        if invalid is not None:
+            return [invalid]
         # Patterns on RE2 (linear time); an empty registry: a remote $ref is unresolvable here,
         # where jsonschema's default would fetch it (the client's URL, from the server).
         validator = linear_validator(schema, formats=False)
@@ -49,8 +73,6 @@ def _schema_errors(instance: Any, schema: Any) -> list[str]:
             lambda: sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)),
             HARD_STOP_SECONDS,
         )
-    except jsonschema.SchemaError as exc:
-        return [f"the request's schema is itself invalid: {exc.message}"]
     except Unresolvable as exc:
         return [f"the request's schema has a $ref that cannot be resolved: {exc}"]
     except RecursionError:

@@ -13,7 +13,9 @@ import dataclasses
 import hashlib
 import re
 from collections import OrderedDict
+from dataclasses import dataclass
 from random import Random
+from typing import Any
 
 from faker import Faker
 
@@ -25,6 +27,7 @@ from mockserver.replies.completion import (
     Completion,
     ToolCall,
     Usage,
+    completion_tokens,
     latency_checkpoint,
     new_id,
 )
@@ -32,13 +35,15 @@ from mockserver.replies.logprobs import token_logprobs
 from mockserver.replies.reasoning import PARAGRAPHS, thinking_effort
 from mockserver.replies.schema_values import Budget
 from mockserver.replies.search import cited_answer, wants_search
-from mockserver.replies.structured import structured_content
+from mockserver.replies.structured import PromptedReader, prompted_reader, structured_content
 from mockserver.replies.tool_calls import (
+    Offered,
+    Plan,
     arguments_for,
     last_tool_result,
     make_calls,
     planned_function,
-    planned_tools,
+    tool_plan,
 )
 from mockserver.wire import json_bytes
 
@@ -52,9 +57,8 @@ CACHE_CHARS = 16_000_000  # characters of cached replies, all entries together
 
 
 def _chars(choice: Choice) -> int:
-    calls = [*choice.tool_calls, *([choice.function_call] if choice.function_call else [])]
     text = len(choice.content or "") + len(choice.reasoning_content or "")
-    return text + sum(len(call.arguments) + len(call.name) for call in calls)
+    return text + sum(len(call.arguments) + len(call.name) for call in choice.calls)
 
 
 def is_chinese(text: str) -> bool:
@@ -163,12 +167,14 @@ def _text_choice(
     rng: Random,
     chinese: bool,
     reasoning: str | None,
+    budget: int | None,
     work: Budget,
-    follow_prompt: bool,
+    prompted: PromptedReader,
 ) -> Choice:
+    """A text choice within `budget` tokens (max_tokens less the reasoning), cut at stop."""
     fake = text.faker(chinese, rng)
     annotations: list[dict[str, object]] = []
-    structured = structured_content(request, rng, fake, work, follow_prompt=follow_prompt)
+    structured = structured_content(request, rng, fake, work, prompted)
     result = last_tool_result(request)
     if structured is not None:
         content = structured
@@ -185,9 +191,6 @@ def _text_choice(
         content = text.answer(chinese, rng, lead)
     else:
         content = text.answer(chinese, rng)
-    budget = request.max_tokens
-    if budget is not None and reasoning is not None:
-        budget = max(budget - tokens.count(reasoning), 0)
     content, finish_reason = limit(content, request.stop, budget)
     kept = tuple(a for a in annotations if a["url_citation"]["end_index"] <= len(content))  # type: ignore[index]
     return Choice(
@@ -242,6 +245,16 @@ def _within(calls: tuple[ToolCall, ...], budget: int | None) -> tuple[tuple[Tool
     return tuple(kept), False
 
 
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What every choice of a reply reads from the request: read once, not once per choice
+    (planning reads every offered description and the turn, the format up to five messages)."""
+
+    tools: Plan
+    function: Offered | None
+    prompted: PromptedReader
+
+
 def _choice(
     index: int,
     request: ChatRequest,
@@ -249,13 +262,13 @@ def _choice(
     rng: Random,
     thinking: Random,
     work: Budget,
-    follow_prompt: bool,
+    reading: _Reading,
 ) -> Choice:
     """One choice; its schema-driven values spend from `work`, the whole reply's budget."""
     chinese = is_chinese(request.last_user_text)
     reasoning = _reasoning(request, text, chinese, thinking)
     budget = _budget(request, reasoning)
-    tools = planned_tools(request, rng)
+    tools = reading.tools.calls(rng)
     if tools:
         calls, cut = _within(make_calls(tools, rng, text.faker(chinese, rng), work), budget)
         return Choice(
@@ -265,7 +278,7 @@ def _choice(
             finish_reason="length" if cut else "tool_calls",
             reasoning_content=reasoning,
         )
-    function = planned_function(request, rng)
+    function = reading.function
     if function is not None:
         arguments = arguments_for(function, rng, text.faker(chinese, rng), work)
         (call,), cut = _within((ToolCall(id="", name=function.name, arguments=arguments),), budget)
@@ -276,16 +289,9 @@ def _choice(
             finish_reason="length" if cut else "function_call",
             reasoning_content=reasoning,
         )
-    return _text_choice(index, request, text, rng, chinese, reasoning, work, follow_prompt)
-
-
-def _completion_tokens(choice: Choice) -> tuple[int, int]:
-    """(all completion tokens, of which reasoning) for one choice."""
-    reasoning = tokens.count(choice.reasoning_content or "")
-    calls = [*choice.tool_calls, *([choice.function_call] if choice.function_call else [])]
-    total = reasoning + tokens.count(choice.content or "")
-    total += sum(tokens.count(c.arguments) for c in calls)
-    return total, reasoning
+    return _text_choice(
+        index, request, text, rng, chinese, reasoning, budget, work, reading.prompted
+    )
 
 
 def _fresh_ids(choice: Choice) -> Choice:
@@ -304,10 +310,19 @@ def with_logprobs(choice: Choice, request: ChatRequest, key: str) -> Choice:
     entries = token_logprobs(
         choice.content or "",
         Random(f"{key}:logprobs:{choice.index}"),  # its own source: the content is unchanged
-        int(request.body.get("top_logprobs") or 0),
+        _top_n(request.body.get("top_logprobs")),
         1.0 if temperature is None else float(temperature),
     )
     return dataclasses.replace(choice, logprobs=entries)
+
+
+def _top_n(value: Any) -> int:
+    """top_logprobs as a count: the logprobs-fields rule refuses anything else unless it is
+    switched off, and then what is no number counts as 0."""
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
 
 
 def generate(
@@ -329,6 +344,11 @@ def generate(
         return Completion(model=request.model, choices=tuple(map(_fresh_ids, choices)), usage=usage)
     thinking = _thinking_key(request, server_seed) if thinking_effort(request) else key
     work = Budget()  # one for the whole reply: n choices share it
+    reading = _Reading(  # and what the request asks of each of them, read once
+        tool_plan(request),
+        planned_function(request),
+        prompted_reader(request, follow_prompt=follow_prompt),
+    )
     distinct = [
         with_logprobs(
             _choice(
@@ -338,7 +358,7 @@ def generate(
                 Random(f"{key}:{index}"),
                 Random(f"{thinking}:{index}"),
                 work,
-                follow_prompt,
+                reading,
             ),
             request,
             key,
@@ -351,13 +371,13 @@ def generate(
         else _fresh_ids(dataclasses.replace(distinct[i % len(distinct)], index=i))
         for i in range(min(request.n, MAX_CHOICES))
     )
-    counts = [_completion_tokens(c) for c in choices]
-    completion_tokens = sum(total for total, _ in counts)
+    counts = [completion_tokens(c) for c in choices]
+    total = sum(count for count, _ in counts)
     usage = Usage(
         prompt_tokens=tokens.prompt_tokens(request.messages, request.body.get("tools")),
-        completion_tokens=completion_tokens,
+        completion_tokens=total,
         reasoning_tokens=sum(reasoning for _, reasoning in counts),
-        latency_checkpoint=latency_checkpoint(Random(key), completion_tokens, request.model),
+        latency_checkpoint=latency_checkpoint(Random(key), total, request.model),
     )
     text.remember(key, (choices, usage))
     return Completion(model=request.model, choices=choices, usage=usage)

@@ -28,6 +28,9 @@ _ZH_ALTERNATIVES = (
     "也", "就", "人", "都", "说", "要", "会", "对", "可", "以",
 )  # fmt: skip
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+# The most top_logprobs entries the alternatives can fill besides the token itself. The
+# logprobs-fields rule keeps requests to 20; with it switched off, more are listed as this many.
+MAX_TOP = min(len(_EN_ALTERNATIVES), len(_ZH_ALTERNATIVES)) - 1
 SAMPLED_RUNNER_UP = 0.12  # at temperature > 0: how often the chosen token is not the likeliest
 
 
@@ -83,6 +86,7 @@ def _entry(token: str, rng: Random, top_n: int, sampled: bool) -> TokenLogprob:
 def token_logprobs(
     content: str, rng: Random, top_n: int, temperature: float
 ) -> tuple[TokenLogprob, ...]:
-    """An entry for each token of `content`, in order."""
+    """An entry for each token of `content`, in order, each listing up to MAX_TOP others."""
     sampled = temperature > 0
+    top_n = min(max(top_n, 0), MAX_TOP)
     return tuple(_entry(token, rng, top_n, sampled) for token in tokens.split(content))

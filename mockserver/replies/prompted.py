@@ -7,11 +7,12 @@ message, DSPy's adapters lay out `[[ ## field ## ]]` markers. The detection rule
 bound; switch off with `--disable-rule prompted-format`):
 
 1. Field markers: `[[ ## name ## ]]` in a system message. The output fields are those of its
-   "Your output fields are:" list (else the markers the last user message does not fill), typed
-   by their annotation (`str`, `int`, `bool`, `list[str]`, `Literal['a', 'b']`, ...) or the JSON
-   Schema in their note. The reply fills each under its marker and ends with
-   `[[ ## completed ## ]]` when the prompt uses it. A `Literal` that offers `finish` (DSPy's
-   ReAct) picks another option first and `finish` once an observation is in the trajectory.
+   "Your output fields are:" list (else the markers the last user message does not fill; the
+   first MAX_FIELDS either way), typed by their annotation (`str`, `int`, `bool`, `list[str]`,
+   `Literal['a', 'b']`, ...) or the JSON Schema in their note. The reply fills each under its
+   marker and ends with `[[ ## completed ## ]]` when the prompt uses it. A `Literal` that
+   offers `finish` (DSPy's ReAct) picks another option first and `finish` once an observation
+   is in the trajectory.
 2. A JSON Schema: a JSON object in the text with `properties`, `$defs` or `$schema` (or a
    `type` and `items`), where the text asks for JSON or mentions a schema. The reply is a
    value valid against it.
@@ -37,14 +38,17 @@ from typing import Any
 from faker import Faker
 
 from mockserver.contract.request import text_of
-from mockserver.replies.schema_values import UnsupportedSchema, value_for
+from mockserver.replies.schema_values import Budget, OverBudget, UnsupportedSchema, value_for
+from mockserver.replies.schema_values.limits import MAX_DEPTH
 
 SWITCH = "prompted-format"  # --disable-rule name that turns detection off
 SCAN_CHARS = 100_000  # of each message, the part searched: bounded work per request
 MAX_DECODES = 16  # JSON decode attempts per message
 MAX_SYSTEM = 4  # system/developer messages read, the first ones
+MAX_FIELDS = 64  # marker fields filled, the first ones (a DSPy signature has a handful)
 
 _MARKER = re.compile(r"\[\[ ## (\w{1,64}) ## \]\]")
+_FILLED = re.compile(r"\[\[ ## (\w{1,64}) ## \]\]\n")  # a marker with its value below it
 _FIELD_LINE = re.compile(
     r"^[ \t]*\d{1,3}\.[ \t]+`(\w{1,64})`\s+\(([^\n]{1,200}?)\)(?::|$)", re.MULTILINE
 )
@@ -60,6 +64,8 @@ _WANTS_JSON = re.compile(
     re.IGNORECASE,
 )
 _FENCED = re.compile(r"```json|\bjson code ?block|\bjson (markdown )?fence", re.IGNORECASE)
+_JSON_WORD = re.compile("json", re.IGNORECASE)  # in every alternative of the two above
+_REACH = 80  # past the farthest those reach from their "json" (67 before, 48 after)
 _SCHEMA_KEYS = frozenset({"properties", "$defs", "$schema", "definitions"})
 
 
@@ -121,7 +127,7 @@ def _objects(text: str) -> list[dict[str, Any]]:
         tries += 1
         try:
             value, end = decoder.raw_decode(text, position)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the decoder's stack
             position = text.find("{", position + 1)
             continue
         if isinstance(value, dict):
@@ -136,13 +142,20 @@ def _is_schema(value: Mapping[str, Any]) -> bool:
     return isinstance(value.get("type"), str) and "items" in value
 
 
-def _like(example: Any, rng: Random, fake: Faker, in_list: bool = False) -> Any:
-    """A value shaped like `example`: its keys, a few items per list, prose for strings."""
+def _like(
+    example: Any, rng: Random, fake: Faker, budget: Budget, depth: int = 0, in_list: bool = False
+) -> Any:
+    """A value shaped like `example`: its keys, a few items per list, prose for strings. Each
+    value is spent from the reply's budget: nested lists multiply (2 to 4 items a level)."""
+    budget.node()
+    if depth > MAX_DEPTH:
+        raise OverBudget(f"an example nested over {MAX_DEPTH} levels deep")
     if isinstance(example, dict):
-        return {key: _like(value, rng, fake) for key, value in example.items()}
+        return {key: _like(value, rng, fake, budget, depth + 1) for key, value in example.items()}
     if isinstance(example, list):
         item = example[0] if example else ""
-        return [_like(item, rng, fake, in_list=True) for _ in range(rng.randint(2, 4))]
+        count = rng.randint(2, 4)
+        return [_like(item, rng, fake, budget, depth + 1, in_list=True) for _ in range(count)]
     if isinstance(example, bool):
         return rng.random() < 0.5
     if isinstance(example, int):
@@ -154,10 +167,26 @@ def _like(example: Any, rng: Random, fake: Faker, in_list: bool = False) -> Any:
     return fake.sentence(nb_words=rng.randint(4, 8) if in_list else rng.randint(4, 10))
 
 
+def near_json(text: str) -> list[str]:
+    """The parts of `text` within _REACH of a "json", overlapping ones joined: _WANTS_JSON and
+    _FENCED match in them exactly where they match in the whole text (a part reaches past any
+    match, `\\b` included), and searching them costs microseconds where a long prompt costs
+    milliseconds."""
+    spans: list[list[int]] = []
+    for found in _JSON_WORD.finditer(text):
+        start, end = max(found.start() - _REACH, 0), found.end() + _REACH
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    return [text[start:end] for start, end in spans]
+
+
 def _json_format(texts: list[str], json_object: bool) -> JsonFormat | None:
     """Rules 2 to 4: a schema, an example, or a fence asked for in the texts."""
-    wants_json = json_object or any(_WANTS_JSON.search(t) for t in texts)
-    fenced = not json_object and any(_FENCED.search(t) for t in texts)
+    near = [] if json_object else [part for t in texts for part in near_json(t)]
+    wants_json = json_object or any(_WANTS_JSON.search(part) for part in near)
+    fenced = not json_object and any(_FENCED.search(part) for part in near)
     mentions_schema = any("schema" in t.lower() for t in texts)
     objects = [o for t in texts for o in _objects(t)]
     schemas = [o for o in objects if _is_schema(o)]
@@ -239,8 +268,9 @@ def _marker_format(system: list[str], user: str) -> MarkerFormat | None:
         return None
     declared = _OUTPUT_LIST.search(text)
     types = dict(_FIELD_LINE.findall(declared.group(1))) if declared else {}
-    unfilled = [n for n in dict.fromkeys(_MARKER.findall(text)) if f"[[ ## {n} ## ]]\n" not in user]
-    names = list(types) or [n for n in unfilled if n != "completed"]
+    filled = set(_FILLED.findall(user))
+    unfilled = [n for n in dict.fromkeys(_MARKER.findall(text)) if n not in filled]
+    names = (list(types) or [n for n in unfilled if n != "completed"])[:MAX_FIELDS]
     if not names:
         return None
     notes = dict(_NOTE.findall(text))
@@ -269,10 +299,14 @@ def prompted_format(
     return _json_format([*system, user], json_object)
 
 
-def _value(schema: Mapping[str, Any], rng: Random, fake: Faker, name: str = "") -> Any:
+def _value(
+    schema: Mapping[str, Any], rng: Random, fake: Faker, budget: Budget, name: str = ""
+) -> Any:
+    """A value for a schema read from the prompt, from the reply's budget; the empty object
+    when it cannot be had (the format is a guess: no 400 for it)."""
     try:
-        return value_for(schema, rng, name=name, fake=fake)
-    except UnsupportedSchema:
+        return value_for(schema, rng, name=name, fake=fake, budget=budget)
+    except (UnsupportedSchema, OverBudget):
         return {}
 
 
@@ -281,7 +315,12 @@ def _dumps(value: Any) -> str:
 
 
 def _marker_value(
-    fmt: MarkerFormat, field: Field, chosen: dict[str, Any], rng: Random, fake: Faker
+    fmt: MarkerFormat,
+    field: Field,
+    chosen: dict[str, Any],
+    rng: Random,
+    fake: Faker,
+    budget: Budget,
 ) -> str:
     """One field's text; a ReAct loop picks a tool, then `finish` once it has observed."""
     options = field.schema.get("enum")
@@ -292,28 +331,33 @@ def _marker_value(
         tool = next((v for k, v in chosen.items() if k.endswith("tool_name")), "finish")
         properties = fmt.tool_arguments.get(str(tool), {})
         schema = {"type": "object", "properties": properties, "required": list(properties)}
-        value = _value(schema, rng, fake) if tool != "finish" else {}
+        value = _value(schema, rng, fake, budget) if tool != "finish" else {}
     elif field.text:
         value = fake.sentence(nb_words=rng.randint(6, 14))
     else:
-        value = _value(field.schema, rng, fake, field.name)
+        value = _value(field.schema, rng, fake, budget, field.name)
     chosen[field.name] = value
     return value if isinstance(value, str) else _dumps(value)
 
 
-def render(fmt: PromptedFormat, rng: Random, fake: Faker) -> str:
-    """Reply text in the prescribed format, drawn from `rng`."""
+def render(fmt: PromptedFormat, rng: Random, fake: Faker, budget: Budget) -> str:
+    """Reply text in the prescribed format, drawn from `rng`, its values spent from `budget`
+    (the reply's, shared by all its choices)."""
     if isinstance(fmt, JsonFormat):
-        if fmt.schema is None:
-            value = _like(fmt.example, rng, fake)
+        if fmt.schema is not None:
+            value = _value(fmt.schema, rng, fake, budget)
         else:
-            value = _value(fmt.schema, rng, fake)
+            try:
+                value = _like(fmt.example, rng, fake, budget)
+            except OverBudget:
+                value = {}
         if fmt.fenced:
             return "```json\n" + json.dumps(value, ensure_ascii=False, indent=2) + "\n```"
         return _dumps(value)
     chosen: dict[str, Any] = {}
     parts = [
-        f"[[ ## {f.name} ## ]]\n{_marker_value(fmt, f, chosen, rng, fake)}" for f in fmt.fields
+        f"[[ ## {f.name} ## ]]\n{_marker_value(fmt, f, chosen, rng, fake, budget)}"
+        for f in fmt.fields
     ]
     if fmt.end:
         parts.append(f"[[ ## {fmt.end} ## ]]")

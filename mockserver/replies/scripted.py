@@ -19,6 +19,7 @@ from mockserver.replies.completion import (
     Completion,
     ToolCall,
     Usage,
+    completion_tokens,
     latency_checkpoint,
     new_id,
 )
@@ -127,25 +128,17 @@ def completion_from(
     choices = tuple(
         _choice(i, scripted[i % len(scripted)], render) for i in range(min(request.n, MAX_CHOICES))
     )
-    counted = sum(
-        tokens.count(c.content or "")
-        + tokens.count(c.reasoning_content or "")
-        + sum(tokens.count(t.arguments) for t in c.tool_calls)
-        + (tokens.count(c.function_call.arguments) if c.function_call else 0)
-        for c in choices
-    )
+    counts = [completion_tokens(c) for c in choices]
     pinned = step.usage
-    completion_tokens = _or(pinned.completion_tokens, counted)
+    total = _or(pinned.completion_tokens, sum(count for count, _ in counts))
     usage = Usage(
         prompt_tokens=_or(
             pinned.prompt_tokens, tokens.prompt_tokens(request.messages, request.body.get("tools"))
         ),
-        completion_tokens=completion_tokens,
-        reasoning_tokens=_or(
-            pinned.reasoning_tokens, sum(tokens.count(c.reasoning_content or "") for c in choices)
-        ),
+        completion_tokens=total,
+        reasoning_tokens=_or(pinned.reasoning_tokens, sum(reasoning for _, reasoning in counts)),
         cached_tokens=_or(pinned.cached_tokens, 0),
-        latency_checkpoint=latency_checkpoint(rng, completion_tokens, request.model),
+        latency_checkpoint=latency_checkpoint(rng, total, request.model),
     )
     model = render.text(step.model, "/model") if step.model else request.model
     return Completion(model=model, choices=choices, usage=usage)

@@ -155,14 +155,27 @@ def current_turn(messages: Sequence[Mapping[str, Any]]) -> Turn:
     return Turn(calls=calls, retry=retry, answered=answered)
 
 
-def _choose(
-    request: ChatRequest, tools: Sequence[Offered], choice: Any, rng: Random, parallel: bool
-) -> list[Offered]:
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The functions a reply calls, chosen once for all its choices (the choice reads every
+    offered description and the whole turn): `tools` in call order; when `parallel`, each
+    choice calls the first 1 to MAX_PARALLEL of them, drawn from its own rng."""
+
+    tools: tuple[Offered, ...] = ()
+    parallel: bool = False
+
+    def calls(self, rng: Random) -> list[Offered]:
+        if not self.parallel:
+            return list(self.tools)
+        return list(self.tools[: rng.randint(1, min(MAX_PARALLEL, len(self.tools)))])
+
+
+def _choose(request: ChatRequest, tools: Sequence[Offered], choice: Any, parallel: bool) -> Plan:
     if choice == "none" or not tools:
-        return []
+        return Plan()
     name = _named(choice)
     if name is not None:
-        return [t for t in tools if t.name == name][:1]
+        return Plan(tuple(t for t in tools if t.name == name)[:1])
     last_role = request.messages[-1].get("role") if request.messages else None
     turn = current_turn(request.messages)
     outputs = [t for t in tools if is_output_tool(t)]
@@ -170,32 +183,37 @@ def _choose(
         if turn.answered:  # after results: a retry the result asks for, else the output tool
             retried = [t for t in tools if t.name in turn.retry and not turn.done(t.name)]
             if retried or outputs:
-                return (retried or outputs)[:1]
+                return Plan(tuple(retried or outputs)[:1])
         if choice != "required":
-            return []  # auto: a tool result (or an assistant turn) is answered in text
+            return Plan()  # auto: a tool result (or an assistant turn) is answered in text
     fresh = [t for t in tools if not turn.done(t.name) and not is_output_tool(t)]
     pool = fresh or outputs or list(tools)
-    ranked = _ranked(pool, request.last_user_text)
-    count = rng.randint(1, min(MAX_PARALLEL, len(ranked))) if parallel else 1
-    return ranked[:count]
+    ranked = tuple(_ranked(pool, request.last_user_text))
+    return Plan(ranked, parallel=True) if parallel else Plan(ranked[:1])
 
 
-def planned_tools(request: ChatRequest, rng: Random) -> list[Offered]:
-    """The tools this reply calls (possibly several, in parallel), in call order."""
+def tool_plan(request: ChatRequest) -> Plan:
+    """The tools this request's replies call (possibly several, in parallel), in call order."""
     body = request.body
     parallel = body.get("parallel_tool_calls") is not False
     tools = _offered(body.get("tools"), wrapped=True)
-    return _choose(request, tools, body.get("tool_choice", "auto"), rng, parallel)
+    return _choose(request, tools, body.get("tool_choice", "auto"), parallel)
 
 
-def planned_function(request: ChatRequest, rng: Random) -> Offered | None:
-    """The legacy function this reply calls. The spec pairs `functions` with `tool_choice`."""
+def planned_tools(request: ChatRequest, rng: Random) -> list[Offered]:
+    """The tools one reply calls: tool_plan's, as many as `rng` draws."""
+    return tool_plan(request).calls(rng)
+
+
+def planned_function(request: ChatRequest, rng: Random | None = None) -> Offered | None:
+    """The legacy function this reply calls (drawing nothing: one at most). The spec pairs
+    `functions` with `tool_choice`."""
     body = request.body
     if body.get("tools"):
         return None
     functions = _offered(body.get("functions"), wrapped=False)
     choice = body.get("function_call", body.get("tool_choice", "auto"))
-    chosen = _choose(request, functions, choice, rng, parallel=False)
+    chosen = _choose(request, functions, choice, parallel=False).tools
     return chosen[0] if chosen else None
 
 

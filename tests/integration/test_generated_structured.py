@@ -7,6 +7,7 @@ chunk) and, for json_schema, valid against the schema, plain and streamed.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import jsonschema
@@ -167,6 +168,24 @@ async def test_json_object_with_n_choices(
     values = [json.loads(c["message"]["content"]) for c in reply["choices"]]
     assert all(set(v) == {"title", "bullets"} for v in values)
     assert len({json.dumps(v) for v in values}) == 3, "each choice is its own object"
+
+
+async def test_json_object_keys_spend_the_reply_budget(client: Client) -> None:
+    """A prompt spelling out 20,000 keys (over 8,000 in the part read): 8 choices of them are
+    more values than a reply's budget, so the choices past it are the empty object, soon."""
+    asked = {f"k{i}" for i in range(20_000)}
+    keys = " ".join(f'"{key}": 1,' for key in sorted(asked))
+    body = body_with(
+        n=8,
+        response_format={"type": "json_object"},
+        messages=[{"role": "user", "content": f"Answer in json with these keys: {keys}"}],
+    )
+    started = time.monotonic()
+    reply = await completion(client, body)
+    values = [json.loads(c["message"]["content"]) for c in reply["choices"]]
+    assert all(isinstance(v, dict) and set(v) <= asked for v in values)
+    assert values[-1] == {}
+    assert time.monotonic() - started < 10
 
 
 # json_schema.

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from mockserver.journal.store import MAX_KEPT_STRING, summarized
+from mockserver.replies.logprobs import MAX_TOP
 from mockserver.testing.admin_client import AdminClient
 from mockserver.testing.runner import MockServer
 from mockserver.wire.headers import header_safe
@@ -171,6 +172,16 @@ async def test_odd_values_are_4xx_not_500(client: Client) -> None:
         for path in ("/__admin/fixtures", "/__admin/requests/count"):
             response = await client.post(path, data=body)
             assert 400 <= response.status < 500, (path, response.status)
+
+
+async def test_top_logprobs_beyond_the_rule_are_bounded(make_client: MakeClient) -> None:
+    """With logprobs-fields switched off, any top_logprobs is answered (up to MAX_TOP each)."""
+    relaxed = await make_client(disabled_rules=frozenset({"logprobs-fields"}))
+    for top in (24, 10**9, -5, "x", 1e308):
+        response = await post_chat(relaxed, body_with(logprobs=True, top_logprobs=top))
+        assert response.status == 200, (top, await response.text())
+        for entry in (await response.json())["choices"][0]["logprobs"]["content"]:
+            assert len(entry["top_logprobs"]) <= MAX_TOP
 
 
 def test_fixture_headers_cannot_reframe_the_reply() -> None:

@@ -7,13 +7,24 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from typing import Any
 
 import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from mockserver.replies.prompted import MarkerFormat, prompted_format
+from mockserver.replies.prompted import (
+    _FENCED,
+    _WANTS_JSON,
+    MAX_FIELDS,
+    SCAN_CHARS,
+    MarkerFormat,
+    near_json,
+    prompted_format,
+)
 from tests.conftest import AUTH
 
 SCHEMA = {
@@ -232,3 +243,67 @@ async def test_hostile_prompts_are_answered(client: TestClient[Any, Any]) -> Non
     response = await client.post("/v1/chat/completions", data=io.BytesIO(raw), headers=headers)
     assert response.status == 200, await response.text()
     assert (await response.json())["choices"][0]["message"]["content"]
+
+
+async def test_prompted_values_spend_the_reply_budget(client: TestClient[Any, Any]) -> None:
+    """A schema or an example in the prompt that would cost more than a reply's budget (a
+    million values; lists nested 24 deep) is answered with the empty object, soon."""
+    costly = {
+        "type": "object",
+        "properties": {
+            "a": {
+                "type": "array",
+                "minItems": 1000,
+                "items": {"type": "array", "minItems": 1000, "items": {"type": "string"}},
+            }
+        },
+        "required": ["a"],
+    }
+    asks = [
+        "Respond in JSON following this schema: " + json.dumps(costly),
+        'Reply in JSON like {"a": ' + "[" * 24 + "1" + "]" * 24 + "}",
+    ]
+    for ask in asks:
+        messages = [{"role": "system", "content": ask}, {"role": "user", "content": "hi"}]
+        started = time.monotonic()
+        body = {"model": "gpt-4o", "n": 8, "messages": messages}
+        response = await client.post("/v1/chat/completions", json=body, headers=AUTH)
+        assert response.status == 200, await response.text()
+        choices = (await response.json())["choices"]
+        assert [c["message"]["content"] for c in choices] == ["{}"] * 8
+        assert time.monotonic() - started < 10
+
+
+async def test_json_nested_past_the_decoder_is_no_format(client: TestClient[Any, Any]) -> None:
+    deep = "Respond in JSON like this: " + '{"a":' * 20_000 + "1" + "}" * 20_000
+    messages = [{"role": "system", "content": deep}, {"role": "user", "content": "hi"}]
+    assert await content(client, messages=messages)
+
+
+PIECES = [
+    "json", "JSON", "Json", "j\u017fon", " ", "\n", "\t", "x", "é", "_", "1", ".", "```", "respond",
+    "reply", " in ", " as ", "schema", "object", "output", "code block", "fence", "格式", "用",
+    "输出", "words " * 6, "words " * 20,
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=60))
+@example(["x" * 200, " Provide", " " * 60, "JSON.", "x" * 200])  # the farthest reach before it
+@example(["x" * 200, " json", " " * 40, "response.", "x" * 200])  # ... and after it
+@example(["x" * 200, " json", " " * 40, "schemas", "x" * 200])  # no match: \b reads the same
+def test_searching_near_json_finds_what_the_whole_text_does(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    for pattern in (_WANTS_JSON, _FENCED):
+        near = any(pattern.search(part) for part in near_json(text))
+        assert near == bool(pattern.search(text)), (pattern.pattern, text)
+
+
+async def test_marker_fields_are_bounded(client: TestClient[Any, Any]) -> None:
+    """Thousands of markers, none filled by a long user message: the first MAX_FIELDS are."""
+    system = "".join(f"[[ ## f{i} ## ]]\n" for i in range(6_000))[:SCAN_CHARS]
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": "x" * 100_000}]
+    started = time.monotonic()
+    text = await content(client, messages=messages, n=8)
+    assert list(sections(text)) == [f"f{i}" for i in range(MAX_FIELDS)]
+    assert time.monotonic() - started < 10

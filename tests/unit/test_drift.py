@@ -198,3 +198,14 @@ def test_content_against_response_format(content: str, expected: list[str]) -> N
 def test_json_object_and_text_formats_are_not_checked() -> None:
     for response_format in ({"type": "json_object"}, {"type": "text"}):
         assert list(drift(saying("not json"), {"response_format": response_format})) == []
+
+
+def test_a_schema_is_judged_the_same_when_seen_again() -> None:
+    """The metaschema verdict is remembered by digest: the same schema (in any key order)
+    gives the same findings the second time."""
+    broken = {"properties": {"a": {"minimum": "x"}}, "type": "object"}
+    again = {"type": "object", "properties": {"a": {"minimum": "x"}}}
+    first = list(drift(calling(call("f", '{"a": 1}')), {"tools": tools("f", parameters=broken)}))
+    second = list(drift(calling(call("f", '{"a": 1}')), {"tools": tools("f", parameters=again)}))
+    assert first == second
+    assert first[0].startswith("tool call 'f' arguments break its parameters: the request's")

@@ -552,6 +552,7 @@ def test_other_keywords(schema: Any) -> None:
         ({"type": "integer", "minimum": 0, "oneOf": [{"minimum": -5}, {"maximum": 10**9}]},
          "oneOf"),
         ({"type": "string", "pattern": "("}, "does not compile"),
+        ({"type": "string", "pattern": ["x"]}, "must be a string"),
         ({"type": "object", "required": ["x"], "additionalProperties": False}, "forbids it"),
         ({"type": "array", "items": {"type": "boolean"}, "uniqueItems": True, "minItems": 3},
          "distinct"),
@@ -562,3 +563,8 @@ def test_unsatisfiable_schemas_are_reported(schema: Schema, where: str) -> None:
         value_for(schema, Random(0))
     assert isinstance(caught.value, ValueError)
     assert caught.value.path.startswith("$")
+
+
+def test_a_pattern_that_is_no_string_fails_its_check_only() -> None:
+    """Under `not`, a list given as a pattern is a failed check (so `not` holds), not a crash."""
+    assert isinstance(value_for({"type": "string", "not": {"pattern": ["x"]}}, Random(0)), str)

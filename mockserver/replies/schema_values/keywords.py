@@ -94,6 +94,8 @@ def read_count(schema: Mapping[str, Any], key: str, path: str) -> int | None:
 def compile_pattern(pattern: Any, path: str) -> Regex:
     """A `pattern` or `patternProperties` key compiled by RE2 (linear time), or an error naming
     where it is."""
+    if not isinstance(pattern, str):  # compile_linear's cache would hash it first: a list raises
+        raise UnsupportedSchema(path, f"pattern must be a string, not {pattern!r}")
     try:
         return compile_linear(pattern)
     except RegexError as error:

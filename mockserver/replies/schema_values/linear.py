@@ -28,6 +28,9 @@ def _search(pattern: Any, text: str) -> bool:
 def _pattern(validator: Any, pattern: Any, instance: Any, schema: Any) -> Iterator[Any]:
     if not validator.is_type(instance, "string"):
         return
+    if not isinstance(pattern, str):  # compile_linear's cache would hash it first: a list raises
+        yield ValidationError(f"{pattern!r} is not a pattern: a pattern must be a string")
+        return
     try:
         found = _search(pattern, instance)
     except RegexError as exc:
