@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from mockserver.wire import sse
+
 DONE_DATA = b"[DONE]"
 BODY_KEPT = 4096  # of a reply that is not JSON, this much is kept for the journal
 
@@ -26,12 +28,7 @@ class UpstreamFrame:
     @property
     def data(self) -> bytes | None:
         """The event's `data:` payload (lines joined), or None for a comment or keep-alive."""
-        lines = [
-            line[5:].removeprefix(b" ")
-            for line in self.raw.replace(b"\r\n", b"\n").split(b"\n")
-            if line.startswith(b"data:")
-        ]
-        return b"\n".join(lines) if lines else None
+        return sse.data_of(self.raw)
 
 
 @dataclass(slots=True, kw_only=True)

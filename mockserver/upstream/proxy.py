@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 
 import aiohttp
@@ -44,7 +43,6 @@ KEPT = (
 )
 KEPT_PREFIXES = ("x-ratelimit-",)
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
@@ -225,7 +223,7 @@ class Forwarding:
         large event arriving in many pieces is scanned once. Events that arrived together go
         out in one write (one system call, no added wait)."""
         events, start = [], 0
-        for end in _EVENT_END.finditer(buffer, scanned):
+        for end in sse.EVENT_END.finditer(buffer, scanned):
             events.append(bytes(buffer[start : end.end()]))
             start = end.end()
         if events:

@@ -30,6 +30,7 @@ from mockserver.stubs.model import Fixture
 from mockserver.upstream.compare import Answer, drift
 from mockserver.upstream.config import Upstream
 from mockserver.upstream.proxy import failure
+from mockserver.wire import sse
 
 RETRIED = frozenset({408, 409, 429, 500, 502, 503, 504})
 FORCE_HEADER = "X-Mock-Fixture"
@@ -100,16 +101,7 @@ def retry_delay(headers: Mapping[str, str], attempt: int) -> float:
 async def read_answer(response: aiohttp.ClientResponse) -> Answer:
     raw = await response.read()
     if response.content_type == "text/event-stream":
-        events = []
-        for block in raw.replace(b"\r\n", b"\n").split(b"\n\n"):
-            data = [
-                line[5:].removeprefix(b" ")
-                for line in block.split(b"\n")
-                if line.startswith(b"data:")
-            ]
-            if data:
-                events.append(b"\n".join(data))
-        return Answer(response.status, events=tuple(events))
+        return Answer(response.status, events=tuple(sse.payloads(raw)))
     try:
         body: Any = orjson.loads(raw)
     except orjson.JSONDecodeError:

@@ -20,6 +20,7 @@ from mockserver.upstream.record import Recorder, match_block
 from mockserver.upstream.redact import MASK, Redactor
 from mockserver.upstream.replies import reply_from_chunks, reply_from_completion
 from mockserver.upstream.verify import retry_delay
+from mockserver.wire import sse
 
 
 def test_redactor_masks_keys_by_value_and_by_shape() -> None:
@@ -262,3 +263,9 @@ def test_upstream_display_hides_a_password() -> None:
     assert "sk-abcdefghijkl" not in repr(upstream)
     with pytest.raises(ValueError, match="without a query"):
         Upstream.at("http://gw/v1?x=1")
+
+
+def test_a_gateways_stream_parses_in_any_line_ending() -> None:
+    stream = b'data: {"a":1}\r\n\r\n: keep-alive\n\ndata: x\ndata: y\r\rdata: [DONE]\n\n'
+    assert list(sse.payloads(stream)) == [b'{"a":1}', b"x\ny", b"[DONE]"]
+    assert sse.data_of(b": ping\n\n") is None
