@@ -98,8 +98,21 @@ def retry_delay(headers: Mapping[str, str], attempt: int) -> float:
     return 0.5 * 2.0**attempt
 
 
-async def read_answer(response: aiohttp.ClientResponse) -> Answer:
-    raw = await response.read()
+class ReplyTooLarge(Exception):
+    """The gateway's reply passed the upstream's max_reply_bytes: it is not read further."""
+
+
+async def read_answer(response: aiohttp.ClientResponse, limit: int | None = None) -> Answer:
+    """The reply, read whole (up to `limit` bytes, else ReplyTooLarge)."""
+    if limit is None:
+        raw = await response.read()
+    else:
+        received = bytearray()
+        async for piece in response.content.iter_any():
+            received += piece
+            if len(received) > limit:
+                raise ReplyTooLarge(f"the gateway sent a reply larger than {limit} bytes")
+        raw = bytes(received)
     if response.content_type == "text/event-stream":
         return Answer(response.status, events=tuple(sse.payloads(raw)))
     try:
@@ -141,8 +154,11 @@ class Verifier:
                         self.upstream.url, data=body, headers=self._headers(), allow_redirects=False
                     ) as response,
                 ):
-                    answer = await read_answer(response)
+                    answer = await read_answer(response, self.upstream.max_reply_bytes)
                     headers = {k.lower(): v for k, v in response.headers.items()}
+            except ReplyTooLarge as exc:  # asking again would bring the same reply
+                answer, reason = None, str(exc)
+                break
             except (TimeoutError, aiohttp.ClientError) as exc:
                 answer, headers = None, {}
                 reason = failure(exc, self.upstream.display).message
