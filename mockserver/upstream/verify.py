@@ -23,9 +23,8 @@ from aiohttp import web
 from jsonschema.protocols import Validator
 
 from mockserver.app.factory import create_app
-from mockserver.app.state import CONTRACT
+from mockserver.app.state import CONTRACT, FIXTURES
 from mockserver.settings import Settings
-from mockserver.stubs.loader import load_paths
 from mockserver.stubs.model import Fixture
 from mockserver.upstream.compare import Answer, drift
 from mockserver.upstream.config import Upstream
@@ -223,9 +222,9 @@ class Verifier:
 @contextlib.asynccontextmanager
 async def local_mock(
     paths: Sequence[Path], spec: Path | None
-) -> AsyncIterator[tuple[str, Validator]]:
+) -> AsyncIterator[tuple[str, Validator, Sequence[Fixture]]]:
     """The mock serving `paths` under the contract `spec` on a loopback port: its chat URL,
-    and the contract's response schema."""
+    the contract's response schema, and the fixtures it loaded (in file order)."""
     settings = Settings(port=0, fixture_paths=tuple(paths), seed=0, access_log=False, spec=spec)
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
@@ -234,7 +233,8 @@ async def local_mock(
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = runner.addresses[0][1]
-        yield f"http://127.0.0.1:{port}/v1/chat/completions", app[CONTRACT].current.response
+        url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        yield url, app[CONTRACT].current.response, app[FIXTURES].fixtures
     finally:
         await runner.cleanup()
 
@@ -253,10 +253,9 @@ async def verify(
     verifier = Verifier(upstream, politeness)
     timeout = aiohttp.ClientTimeout(total=politeness.timeout_s, connect=upstream.connect_timeout_s)
     async with (
-        local_mock(paths, spec) as (mock_url, response_schema),
+        local_mock(paths, spec) as (mock_url, response_schema, fixtures),
         aiohttp.ClientSession(timeout=timeout, trust_env=False) as session,
     ):
-        fixtures = load_paths(paths, response_schema)
         checks = (verifier.check(session, mock_url, f, response_schema) for f in fixtures)
         outcomes = await asyncio.gather(*checks)
     return list(outcomes), verifier.budget.spent
