@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from mockserver.journal.store import ServeEvent
 from mockserver.stubs.recorded import RecordedStream
 from mockserver.upstream.compare import Answer, drift, framing_problems, shape, shape_drift
 from mockserver.upstream.config import Upstream
@@ -269,3 +270,17 @@ def test_a_gateways_stream_parses_in_any_line_ending() -> None:
     stream = b'data: {"a":1}\r\n\r\n: keep-alive\n\ndata: x\ndata: y\r\rdata: [DONE]\n\n'
     assert list(sse.payloads(stream)) == [b'{"a":1}', b"x\ny", b"[DONE]"]
     assert sse.data_of(b": ping\n\n") is None
+
+
+def test_a_streams_kept_frames_are_bounded_and_let_go_when_settled() -> None:
+    long = Exchange(url="u", request_headers={}, request_body=b"{}", stream=True, max_kept=4096)
+    for _ in range(10_000):  # keep-alives: tiny, but each one an object
+        long.add_frame(b":\n\n")
+    assert long.overflowed
+    assert long.kept_bytes <= 4096
+    assert len(long.frames) < 50
+    assert not long.complete, "too long to record"
+    long.settle()
+    entry = ServeEvent(id="r", at=0.0, method="POST", path="/v1/chat/completions", headers={})
+    entry.upstream = long
+    assert entry.cost() < 4096, "the journal counts what the entry still holds, not what passed"
