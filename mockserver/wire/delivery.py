@@ -155,9 +155,9 @@ async def deliver(
         await wire.pause(wire.rng.randint(*plan.delay_ms))
     match reply.payload:
         case Completed(_, recorded) if stream and recorded and recorded.fits(include_usage):
-            pacing = request.app[SETTINGS].replay_pacing
-            frames = [(data, None) for data, _ in recorded.paced(pacing)]
-            gaps = [gap for _, gap in recorded.paced(pacing)]
+            paced_frames = list(recorded.paced(request.app[SETTINGS].replay_pacing))
+            frames = [(data, None) for data, _ in paced_frames]
+            gaps = [gap for _, gap in paced_frames]
             return await send_frames(wire, frames, headers, reply.status, gaps_ms=gaps)
         case Completed(completion) if stream:
             events = list(chunks(completion, include_usage=include_usage))
