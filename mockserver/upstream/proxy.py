@@ -99,7 +99,9 @@ def failure(exc: BaseException, where: str) -> UpstreamFailed:
 
 
 class Forwarding:
-    """One request on its way to the gateway and back, recorded in `exchange`."""
+    """One request on its way to the gateway and back, recorded in `exchange` (which the
+    journal's `record` holds). `on_complete` gets a successful exchange once it is whole,
+    before the client has all of it."""
 
     def __init__(
         self,
@@ -124,9 +126,12 @@ class Forwarding:
             max_kept=upstream.max_reply_bytes,
         )
         self.where = upstream.display
+        if record is not None:
+            record.upstream = self.exchange
 
     async def send(self) -> web.StreamResponse:
-        """The client's response: the gateway's answer passed through, or a mapped failure."""
+        """The client's response: the gateway's answer passed through, or a mapped failure
+        (the body, already validated, goes as the client sent it)."""
         exchange = self.exchange
         try:
             try:
@@ -269,22 +274,3 @@ class Forwarding:
         except ConnectionError:
             if self.record is not None:
                 self.record.client_hung_up = True
-
-
-async def forward(
-    request: web.Request,
-    client: UpstreamClient,
-    body: bytes,
-    *,
-    stream: bool,
-    record: ServeEvent | None,
-    on_complete: Callable[[Exchange, Redactor], Awaitable[object]] | None = None,
-) -> web.StreamResponse:
-    """Forward `body` (already validated) and answer the client. `on_complete` gets a
-    successful exchange once it is whole, before the client has all of it."""
-    forwarding = Forwarding(
-        request, client, body, stream=stream, record=record, on_complete=on_complete
-    )
-    if record is not None:
-        record.upstream = forwarding.exchange
-    return await forwarding.send()
