@@ -213,12 +213,17 @@ class Recorder:
         return path
 
     async def record(self, exchange: Exchange, redactor: Redactor) -> Path | None:
-        """save() off the event loop (fsync can take a while); failures are logged, not raised."""
+        """save() off the event loop (fsync can take a while); failures are logged, not raised:
+        the client's reply is still being forwarded, and an odd gateway reply (a choice index
+        that is not a number, say) must not cut it."""
         async with self._lock:
             try:
                 path = await asyncio.to_thread(self.save, exchange, redactor)
             except OSError as exc:
                 log.warning("could not record the exchange in %s: %s", self.folder, exc)
+                return None
+            except Exception:
+                log.exception("could not record the exchange in %s", self.folder)
                 return None
         if path is not None:
             log.info("recorded %s", path)

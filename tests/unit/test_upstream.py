@@ -3,6 +3,7 @@ recorder's files, recorded pacing, drift checks, retry waits."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import time
@@ -16,7 +17,7 @@ from mockserver.journal.store import ServeEvent
 from mockserver.stubs.recorded import RecordedStream
 from mockserver.upstream.compare import Answer, drift, framing_problems, shape, shape_drift
 from mockserver.upstream.config import Upstream
-from mockserver.upstream.exchange import Exchange
+from mockserver.upstream.exchange import Exchange, UpstreamFrame
 from mockserver.upstream.record import Recorder, match_block
 from mockserver.upstream.redact import MASK, Redactor
 from mockserver.upstream.replies import reply_from_chunks, reply_from_completion
@@ -284,3 +285,10 @@ def test_a_streams_kept_frames_are_bounded_and_let_go_when_settled() -> None:
     entry = ServeEvent(id="r", at=0.0, method="POST", path="/v1/chat/completions", headers={})
     entry.upstream = long
     assert entry.cost() < 4096, "the journal counts what the entry still holds, not what passed"
+
+
+def test_a_reply_the_recorder_cannot_read_is_logged_not_raised(tmp_path: Path) -> None:
+    odd = exchange(stream=True)
+    odd.frames.insert(0, UpstreamFrame(1.0, b'data: {"choices": [{"index": "first"}]}\n\n'))
+    assert asyncio.run(Recorder(tmp_path).record(odd, Redactor())) is None
+    assert not list(tmp_path.iterdir())
