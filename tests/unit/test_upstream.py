@@ -15,6 +15,7 @@ import yaml
 
 from mockserver.journal.store import ServeEvent
 from mockserver.stubs.recorded import RecordedStream
+from mockserver.upstream import record as record_module
 from mockserver.upstream.compare import Answer, drift, framing_problems, shape, shape_drift
 from mockserver.upstream.config import Upstream
 from mockserver.upstream.exchange import Exchange, UpstreamFrame
@@ -292,3 +293,25 @@ def test_a_reply_the_recorder_cannot_read_is_logged_not_raised(tmp_path: Path) -
     odd.frames.insert(0, UpstreamFrame(1.0, b'data: {"choices": [{"index": "first"}]}\n\n'))
     assert asyncio.run(Recorder(tmp_path).record(odd, Redactor())) is None
     assert not list(tmp_path.iterdir())
+
+
+def test_a_repeated_request_costs_the_recorder_a_stat_not_a_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parses: list[Path] = []
+    real = record_module._has_frames
+
+    def counted(path: Path) -> bool | None:
+        parses.append(path)
+        return real(path)
+
+    monkeypatch.setattr(record_module, "_has_frames", counted)
+    path = Recorder(tmp_path).save(exchange(stream=True), Redactor())
+    assert path is not None
+    again = Recorder(tmp_path)  # a new run: the file is read once
+    for _ in range(3):
+        assert again.save(exchange(stream=True), Redactor()) is None
+    assert parses == [path]
+    path.write_text(path.read_text().replace("frames:", "frames_gone:"))
+    assert again.save(exchange(stream=True), Redactor()) == path, "changed: read again"
+    assert parses == [path, path]
