@@ -13,7 +13,7 @@ import contextlib
 import email.utils
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,15 +57,7 @@ class Outcome:
     ms: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "fixture": self.fixture,
-            "source": self.source,
-            "result": self.result,
-            "problems": self.problems,
-            "status": self.status,
-            "attempts": self.attempts,
-            "ms": self.ms,
-        }
+        return asdict(self)
 
 
 class Budget:
