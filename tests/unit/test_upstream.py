@@ -315,3 +315,17 @@ def test_a_repeated_request_costs_the_recorder_a_stat_not_a_parse(
     path.write_text(path.read_text().replace("frames:", "frames_gone:"))
     assert again.save(exchange(stream=True), Redactor()) == path, "changed: read again"
     assert parses == [path, path]
+
+
+def test_drift_of_a_reply_nested_as_deep_as_json_allows() -> None:
+    deep: Any = []
+    for _ in range(1000):  # orjson refuses past 1024 levels; Python's recursion limit is 1000
+        deep = [deep]
+    ours = {"id": "x", "extra": []}
+    problems = drift(
+        Answer(200, body={**ours, "extra": deep}),
+        Answer(200, body=ours),
+        stream=False,
+        include_usage=False,
+    )
+    assert "/extra/*: only in the gateway's reply" in problems, "found, not a RecursionError"
