@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,14 +87,19 @@ def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def write_report(
-    report: dict[str, Any], json_path: Path | None, junit_path: Path | None
+    report: dict[str, Any],
+    json_path: Path | None,
+    junit_path: Path | None,
+    *,
+    junit: Callable[[dict[str, Any]], str] = to_junit,
 ) -> dict[str, Any]:
-    """Write the report; missing folders are created (as pytest's --junitxml does)."""
+    """Write the report (as JSON, and as JUnit XML by `junit`: verify has its own test cases);
+    missing folders are created (as pytest's --junitxml does)."""
     for path in (json_path, junit_path):
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
     if json_path is not None:
         json_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     if junit_path is not None:
-        junit_path.write_text(to_junit(report), encoding="utf-8")
+        junit_path.write_text(junit(report), encoding="utf-8")
     return report

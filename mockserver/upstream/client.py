@@ -1,9 +1,9 @@
 """The connection pool to the gateway: one aiohttp ClientSession per server, opened on startup.
 
 Connections are reused across requests (up to `pool_size` at once); `connect_timeout_s` bounds
-reaching the gateway and `read_timeout_s` each wait for more bytes, so a gateway that stalls
-mid-stream is noticed. Proxy settings from the environment are ignored: the upstream URL is
-the one the user gave.
+reaching the gateway, `read_timeout_s` each wait for more bytes, so a gateway that stalls
+mid-stream is noticed, and `max_duration_s` the whole exchange. Proxy settings from the
+environment are ignored: the upstream URL is the one the user gave.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class UpstreamClient:
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=upstream.pool_size),
             timeout=aiohttp.ClientTimeout(
-                total=None,
+                total=upstream.max_duration_s,
                 connect=upstream.connect_timeout_s,
                 sock_read=upstream.read_timeout_s,
             ),

@@ -55,19 +55,17 @@ def _kind(value: Any) -> str:
 
 
 def shape(value: Any, path: str = "") -> dict[str, set[str]]:
-    """JSON path (array items as `*`) -> the types seen there."""
+    """JSON path (array items as `*`) -> the types seen there. A loop, not a recursion: a
+    gateway's reply may nest as deep as the JSON parser allows (1024)."""
     found: dict[str, set[str]] = {}
-
-    def walk(node: Any, at: str) -> None:
+    stack = [(value, path)]
+    while stack:
+        node, at = stack.pop()
         found.setdefault(at or "/", set()).add(_kind(node))
         if isinstance(node, dict):
-            for key, child in node.items():
-                walk(child, f"{at}/{key}")
+            stack.extend((child, f"{at}/{key}") for key, child in node.items())
         elif isinstance(node, list):
-            for child in node:
-                walk(child, f"{at}/*")
-
-    walk(value, path)
+            stack.extend((child, f"{at}/*") for child in node)
     return found
 
 

@@ -45,6 +45,8 @@ class Upstream:
     pool_size: int = 100  # open connections to the gateway at most
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 300.0  # between two reads: a stalled stream fails after this
+    max_duration_s: float = 3600.0  # a whole forward, stream included: keep-alives cannot hold
+    # a connection (and its pool slot) for ever
     max_reply_bytes: int = 32 * 1024 * 1024  # a plain reply larger than this is a 502
 
     @classmethod

@@ -12,8 +12,11 @@ from typing import Any
 
 import orjson
 
+from mockserver.wire import sse
+
 DONE_DATA = b"[DONE]"
 BODY_KEPT = 4096  # of a reply that is not JSON, this much is kept for the journal
+FRAME_COST = 120  # an UpstreamFrame and its bytes object, beyond the bytes: keep-alives count
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +29,7 @@ class UpstreamFrame:
     @property
     def data(self) -> bytes | None:
         """The event's `data:` payload (lines joined), or None for a comment or keep-alive."""
-        lines = [
-            line[5:].removeprefix(b" ")
-            for line in self.raw.replace(b"\r\n", b"\n").split(b"\n")
-            if line.startswith(b"data:")
-        ]
-        return b"\n".join(lines) if lines else None
+        return sse.data_of(self.raw)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -48,7 +46,7 @@ class Exchange:
     first_byte_ms: float | None = None
     duration_ms: float | None = None
     error: str | None = None  # what went wrong, if anything (the client got a 502/504 or event)
-    kept_bytes: int = 0  # of frames: past max_kept, frames are passed on but not kept
+    kept_bytes: int = 0  # what the frames held cost (FRAME_COST each): at most max_kept
     max_kept: int = 32 * 1024 * 1024
     overflowed: bool = False
     started: float = field(default_factory=time.perf_counter, repr=False)
@@ -60,10 +58,11 @@ class Exchange:
         at = self.elapsed_ms()
         if self.first_byte_ms is None:
             self.first_byte_ms = at
-        self.kept_bytes += len(raw)
-        if self.kept_bytes > self.max_kept:  # memory stays bounded; too long to record
-            self.overflowed = True
+        cost = len(raw) + FRAME_COST
+        if self.overflowed or self.kept_bytes + cost > self.max_kept:
+            self.overflowed = True  # passed on, not kept: memory stays bounded; too long to record
             return
+        self.kept_bytes += cost
         self.frames.append(UpstreamFrame(at, raw))
 
     frame_count: int = 0
@@ -80,6 +79,7 @@ class Exchange:
         self.frame_count = len(self.frames)
         self.ended_with_done = self.done if self.frames else None
         self.frames = []
+        self.kept_bytes = 0  # what the journal's byte bound counts: only what is still held
         self.body = None
 
     @property

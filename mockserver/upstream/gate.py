@@ -11,7 +11,7 @@ from aiohttp import web
 
 from mockserver.journal.store import ServeEvent
 from mockserver.upstream.client import UPSTREAM_CLIENT
-from mockserver.upstream.proxy import forward
+from mockserver.upstream.proxy import Forwarding
 from mockserver.upstream.record import Recorder
 
 RECORDER: web.AppKey[Recorder] = web.AppKey("recorder")
@@ -21,7 +21,7 @@ async def forward_and_record(
     request: web.Request, *, stream: bool, record: ServeEvent | None
 ) -> web.StreamResponse:
     recorder = request.app.get(RECORDER)
-    return await forward(
+    forwarding = Forwarding(
         request,
         request.app[UPSTREAM_CLIENT],
         await request.read(),  # read (and validated) before: aiohttp keeps the bytes
@@ -29,3 +29,4 @@ async def forward_and_record(
         record=record,
         on_complete=recorder.record if recorder is not None else None,
     )
+    return await forwarding.send()

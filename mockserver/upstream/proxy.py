@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 
 import aiohttp
@@ -44,7 +43,6 @@ KEPT = (
 )
 KEPT_PREFIXES = ("x-ratelimit-",)
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
@@ -101,7 +99,9 @@ def failure(exc: BaseException, where: str) -> UpstreamFailed:
 
 
 class Forwarding:
-    """One request on its way to the gateway and back, recorded in `exchange`."""
+    """One request on its way to the gateway and back, recorded in `exchange` (which the
+    journal's `record` holds). `on_complete` gets a successful exchange once it is whole,
+    before the client has all of it."""
 
     def __init__(
         self,
@@ -126,9 +126,12 @@ class Forwarding:
             max_kept=upstream.max_reply_bytes,
         )
         self.where = upstream.display
+        if record is not None:
+            record.upstream = self.exchange
 
     async def send(self) -> web.StreamResponse:
-        """The client's response: the gateway's answer passed through, or a mapped failure."""
+        """The client's response: the gateway's answer passed through, or a mapped failure
+        (the body, already validated, goes as the client sent it)."""
         exchange = self.exchange
         try:
             try:
@@ -225,7 +228,7 @@ class Forwarding:
         large event arriving in many pieces is scanned once. Events that arrived together go
         out in one write (one system call, no added wait)."""
         events, start = [], 0
-        for end in _EVENT_END.finditer(buffer, scanned):
+        for end in sse.EVENT_END.finditer(buffer, scanned):
             events.append(bytes(buffer[start : end.end()]))
             start = end.end()
         if events:
@@ -271,22 +274,3 @@ class Forwarding:
         except ConnectionError:
             if self.record is not None:
                 self.record.client_hung_up = True
-
-
-async def forward(
-    request: web.Request,
-    client: UpstreamClient,
-    body: bytes,
-    *,
-    stream: bool,
-    record: ServeEvent | None,
-    on_complete: Callable[[Exchange, Redactor], Awaitable[object]] | None = None,
-) -> web.StreamResponse:
-    """Forward `body` (already validated) and answer the client. `on_complete` gets a
-    successful exchange once it is whole, before the client has all of it."""
-    forwarding = Forwarding(
-        request, client, body, stream=stream, record=record, on_complete=on_complete
-    )
-    if record is not None:
-        record.upstream = forwarding.exchange
-    return await forwarding.send()

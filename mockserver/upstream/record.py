@@ -198,6 +198,23 @@ class Recorder:
         self.folder = folder
         self.fields = tuple(fields) or DEFAULT_MATCH
         self._lock = asyncio.Lock()  # two identical requests at once: one file, written once
+        # path -> (its mtime and size, whether it holds frames): a repeated request costs a
+        # stat, not a parse of its (possibly many-MB) file
+        self._files: dict[Path, tuple[tuple[int, int], bool | None]] = {}
+
+    def _recorded(self, path: Path) -> bool | None:
+        """_has_frames(path), read again only when the file changed since last looked at."""
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        version = (stat.st_mtime_ns, stat.st_size)
+        known = self._files.get(path)
+        if known is not None and known[0] == version:
+            return known[1]
+        found = _has_frames(path)
+        self._files[path] = (version, found)
+        return found
 
     def save(self, exchange: Exchange, redactor: Redactor) -> Path | None:
         """The file written, or None (incomplete, not a chat completion, already recorded)."""
@@ -205,20 +222,27 @@ class Recorder:
         if fixture is None:
             return None
         path = self.folder / f"{fixture['name']}.yaml"
-        existing = _has_frames(path) if path.exists() else None
+        existing = self._recorded(path)
         if existing is True or (existing is False and "frames" not in fixture["reply"]):
             return None  # recorded before; a stream's frames are the only thing worth adding
         self.folder.mkdir(parents=True, exist_ok=True)
         write_atomically(path, dump(fixture))
+        stat = path.stat()
+        self._files[path] = ((stat.st_mtime_ns, stat.st_size), "frames" in fixture["reply"])
         return path
 
     async def record(self, exchange: Exchange, redactor: Redactor) -> Path | None:
-        """save() off the event loop (fsync can take a while); failures are logged, not raised."""
+        """save() off the event loop (fsync can take a while); failures are logged, not raised:
+        the client's reply is still being forwarded, and an odd gateway reply (a choice index
+        that is not a number, say) must not cut it."""
         async with self._lock:
             try:
                 path = await asyncio.to_thread(self.save, exchange, redactor)
             except OSError as exc:
                 log.warning("could not record the exchange in %s: %s", self.folder, exc)
+                return None
+            except Exception:
+                log.exception("could not record the exchange in %s", self.folder)
                 return None
         if path is not None:
             log.info("recorded %s", path)

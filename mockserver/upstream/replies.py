@@ -84,45 +84,58 @@ def reply_from_completion(body: Any) -> dict[str, Any] | None:
 
 
 class _Accumulator:
-    """One choice of a stream, put back together from its deltas."""
+    """One choice of a stream, put back together from its deltas (pieces appended, joined once
+    at the end: a long stream costs its length, not its length squared)."""
 
     def __init__(self) -> None:
         self.content: list[str] | None = None
         self.reasoning: list[str] | None = None
-        self.calls: dict[int, dict[str, Any]] = {}
+        self.calls: dict[int, dict[str, Any]] = {}  # index -> id and name
+        self.arguments: dict[int, list[str]] = {}
         self.legacy: dict[str, Any] | None = None
+        self.legacy_arguments: list[str] = []
         self.annotations: list[Any] = []
         self.finish_reason: Any = None
 
     def add(self, delta: Mapping[str, Any], finish_reason: Any) -> None:
         if isinstance(delta.get("content"), str):
-            self.content = [*(self.content or []), delta["content"]]
+            self.content = self.content if self.content is not None else []
+            self.content.append(delta["content"])
         if isinstance(delta.get("reasoning_content"), str):
-            self.reasoning = [*(self.reasoning or []), delta["reasoning_content"]]
+            self.reasoning = self.reasoning if self.reasoning is not None else []
+            self.reasoning.append(delta["reasoning_content"])
         for call in delta.get("tool_calls") or ():
-            slot = self.calls.setdefault(int(call.get("index", 0)), {"function": {}})
+            index = int(call.get("index", 0))
+            slot = self.calls.setdefault(index, {})
             if call.get("id"):
                 slot["id"] = call["id"]
             function = call.get("function") or {}
             if function.get("name"):
-                slot["function"]["name"] = function["name"]
-            arguments = slot["function"].get("arguments", "") + (function.get("arguments") or "")
-            slot["function"]["arguments"] = arguments
+                slot["name"] = function["name"]
+            self.arguments.setdefault(index, []).append(function.get("arguments") or "")
         legacy = delta.get("function_call")
         if isinstance(legacy, Mapping):
-            self.legacy = self.legacy or {"name": None, "arguments": ""}
+            self.legacy = self.legacy or {"name": None}
             self.legacy["name"] = legacy.get("name") or self.legacy["name"]
-            self.legacy["arguments"] += legacy.get("arguments") or ""
+            self.legacy_arguments.append(legacy.get("arguments") or "")
         self.annotations.extend(delta.get("annotations") or ())
         if finish_reason is not None:
             self.finish_reason = finish_reason
 
+    def _call(self, index: int) -> dict[str, Any]:
+        slot = self.calls[index]
+        function = {"arguments": "".join(self.arguments[index])}
+        if "name" in slot:
+            function = {"name": slot["name"], **function}
+        return {**({"id": slot["id"]} if "id" in slot else {}), "function": function}
+
     def message(self) -> dict[str, Any]:
+        legacy = self.legacy
         return {
             "content": "".join(self.content) if self.content is not None else None,
             "reasoning_content": "".join(self.reasoning) if self.reasoning is not None else None,
-            "tool_calls": [self.calls[i] for i in sorted(self.calls)],
-            "function_call": self.legacy,
+            "tool_calls": [self._call(i) for i in sorted(self.calls)],
+            "function_call": legacy and {**legacy, "arguments": "".join(self.legacy_arguments)},
             "annotations": self.annotations,
         }
 

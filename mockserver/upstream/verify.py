@@ -13,7 +13,7 @@ import contextlib
 import email.utils
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,13 @@ from aiohttp import web
 from jsonschema.protocols import Validator
 
 from mockserver.app.factory import create_app
-from mockserver.app.state import CONTRACT
+from mockserver.app.state import CONTRACT, FIXTURES
 from mockserver.settings import Settings
-from mockserver.stubs.loader import load_paths
 from mockserver.stubs.model import Fixture
 from mockserver.upstream.compare import Answer, drift
 from mockserver.upstream.config import Upstream
 from mockserver.upstream.proxy import failure
+from mockserver.wire import sse
 
 RETRIED = frozenset({408, 409, 429, 500, 502, 503, 504})
 FORCE_HEADER = "X-Mock-Fixture"
@@ -57,15 +57,7 @@ class Outcome:
     ms: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "fixture": self.fixture,
-            "source": self.source,
-            "result": self.result,
-            "problems": self.problems,
-            "status": self.status,
-            "attempts": self.attempts,
-            "ms": self.ms,
-        }
+        return asdict(self)
 
 
 class Budget:
@@ -97,19 +89,23 @@ def retry_delay(headers: Mapping[str, str], attempt: int) -> float:
     return 0.5 * 2.0**attempt
 
 
-async def read_answer(response: aiohttp.ClientResponse) -> Answer:
-    raw = await response.read()
+class ReplyTooLarge(Exception):
+    """The gateway's reply passed the upstream's max_reply_bytes: it is not read further."""
+
+
+async def read_answer(response: aiohttp.ClientResponse, limit: int | None = None) -> Answer:
+    """The reply, read whole (up to `limit` bytes, else ReplyTooLarge)."""
+    if limit is None:
+        raw = await response.read()
+    else:
+        received = bytearray()
+        async for piece in response.content.iter_any():
+            received += piece
+            if len(received) > limit:
+                raise ReplyTooLarge(f"the gateway sent a reply larger than {limit} bytes")
+        raw = bytes(received)
     if response.content_type == "text/event-stream":
-        events = []
-        for block in raw.replace(b"\r\n", b"\n").split(b"\n\n"):
-            data = [
-                line[5:].removeprefix(b" ")
-                for line in block.split(b"\n")
-                if line.startswith(b"data:")
-            ]
-            if data:
-                events.append(b"\n".join(data))
-        return Answer(response.status, events=tuple(events))
+        return Answer(response.status, events=tuple(sse.payloads(raw)))
     try:
         body: Any = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -149,8 +145,11 @@ class Verifier:
                         self.upstream.url, data=body, headers=self._headers(), allow_redirects=False
                     ) as response,
                 ):
-                    answer = await read_answer(response)
+                    answer = await read_answer(response, self.upstream.max_reply_bytes)
                     headers = {k.lower(): v for k, v in response.headers.items()}
+            except ReplyTooLarge as exc:  # asking again would bring the same reply
+                answer, reason = None, str(exc)
+                break
             except (TimeoutError, aiohttp.ClientError) as exc:
                 answer, headers = None, {}
                 reason = failure(exc, self.upstream.display).message
@@ -215,9 +214,9 @@ class Verifier:
 @contextlib.asynccontextmanager
 async def local_mock(
     paths: Sequence[Path], spec: Path | None
-) -> AsyncIterator[tuple[str, Validator]]:
+) -> AsyncIterator[tuple[str, Validator, Sequence[Fixture]]]:
     """The mock serving `paths` under the contract `spec` on a loopback port: its chat URL,
-    and the contract's response schema."""
+    the contract's response schema, and the fixtures it loaded (in file order)."""
     settings = Settings(port=0, fixture_paths=tuple(paths), seed=0, access_log=False, spec=spec)
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
@@ -226,7 +225,8 @@ async def local_mock(
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = runner.addresses[0][1]
-        yield f"http://127.0.0.1:{port}/v1/chat/completions", app[CONTRACT].current.response
+        url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        yield url, app[CONTRACT].current.response, app[FIXTURES].fixtures
     finally:
         await runner.cleanup()
 
@@ -245,10 +245,9 @@ async def verify(
     verifier = Verifier(upstream, politeness)
     timeout = aiohttp.ClientTimeout(total=politeness.timeout_s, connect=upstream.connect_timeout_s)
     async with (
-        local_mock(paths, spec) as (mock_url, response_schema),
+        local_mock(paths, spec) as (mock_url, response_schema, fixtures),
         aiohttp.ClientSession(timeout=timeout, trust_env=False) as session,
     ):
-        fixtures = load_paths(paths, response_schema)
         checks = (verifier.check(session, mock_url, f, response_schema) for f in fixtures)
         outcomes = await asyncio.gather(*checks)
     return list(outcomes), verifier.budget.spent

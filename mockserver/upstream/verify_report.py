@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from mockserver.journal.report import write_report
 from mockserver.upstream.verify import Outcome
 
 RESULTS = ("ok", "drift", "error", "skipped")
@@ -71,10 +71,4 @@ def to_junit(report: dict[str, Any]) -> str:
 
 
 def write(report: dict[str, Any], json_path: Path | None, junit_path: Path | None) -> None:
-    for path in (json_path, junit_path):
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-    if json_path is not None:
-        json_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    if junit_path is not None:
-        junit_path.write_text(to_junit(report), encoding="utf-8")
+    write_report(report, json_path, junit_path, junit=to_junit)

@@ -181,6 +181,17 @@ async def test_gateway_timeout_gives_504(make_client: MakeClient, gateway: Gatew
     assert assert_openai_error(await response.json())["code"] == "upstream_timeout"
 
 
+async def test_a_forward_past_max_duration_ends_with_a_timeout_event(
+    make_client: MakeClient, gateway: Gateway
+) -> None:
+    client = await proxy(make_client, gateway.url, upstream_options={"max_duration_s": 0.5})
+    response = await client.post(CHAT, json=ask("slow please", stream=True), headers=AUTH)
+    assert response.status == 200, "the first event came in time"
+    events = (await response.read()).decode().split("\n\n")
+    assert events[-2] == "data: [DONE]"
+    assert json.loads(events[-3].removeprefix("data: "))["error"]["code"] == "upstream_timeout"
+
+
 async def test_reset_mid_stream_ends_with_an_error_event(
     make_client: MakeClient, gateway: Gateway
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import textwrap
@@ -16,6 +17,7 @@ from openai import OpenAI
 from mockserver.cli.main import main
 from mockserver.testing.runner import MockServer
 from mockserver.upstream.config import Upstream
+from mockserver.upstream.verify import verify as verify_fixtures
 from tests.integration.conftest import Gateway
 from tests.spec_documents import RESPONSE_ADDED, second_version_export
 
@@ -168,6 +170,16 @@ def test_budget_and_concurrency_are_kept(recorded: Path, gateway: Gateway, tmp_p
     assert gateway.max_in_flight() == 1
     skipped = [o for o in data["outcomes"] if o["result"] == "skipped"]
     assert skipped[0]["problems"] == ["the request budget (--max-requests) is spent"]
+
+
+def test_a_reply_past_max_reply_bytes_is_an_error_not_read_whole(
+    recorded: Path, gateway: Gateway
+) -> None:
+    upstream = Upstream.at(gateway.url, max_reply_bytes=64)
+    outcomes, sent = asyncio.run(verify_fixtures([recorded], upstream))
+    assert [o.result for o in outcomes] == ["error"] * 3
+    assert sent == 3, "not asked again: the same reply would come back"
+    assert all("larger than 64 bytes" in o.problems[0] for o in outcomes)
 
 
 def test_gateway_down_is_an_error(recorded: Path) -> None:

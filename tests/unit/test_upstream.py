@@ -3,6 +3,7 @@ recorder's files, recorded pacing, drift checks, retry waits."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import time
@@ -12,14 +13,17 @@ from typing import Any
 import pytest
 import yaml
 
+from mockserver.journal.store import ServeEvent
 from mockserver.stubs.recorded import RecordedStream
+from mockserver.upstream import record as record_module
 from mockserver.upstream.compare import Answer, drift, framing_problems, shape, shape_drift
 from mockserver.upstream.config import Upstream
-from mockserver.upstream.exchange import Exchange
+from mockserver.upstream.exchange import Exchange, UpstreamFrame
 from mockserver.upstream.record import Recorder, match_block
 from mockserver.upstream.redact import MASK, Redactor
 from mockserver.upstream.replies import reply_from_chunks, reply_from_completion
 from mockserver.upstream.verify import retry_delay
+from mockserver.wire import sse
 
 
 def test_redactor_masks_keys_by_value_and_by_shape() -> None:
@@ -262,3 +266,66 @@ def test_upstream_display_hides_a_password() -> None:
     assert "sk-abcdefghijkl" not in repr(upstream)
     with pytest.raises(ValueError, match="without a query"):
         Upstream.at("http://gw/v1?x=1")
+
+
+def test_a_gateways_stream_parses_in_any_line_ending() -> None:
+    stream = b'data: {"a":1}\r\n\r\n: keep-alive\n\ndata: x\ndata: y\r\rdata: [DONE]\n\n'
+    assert list(sse.payloads(stream)) == [b'{"a":1}', b"x\ny", b"[DONE]"]
+    assert sse.data_of(b": ping\n\n") is None
+
+
+def test_a_streams_kept_frames_are_bounded_and_let_go_when_settled() -> None:
+    long = Exchange(url="u", request_headers={}, request_body=b"{}", stream=True, max_kept=4096)
+    for _ in range(10_000):  # keep-alives: tiny, but each one an object
+        long.add_frame(b":\n\n")
+    assert long.overflowed
+    assert long.kept_bytes <= 4096
+    assert len(long.frames) < 50
+    assert not long.complete, "too long to record"
+    long.settle()
+    entry = ServeEvent(id="r", at=0.0, method="POST", path="/v1/chat/completions", headers={})
+    entry.upstream = long
+    assert entry.cost() < 4096, "the journal counts what the entry still holds, not what passed"
+
+
+def test_a_reply_the_recorder_cannot_read_is_logged_not_raised(tmp_path: Path) -> None:
+    odd = exchange(stream=True)
+    odd.frames.insert(0, UpstreamFrame(1.0, b'data: {"choices": [{"index": "first"}]}\n\n'))
+    assert asyncio.run(Recorder(tmp_path).record(odd, Redactor())) is None
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_repeated_request_costs_the_recorder_a_stat_not_a_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parses: list[Path] = []
+    real = record_module._has_frames
+
+    def counted(path: Path) -> bool | None:
+        parses.append(path)
+        return real(path)
+
+    monkeypatch.setattr(record_module, "_has_frames", counted)
+    path = Recorder(tmp_path).save(exchange(stream=True), Redactor())
+    assert path is not None
+    again = Recorder(tmp_path)  # a new run: the file is read once
+    for _ in range(3):
+        assert again.save(exchange(stream=True), Redactor()) is None
+    assert parses == [path]
+    path.write_text(path.read_text().replace("frames:", "frames_gone:"))
+    assert again.save(exchange(stream=True), Redactor()) == path, "changed: read again"
+    assert parses == [path, path]
+
+
+def test_drift_of_a_reply_nested_as_deep_as_json_allows() -> None:
+    deep: Any = []
+    for _ in range(1000):  # orjson refuses past 1024 levels; Python's recursion limit is 1000
+        deep = [deep]
+    ours = {"id": "x", "extra": []}
+    problems = drift(
+        Answer(200, body={**ours, "extra": deep}),
+        Answer(200, body=ours),
+        stream=False,
+        include_usage=False,
+    )
+    assert "/extra/*: only in the gateway's reply" in problems, "found, not a RecursionError"
