@@ -92,24 +92,28 @@ MAX_EXPANDED = 100_000  # values a YAML document may stand for once its aliases 
 
 
 class AliasBomb(ValueError):
-    """A YAML document whose aliases expand to more than MAX_EXPANDED values."""
+    """A YAML document whose aliases expand to more than `limit` values (or without end)."""
 
-    def __init__(self, line: int) -> None:
+    def __init__(self, line: int, limit: int = MAX_EXPANDED) -> None:
         super().__init__(
-            f"its aliases (*name) expand to over {MAX_EXPANDED} values: refused (an alias bomb?)"
+            f"its aliases (*name) expand to over {limit} values: refused (an alias bomb?)"
         )
         self.lineno = line
 
 
-def _expanded_size(node: Any) -> int:
+def _expanded_size(node: Any, limit: int = MAX_EXPANDED) -> int:
     """How many values the node stands for with every alias expanded, without expanding them:
-    an alias is the same node object, so each node's size is computed once."""
+    an alias is the same node object, so each node's size is computed once. A node that holds
+    itself (`&a [*a]`) stands for endlessly many: over `limit`."""
     sizes: dict[int, int] = {}
+    open_: set[int] = set()  # nodes whose children are being sized: their ancestors' line
     stack: list[tuple[Any, bool]] = [(node, False)]
     while stack:
         current, children_done = stack.pop()
         if id(current) in sizes:
             continue
+        if not children_done and id(current) in open_:
+            return limit + 1
         if isinstance(current, yaml.MappingNode):
             children = [part for pair in current.value for part in pair]
         elif isinstance(current, yaml.SequenceNode):
@@ -118,23 +122,25 @@ def _expanded_size(node: Any) -> int:
             children = []
         if children_done or not children:
             total = 1 + sum(sizes.get(id(child), 0) for child in children)
-            sizes[id(current)] = min(total, MAX_EXPANDED + 1)
+            sizes[id(current)] = min(total, limit + 1)
+            open_.discard(id(current))
             continue
+        open_.add(id(current))
         stack.append((current, True))
         stack.extend((child, False) for child in children if id(child) not in sizes)
     return sizes.get(id(node), 0)
 
 
-def safe_yaml(text: str) -> Any:
+def safe_yaml(text: str, limit: int = MAX_EXPANDED) -> Any:
     """YAML (or JSON) text as data, with libyaml's safe loader; a document whose aliases expand
-    past MAX_EXPANDED values is refused before it is built (AliasBomb)."""
+    past `limit` values is refused before it is built (AliasBomb)."""
     loader = _YAML_LOADER(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        if _expanded_size(node) > MAX_EXPANDED:
-            raise AliasBomb(node.start_mark.line + 1)
+        if _expanded_size(node, limit) > limit:
+            raise AliasBomb(node.start_mark.line + 1, limit)
         return loader.construct_document(node)
     finally:
         loader.dispose()

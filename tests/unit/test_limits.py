@@ -126,6 +126,13 @@ def test_yaml_alias_bombs_are_refused_at_load() -> None:
     assert "alias bomb" in problems[0].message
 
 
+@pytest.mark.parametrize("text", ["a: &a [*a]", "a: &a {b: [1, *a]}", "- &a {reply: *a}"])
+def test_yaml_aliases_holding_themselves_are_refused_at_load(text: str) -> None:
+    _, problems = load_text(text, "loop.yaml", [])
+    assert problems
+    assert "alias bomb" in problems[0].message
+
+
 @pytest.mark.parametrize(
     "template",
     [
