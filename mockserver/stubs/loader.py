@@ -20,6 +20,7 @@ import yaml
 from faker import Faker
 from jsonschema.protocols import Validator
 
+from mockserver.bounded_yaml import LOADER, load_with_node
 from mockserver.contract.schemas import fast_check, load_schema, response_validator
 from mockserver.stubs.conditions import ConditionError, compile_match
 from mockserver.stubs.context import MatchContext
@@ -85,83 +86,15 @@ def duplicate_names(names: Sequence[tuple[str, Problem]]) -> list[Problem]:
     return problems
 
 
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
-
-
-MAX_EXPANDED = 100_000  # values a YAML document may stand for once its aliases are expanded
-
-
-class AliasBomb(ValueError):
-    """A YAML document whose aliases expand to more than `limit` values (or without end)."""
-
-    def __init__(self, line: int, limit: int = MAX_EXPANDED) -> None:
-        super().__init__(
-            f"its aliases (*name) expand to over {limit} values: refused (an alias bomb?)"
-        )
-        self.lineno = line
-
-
-def _expanded_size(node: Any, limit: int = MAX_EXPANDED) -> int:
-    """How many values the node stands for with every alias expanded, without expanding them:
-    an alias is the same node object, so each node's size is computed once. A node that holds
-    itself (`&a [*a]`) stands for endlessly many: over `limit`."""
-    sizes: dict[int, int] = {}
-    open_: set[int] = set()  # nodes whose children are being sized: their ancestors' line
-    stack: list[tuple[Any, bool]] = [(node, False)]
-    while stack:
-        current, children_done = stack.pop()
-        if id(current) in sizes:
-            continue
-        if not children_done and id(current) in open_:
-            return limit + 1
-        if isinstance(current, yaml.MappingNode):
-            children = [part for pair in current.value for part in pair]
-        elif isinstance(current, yaml.SequenceNode):
-            children = list(current.value)
-        else:
-            children = []
-        if children_done or not children:
-            total = 1 + sum(sizes.get(id(child), 0) for child in children)
-            sizes[id(current)] = min(total, limit + 1)
-            open_.discard(id(current))
-            continue
-        open_.add(id(current))
-        stack.append((current, True))
-        stack.extend((child, False) for child in children if id(child) not in sizes)
-    return sizes.get(id(node), 0)
-
-
-def safe_yaml(text: str, limit: int = MAX_EXPANDED) -> Any:
-    """YAML (or JSON) text as data, with libyaml's safe loader; a document whose aliases expand
-    past `limit` values is refused before it is built (AliasBomb)."""
-    loader = _YAML_LOADER(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        if _expanded_size(node, limit) > limit:
-            raise AliasBomb(node.start_mark.line + 1, limit)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
 def _parse(text: str, *, json_text: bool) -> tuple[Any, Any]:
     """The data and, for line numbers, the YAML node tree: one libyaml pass for YAML files."""
     if json_text:
         data = json.loads(text)
         try:
-            return data, yaml.compose(text, Loader=_YAML_LOADER)
+            return data, yaml.compose(text, Loader=LOADER)
         except yaml.YAMLError:  # valid JSON that YAML 1.1 refuses (tabs): no line numbers
             return data, None
-    loader = _YAML_LOADER(text)
-    try:
-        node = loader.get_single_node()
-        if node is not None and _expanded_size(node) > MAX_EXPANDED:
-            raise AliasBomb(node.start_mark.line + 1)
-        return (loader.construct_document(node) if node is not None else None), node
-    finally:
-        loader.dispose()
+    return load_with_node(text)
 
 
 def load_text(

@@ -35,6 +35,7 @@ from mockserver.app.state import (
     STARTED,
     STATE,
 )
+from mockserver.bounded_yaml import AliasBomb, safe_yaml
 from mockserver.contract.errors import (
     AuthenticationFailed,
     Conflict,
@@ -56,12 +57,7 @@ from mockserver.journal.store import ServeEvent
 from mockserver.settings import LOOPBACK_NAMES, Settings
 from mockserver.stubs.conditions import ConditionError
 from mockserver.stubs.fixture_set import FixtureSet
-from mockserver.stubs.loader import (
-    AliasBomb,
-    fixture_validator,
-    load_text,
-    safe_yaml,
-)
+from mockserver.stubs.loader import fixture_validator, load_text
 from mockserver.stubs.model import Fixture, FixtureLoadError
 
 ADMIN = "/__admin"
