@@ -182,6 +182,37 @@ def test_openapi_documents_parse_as_yaml_too() -> None:
     assert document.request["properties"] == bundled_spec().request["properties"]
 
 
+def alias_bomb_openapi(levels: int) -> str:
+    """An OpenAPI document of a few hundred bytes whose request schema, aliases expanded,
+    holds 4**levels schemas (the reader's walks would copy every one)."""
+    anchors = ["x0: &a0 {type: string}"]
+    anchors += [
+        f"x{i}: &a{i} {{anyOf: [{', '.join([f'*a{i - 1}'] * 4)}]}}" for i in range(1, levels)
+    ]
+    request = {"schema": {"$ref": f"#/components/schemas/x{levels - 1}"}}
+    reply = {"schema": {"type": "object"}}
+    head = {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/v1/chat/completions": {
+                "post": {
+                    "requestBody": {"content": {"application/json": request}},
+                    "responses": {"200": {"content": {"application/json": reply}}},
+                }
+            }
+        },
+    }
+    schemas = "".join(f"\n    {line}" for line in anchors)
+    return yaml.safe_dump(head) + f"components:\n  schemas:{schemas}\n"
+
+
+def test_yaml_aliases_are_bounded_in_a_document() -> None:
+    assert len(spec_from_text(alias_bomb_openapi(4).encode(), "small.yaml").request["anyOf"]) == 4
+    with pytest.raises(SpecError, match="alias bomb"):
+        spec_from_text(alias_bomb_openapi(14).encode(), "bomb.yaml")
+
+
 def test_a_project_export_is_read_at_the_chat_endpoint() -> None:
     """An export of several endpoints: the sections under POST /v1/chat/completions count."""
     other = (
