@@ -298,6 +298,21 @@ def test_diff_of_a_definition_that_branches_into_itself_is_quick() -> None:
     assert ("x", "request-type-narrowed", True) in [(c.where, c.kind, c.breaking) for c in changes]
 
 
+def test_diff_follows_refs_into_lists() -> None:
+    from mockserver.contract.spec.diff import diff
+
+    def document(kind: str) -> SpecDocument:
+        request = {
+            "$defs": {"U": {"anyOf": [{"type": kind}, {"type": "null"}]}},
+            "type": "object",
+            "properties": {"x": {"$ref": "#/$defs/U/anyOf/0"}},
+        }
+        return SpecDocument("x", "sha256:0", "bundled", request, {"type": "object"})
+
+    changes = [(c.where, c.kind) for c in diff(document("string"), document("integer"))]
+    assert ("x", "request-type-narrowed") in changes
+
+
 def test_the_bundled_contract_passes_the_checks_start_up_skips() -> None:
     """Contract.compile skips these for the bundled document (start-up time): they must hold."""
     from mockserver.contract.schemas import check_document, example_problems

@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import jsonpointer
+
 from mockserver.contract.spec.document import SpecDocument
 
 Side = Literal["request", "response"]
@@ -95,10 +97,10 @@ class _Walk:
         for _ in range(MAX_DEPTH):
             if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
                 return node
-            target: Any = root
-            for part in node["$ref"].lstrip("#").split("/")[1:]:
-                part = part.replace("~1", "/").replace("~0", "~")
-                target = target.get(part) if isinstance(target, dict) else None
+            try:
+                target = jsonpointer.resolve_pointer(root, node["$ref"].removeprefix("#"))
+            except jsonpointer.JsonPointerException:  # elsewhere, or nowhere: not compared
+                target = None
             if not isinstance(target, dict):
                 return {}
             siblings = {k: v for k, v in node.items() if k != "$ref" and k not in _NOTES}
