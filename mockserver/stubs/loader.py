@@ -20,6 +20,7 @@ import yaml
 from faker import Faker
 from jsonschema.protocols import Validator
 
+from mockserver.bounded_yaml import LOADER, load_with_node, refuse_unbounded
 from mockserver.contract.schemas import fast_check, load_schema, response_validator
 from mockserver.stubs.conditions import ConditionError, compile_match
 from mockserver.stubs.context import MatchContext
@@ -85,107 +86,18 @@ def duplicate_names(names: Sequence[tuple[str, Problem]]) -> list[Problem]:
     return problems
 
 
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
-
-
-MAX_EXPANDED = 100_000  # values a YAML document may stand for once its aliases are expanded
-MAX_NESTING = 100  # levels: the schema checks, templates and match blocks recurse once per level
-
-
-class AliasBomb(ValueError):
-    """A YAML document whose aliases expand to more than MAX_EXPANDED values (an alias inside
-    its own anchor, `&a [*a]`, expands without end)."""
-
-    def __init__(self, line: int) -> None:
-        super().__init__(
-            f"its aliases (*name) expand to over {MAX_EXPANDED} values: refused (an alias bomb?)"
-        )
-        self.lineno = line
-
-
-class TooDeep(yaml.YAMLError):
-    """A YAML document nested more than MAX_NESTING levels deep (libyaml's own limit is 1000,
-    past Python's recursion limit for what reads the fixture)."""
-
-    def __init__(self, line: int) -> None:
-        super().__init__(f"nested more than {MAX_NESTING} levels deep: refused")
-        self.lineno = line
-
-
-def _measured(node: Any) -> tuple[int, int]:
-    """(values, levels): how many values the node stands for with every alias expanded, and
-    how deep it nests, without expanding anything: an alias is the same node object, so each
-    node is measured once. An alias met again inside itself counts as endless values."""
-    measured: dict[int, tuple[int, int]] = {}
-    open_nodes: set[int] = set()  # whose children are still being measured
-    stack: list[tuple[Any, bool]] = [(node, False)]
-    while stack:
-        current, children_done = stack.pop()
-        key = id(current)
-        if key in measured:
-            continue
-        if isinstance(current, yaml.MappingNode):
-            children = [part for pair in current.value for part in pair]
-        elif isinstance(current, yaml.SequenceNode):
-            children = list(current.value)
-        else:
-            children = []
-        if children_done or not children:
-            open_nodes.discard(key)
-            parts = [measured[id(child)] for child in children]
-            total = 1 + sum(size for size, _ in parts)
-            measured[key] = (
-                min(total, MAX_EXPANDED + 1),
-                1 + max((d for _, d in parts), default=0),
-            )
-            continue
-        if key in open_nodes:  # reached from its own children: a recursive alias
-            return MAX_EXPANDED + 1, 0
-        open_nodes.add(key)
-        stack.append((current, True))
-        stack.extend((child, False) for child in children if id(child) not in measured)
-    return measured[id(node)]
-
-
-def _refuse_unbounded(node: Any) -> None:
-    """AliasBomb or TooDeep for a document too big or too deep to build and check."""
-    values, levels = _measured(node)
-    if values > MAX_EXPANDED:
-        raise AliasBomb(node.start_mark.line + 1)
-    if levels > MAX_NESTING:
-        raise TooDeep(node.start_mark.line + 1)
-
-
-def _yaml(text: str) -> tuple[Any, Any]:
-    """The data and, for line numbers, the node tree, with libyaml's safe loader in one pass;
-    a document refused by _refuse_unbounded is refused before it is built."""
-    loader = _YAML_LOADER(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, None
-        _refuse_unbounded(node)
-        return loader.construct_document(node), node
-    finally:
-        loader.dispose()
-
-
-def safe_yaml(text: str) -> Any:
-    """YAML (or JSON) text as data; AliasBomb or TooDeep for one too big or too deep."""
-    return _yaml(text)[0]
-
-
 def _parse(text: str, *, json_text: bool) -> tuple[Any, Any]:
-    """The data and, for line numbers, the YAML node tree."""
+    """The data and, for line numbers, the YAML node tree: one libyaml pass for YAML files.
+    JSON nested past MAX_NESTING is refused as YAML is (TooDeep)."""
     if not json_text:
-        return _yaml(text)
+        return load_with_node(text)
     data = json.loads(text)
     try:
-        node = yaml.compose(text, Loader=_YAML_LOADER)
+        node = yaml.compose(text, Loader=LOADER)
     except yaml.YAMLError:  # valid JSON that YAML 1.1 refuses (tabs): no line numbers
         return data, None
     if node is not None:
-        _refuse_unbounded(node)
+        refuse_unbounded(node)
     return data, node
 
 

@@ -319,12 +319,14 @@ function renderDetail(entry) {
   ].filter(Boolean);
 }
 
+function fixtureLink(name) {
+  return h('a', { href: '#', class: 'fixture-link', onclick: (event) => { event.preventDefault(); showFixture(name); } }, name);
+}
+
 function renderAnswer(entry) {
   const parts = [];
   if (entry.fixture) {
-    parts.push(
-      h('p', { id: 'answered-by' }, 'Answered by fixture ', h('a', { href: '#', class: 'fixture-link', onclick: (event) => { event.preventDefault(); showFixture(entry.fixture); } }, entry.fixture)),
-    );
+    parts.push(h('p', { id: 'answered-by' }, 'Answered by fixture ', fixtureLink(entry.fixture)));
   } else if (entry.generated) {
     parts.push(h('p', { id: 'answered-by' }, 'No fixture matched: the reply was generated from the schema.'));
   } else if (entry.upstream) {
@@ -350,7 +352,7 @@ function renderAnswer(entry) {
           h(
             'li',
             {},
-            h('a', { href: '#', class: 'fixture-link', onclick: (event) => { event.preventDefault(); showFixture(miss.fixture); } }, miss.fixture),
+            fixtureLink(miss.fixture),
             h('span', { class: 'muted' }, ` (${miss.source})`),
             h('ul', {}, miss.failed.map((condition) => h('li', { class: 'failed' }, condition))),
           ),
@@ -749,34 +751,27 @@ async function loadFixtures() {
   if (!data.fixtures.length) $('fixture-rows').append(h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'No fixtures: every reply is generated.')));
 }
 
-async function setEnabled(name, enabled) {
+/** POST an action, say how it went (`done` words the answer), and show the fixtures as they are now. */
+async function fixtureAction(path, done) {
   try {
-    await api('POST', `/fixtures/${encodeURIComponent(name)}/${enabled ? 'enable' : 'disable'}`);
-    toast(`${name} ${enabled ? 'enabled' : 'disabled'}.`, 'ok');
+    toast(done(await api('POST', path)), 'ok');
   } catch (error) {
     toast(error.message, 'bad');
   }
   await loadFixtures();
 }
 
-async function resetFixture(name) {
-  try {
-    await api('POST', `/fixtures/${encodeURIComponent(name)}/reset`);
-    toast(`${name}: scenario and counters restarted.`, 'ok');
-  } catch (error) {
-    toast(error.message, 'bad');
-  }
-  await loadFixtures();
+function setEnabled(name, enabled) {
+  const action = enabled ? 'enable' : 'disable';
+  return fixtureAction(`/fixtures/${encodeURIComponent(name)}/${action}`, () => `${name} ${action}d.`);
 }
 
-async function reloadFixtures() {
-  try {
-    const result = await api('POST', '/reload');
-    toast(`Reloaded ${result.reloaded} fixtures from files.`, 'ok');
-  } catch (error) {
-    toast(error.message, 'bad');
-  }
-  await loadFixtures();
+function resetFixture(name) {
+  return fixtureAction(`/fixtures/${encodeURIComponent(name)}/reset`, () => `${name}: scenario and counters restarted.`);
+}
+
+function reloadFixtures() {
+  return fixtureAction('/reload', (result) => `Reloaded ${result.reloaded} fixtures from files.`);
 }
 
 async function showFixture(name) {

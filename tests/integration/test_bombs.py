@@ -268,6 +268,22 @@ BOMBS: dict[str, tuple[Callable[[Mock], Answer], int, str | None]] = {
         400,
         None,
     ),
+    "YAML alias holding itself as a count query": (
+        lambda m: m.call("POST", "/__admin/requests/count", raw=b"a: &x [*x]", admin=True),
+        400,
+        None,
+    ),
+    "YAML alias holding itself as fixtures": (
+        lambda m: m.call(
+            "POST",
+            "/__admin/fixtures",
+            raw=b"- name: loop\n  reply: &x {content: [*x]}\n",
+            headers={"Content-Type": "application/yaml"},
+            admin=True,
+        ),
+        400,
+        None,
+    ),
     "template center(4000000000)": (
         lambda m: m.call(
             "POST",

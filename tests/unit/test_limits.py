@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
+from mockserver.bounded_yaml import MAX_NESTING, AliasBomb, TooDeep, safe_yaml
 from mockserver.contract.auth import is_secret_header, redact_query
 from mockserver.journal.store import Journal, ServeEvent, redact_headers, summarized
 from mockserver.linear_regex import RegexError, compile_linear, glob_to_regex
 from mockserver.replies.schema_values import Budget, OverBudget, value_for
 from mockserver.stubs.context import MatchContext
-from mockserver.stubs.loader import MAX_NESTING, AliasBomb, TooDeep, load_text, safe_yaml
+from mockserver.stubs.loader import load_text
 from mockserver.stubs.templates import TemplateError, compile_tree, render_tree
 from mockserver.wire.headers import header_safe
 
@@ -168,6 +169,13 @@ def test_fixtures_nested_past_the_limit_are_refused_at_load() -> None:
     assert f"nested more than {MAX_NESTING} levels deep" in problems[0].message
     with pytest.raises(TooDeep):
         safe_yaml(raw)
+
+
+@pytest.mark.parametrize("text", ["a: &a [*a]", "a: &a {b: [1, *a]}", "- &a {reply: *a}"])
+def test_yaml_aliases_holding_themselves_are_refused_at_load(text: str) -> None:
+    _, problems = load_text(text, "loop.yaml", [])
+    assert problems
+    assert "alias bomb" in problems[0].message
 
 
 @pytest.mark.parametrize(

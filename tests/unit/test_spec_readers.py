@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ import yaml
 
 from mockserver.contract.schemas import Contract, load_overlay, overlaid
 from mockserver.contract.spec import SpecError, bundled_spec, spec_from_text
-from mockserver.contract.spec.document import DRAFT7, DRAFT2020
+from mockserver.contract.spec.document import DRAFT7, DRAFT2020, SpecDocument
 from mockserver.contract.spec.export import to_openapi
 from tests.spec_documents import bundled_export
 
@@ -182,6 +183,37 @@ def test_openapi_documents_parse_as_yaml_too() -> None:
     assert document.request["properties"] == bundled_spec().request["properties"]
 
 
+def alias_bomb_openapi(levels: int) -> str:
+    """An OpenAPI document of a few hundred bytes whose request schema, aliases expanded,
+    holds 4**levels schemas (the reader's walks would copy every one)."""
+    anchors = ["x0: &a0 {type: string}"]
+    anchors += [
+        f"x{i}: &a{i} {{anyOf: [{', '.join([f'*a{i - 1}'] * 4)}]}}" for i in range(1, levels)
+    ]
+    request = {"schema": {"$ref": f"#/components/schemas/x{levels - 1}"}}
+    reply = {"schema": {"type": "object"}}
+    head = {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/v1/chat/completions": {
+                "post": {
+                    "requestBody": {"content": {"application/json": request}},
+                    "responses": {"200": {"content": {"application/json": reply}}},
+                }
+            }
+        },
+    }
+    schemas = "".join(f"\n    {line}" for line in anchors)
+    return yaml.safe_dump(head) + f"components:\n  schemas:{schemas}\n"
+
+
+def test_yaml_aliases_are_bounded_in_a_document() -> None:
+    assert len(spec_from_text(alias_bomb_openapi(4).encode(), "small.yaml").request["anyOf"]) == 4
+    with pytest.raises(SpecError, match="alias bomb"):
+        spec_from_text(alias_bomb_openapi(14).encode(), "bomb.yaml")
+
+
 def test_a_project_export_is_read_at_the_chat_endpoint() -> None:
     """An export of several endpoints: the sections under POST /v1/chat/completions count."""
     other = (
@@ -245,6 +277,40 @@ def test_diff_classifies_bounds_types_and_branches(
     change: dict[str, Any], expected: tuple[str, str, bool]
 ) -> None:
     assert expected in _diff_of(change)
+
+
+def test_diff_of_a_definition_that_branches_into_itself_is_quick() -> None:
+    """anyOf: [$ref X] * 12 inside X: each branch's types are worked out once, not 12**8 times."""
+    from mockserver.contract.spec.diff import diff
+
+    def document(extra: dict[str, Any]) -> SpecDocument:
+        node = {"anyOf": [{"$ref": "#/$defs/X"}] * 12, **extra}
+        request = {
+            "$defs": {"X": node},
+            "type": "object",
+            "properties": {"x": {"$ref": "#/$defs/X"}},
+        }
+        return SpecDocument("x", "sha256:0", "bundled", request, {"type": "object"})
+
+    started = time.monotonic()
+    changes = diff(document({}), document({"type": "object"}))
+    assert time.monotonic() - started < 5
+    assert ("x", "request-type-narrowed", True) in [(c.where, c.kind, c.breaking) for c in changes]
+
+
+def test_diff_follows_refs_into_lists() -> None:
+    from mockserver.contract.spec.diff import diff
+
+    def document(kind: str) -> SpecDocument:
+        request = {
+            "$defs": {"U": {"anyOf": [{"type": kind}, {"type": "null"}]}},
+            "type": "object",
+            "properties": {"x": {"$ref": "#/$defs/U/anyOf/0"}},
+        }
+        return SpecDocument("x", "sha256:0", "bundled", request, {"type": "object"})
+
+    changes = [(c.where, c.kind) for c in diff(document("string"), document("integer"))]
+    assert ("x", "request-type-narrowed") in changes
 
 
 def test_the_bundled_contract_passes_the_checks_start_up_skips() -> None:

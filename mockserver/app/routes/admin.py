@@ -35,6 +35,7 @@ from mockserver.app.state import (
     STARTED,
     STATE,
 )
+from mockserver.bounded_yaml import Unbounded, safe_yaml
 from mockserver.contract.errors import (
     AuthenticationFailed,
     Conflict,
@@ -56,12 +57,7 @@ from mockserver.journal.store import ServeEvent
 from mockserver.settings import LOOPBACK_NAMES, Settings
 from mockserver.stubs.conditions import ConditionError
 from mockserver.stubs.fixture_set import FixtureSet
-from mockserver.stubs.loader import (
-    AliasBomb,
-    fixture_validator,
-    load_text,
-    safe_yaml,
-)
+from mockserver.stubs.loader import fixture_validator, load_text
 from mockserver.stubs.model import Fixture, FixtureLoadError
 
 ADMIN = "/__admin"
@@ -224,7 +220,7 @@ async def _json_or_yaml(request: web.Request) -> Any:
     text = await _body_text(request)
     try:
         return safe_yaml(text)
-    except AliasBomb as exc:
+    except Unbounded as exc:
         raise InvalidRequest(f"The body is refused: {exc}", code="invalid_body") from exc
     except RecursionError as exc:
         raise InvalidRequest("The body is nested too deeply.", code="invalid_body") from exc

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from mockserver.bounded_yaml import Unbounded, safe_yaml
 from mockserver.contract.spec.apifox import is_export, read_export
 from mockserver.contract.spec.document import (
     Example,
@@ -28,7 +29,9 @@ __all__ = ["Example", "SpecDocument", "SpecError", "bundled_spec", "read_spec", 
 
 BUNDLED = "bundled"
 MAX_SPEC_BYTES = 64 * 1024 * 1024  # OpenAI's own OpenAPI document is ~2 MB
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Values a YAML document may stand for with its aliases expanded: about what MAX_SPEC_BYTES of
+# YAML holds without any (~20 bytes a value), so aliases cannot make a small file a huge one.
+MAX_SPEC_VALUES = MAX_SPEC_BYTES // 16
 
 
 def read_spec(path: Path | str) -> SpecDocument:
@@ -90,7 +93,9 @@ def _structured(text: str) -> Any:
     if is_export(text):
         return None
     try:
-        return yaml.load(text, Loader=_YAML_LOADER)
+        return safe_yaml(text, MAX_SPEC_VALUES)
+    except Unbounded as exc:
+        raise SpecError(f"not usable YAML: {exc} (line {exc.lineno})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" (line {mark.line + 1})" if mark is not None else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from typing import Any
 
 from mockserver.contract.spec.document import Example, SpecError, line_of
@@ -20,7 +21,6 @@ RESPONSE_EXAMPLES = "响应示例"
 _ENDPOINT = re.compile(
     r"^[ \t]*(?:#+[ \t]*)?(GET|POST|PUT|PATCH|DELETE)[ \t]+(/\S*)[ \t]*$", re.MULTILINE
 )
-_TITLE = re.compile(r"^[ \t]*(?:#+[ \t]*)?(\S+?)[ \t]*[:：]?[ \t]*$", re.MULTILINE)
 
 
 def is_export(text: str) -> bool:
@@ -28,11 +28,22 @@ def is_export(text: str) -> bool:
     return any(_find_title(text, t) is not None for t in (REQUEST_BODY, RESPONSES))
 
 
+@cache
+def _title_line(title: str) -> re.Pattern[str]:
+    return re.compile(rf"[ \t]*(?:#+[ \t]*)?{re.escape(title)}[ \t]*[:：]?[ \t]*$", re.MULTILINE)
+
+
 def _find_title(text: str, title: str) -> int | None:
-    """The offset just past the line that holds only `title` (a heading counts)."""
-    for m in _TITLE.finditer(text):
-        if m.group(1) == title:
-            return m.end()
+    """The offset just past the line that holds only `title` (a heading counts). Only the lines
+    where `title` occurs are tried: a regex tried at every line of a large OpenAPI document
+    (each is asked whether it is an export) took seconds."""
+    line = _title_line(title)
+    at = text.find(title)
+    while at >= 0:
+        found = line.match(text, text.rfind("\n", 0, at) + 1)
+        if found:
+            return found.end()
+        at = text.find(title, at + len(title))
     return None
 
 

@@ -14,13 +14,15 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import jsonpointer
+
 from mockserver.contract.spec.document import SpecDocument
 
 Side = Literal["request", "response"]
 MAX_DEPTH = 64  # schemas nest deeply only by recursion, which `seen` stops anyway
 _NOTES = {"description", "title", "default", "examples", "example", "$comment"}
 MAX_COMPARED = 50_000  # schema nodes per side: a hostile document cannot make a diff endless
-_TYPES = {"null", "boolean", "object", "array", "number", "integer", "string"}
+_TYPES = frozenset({"null", "boolean", "object", "array", "number", "integer", "string"})
 # bound keyword -> True when a larger value accepts more
 _BOUNDS = {
     "maximum": True,
@@ -79,6 +81,9 @@ class _Walk:
         self.out = out
         self.seen: set[tuple[int, int]] = set()
         self.alive: list[tuple[Any, Any]] = []
+        # (schema, root, depth) -> its types: branches that name one definition many times
+        # (anyOf: [$ref X, $ref X, ...] inside X) would be re-walked exponentially otherwise.
+        self.accepts: dict[tuple[int, int, int], frozenset[str]] = {}
 
     def add(self, where: str, what: str, narrows: bool, detail: str) -> None:
         """`narrows`: the new document accepts (request) or promises (response) less."""
@@ -92,10 +97,10 @@ class _Walk:
         for _ in range(MAX_DEPTH):
             if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
                 return node
-            target: Any = root
-            for part in node["$ref"].lstrip("#").split("/")[1:]:
-                part = part.replace("~1", "/").replace("~0", "~")
-                target = target.get(part) if isinstance(target, dict) else None
+            try:
+                target = jsonpointer.resolve_pointer(root, node["$ref"].removeprefix("#"))
+            except jsonpointer.JsonPointerException:  # elsewhere, or nowhere: not compared
+                target = None
             if not isinstance(target, dict):
                 return {}
             siblings = {k: v for k, v in node.items() if k != "$ref" and k not in _NOTES}
@@ -125,12 +130,19 @@ class _Walk:
         if all(isinstance(e, dict) for e in extra):
             self.compare(extra[0], extra[1], f"{where}.*" if where else "*", depth + 1)
 
-    def effective(self, schema: Any, root: Any, depth: int = 0) -> set[str]:
+    def effective(self, schema: Any, root: Any, depth: int = 0) -> frozenset[str]:
         """The JSON types a schema accepts: its `type`, within what its allOf members allow,
-        or (without a `type`) what one of its oneOf/anyOf branches allows."""
+        or (without a `type`) what one of its oneOf/anyOf branches allows. Each schema (a node
+        of a document, kept alive by it) is worked out once per depth."""
+        key = (id(schema), id(root), depth)
+        if key not in self.accepts:
+            self.accepts[key] = self._effective(schema, root, depth)
+        return self.accepts[key]
+
+    def _effective(self, schema: Any, root: Any, depth: int) -> frozenset[str]:
         schema = self.resolve(schema, root)
         if not isinstance(schema, dict) or depth > 8:
-            return set(_TYPES)
+            return _TYPES
         accepted = _types(schema.get("type"))
         if "type" not in schema:
             for keyword in ("oneOf", "anyOf"):
@@ -139,7 +151,7 @@ class _Walk:
                     accepted = set().union(*(self.effective(b, root, depth + 1) for b in branches))
         for member in schema.get("allOf") or ():
             accepted &= self.effective(member, root, depth + 1)
-        return accepted
+        return frozenset(accepted)
 
     def types(self, old: dict[str, Any], new: dict[str, Any], where: str) -> None:
         before, after = self.effective(old, self.roots[0]), self.effective(new, self.roots[1])
@@ -248,8 +260,10 @@ class _Walk:
         else:  # no oneOf is one alternative: the schema itself
             before = before if isinstance(before, list) else [_bare(old)]
             after = after if isinstance(after, list) else [_bare(new)]
-        left = [b for b in before if _key(_bare(b)) not in {_key(_bare(n)) for n in after}]
-        right = [b for b in after if _key(_bare(b)) not in {_key(_bare(o)) for o in before}]
+        keys_before = {_key(_bare(o)) for o in before}
+        keys_after = {_key(_bare(n)) for n in after}
+        left = [b for b in before if _key(_bare(b)) not in keys_after]
+        right = [b for b in after if _key(_bare(b)) not in keys_before]
         for a, b in zip(left, right, strict=False):
             self.compare(a, b, where, depth + 1)
         # One alternative fewer accepts less; one more allOf condition accepts less too.
@@ -271,7 +285,7 @@ def _bare(schema: Any) -> Any:
 
 def _types(kind: Any) -> set[str]:
     """The JSON types a `type` keyword accepts; absent: all of them ("number" holds integers)."""
-    listed = {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else _TYPES
+    listed = {kind} if isinstance(kind, str) else set(kind if isinstance(kind, list) else _TYPES)
     return listed | ({"integer"} if "number" in listed else set())
 
 
@@ -283,7 +297,7 @@ def _allowed(schema: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _or(types: set[str]) -> str:
+def _or(types: frozenset[str]) -> str:
     return " or ".join(sorted(types))
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jsonpointer
+
 from mockserver.contract.spec.document import DRAFT7, DRAFT2020, Example, SpecError, line_of
 
 PATHS = ("/v1/chat/completions", "/chat/completions")
@@ -48,15 +50,12 @@ def _pointer(doc: Any, ref: str) -> Any:
         )
     if ref != "#" and not ref.startswith("#/"):
         raise SpecError(f"$ref {ref!r} names an anchor: only JSON pointers (#/...) are followed")
-    node = doc
-    for raw in ref[1:].split("/")[1:]:
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            raise SpecError(f"$ref {ref!r} points at nothing in the document")
+    try:
+        node = jsonpointer.resolve_pointer(doc, ref[1:])
+        if isinstance(node, jsonpointer.EndOfList):  # "-": the place past a list's end
+            raise jsonpointer.JsonPointerException(ref)
+    except jsonpointer.JsonPointerException as exc:
+        raise SpecError(f"$ref {ref!r} points at nothing in the document") from exc
     return node
 
 
