@@ -27,15 +27,6 @@ READY_TIMEOUT_S = 60.0
 MAX_RESTARTS = 5  # per worker slot and minute; past it the supervisor gives up
 
 
-def reuse_port_supported() -> bool:
-    """Whether several processes can listen on one port and share its connections.
-
-    Linux (3.9+) balances SO_REUSEPORT listeners; BSD and macOS have the option but hand every
-    connection to the newest socket, and Windows has no such option at all.
-    """
-    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
-
-
 def cpu_count() -> int:
     with contextlib.suppress(AttributeError):
         return len(os.sched_getaffinity(0))

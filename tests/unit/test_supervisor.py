@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.app.workers import Supervisor, cpu_count, reuse_port_supported
+from mockserver.app.platforms import reuse_port_balances
+from mockserver.app.workers import Supervisor, cpu_count
 from mockserver.resources import bundled
 from mockserver.settings import Settings
 from tests.redis_server import REDIS, RedisServer
 
 pytestmark = [
     pytest.mark.skipif(REDIS is None, reason="redis-server is not installed"),
-    pytest.mark.skipif(not reuse_port_supported(), reason="SO_REUSEPORT: Linux only"),
+    pytest.mark.skipif(not reuse_port_balances(), reason="SO_REUSEPORT: Linux only"),
     pytest.mark.timeout(120),
 ]
 
