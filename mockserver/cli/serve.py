@@ -381,9 +381,7 @@ def serve(
             run_loop(run_server(settings), settings.event_loop)
     except FixtureLoadError as exc:
         raise StartupError(report(exc.problems, "mockserver refuses to start")) from exc
-    except CannotListen as exc:
-        raise StartupError(str(exc)) from exc
-    except StateConnectError as exc:
+    except (CannotListen, StateConnectError) as exc:
         raise StartupError(str(exc)) from exc
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from mockserver.cli.options import Decorator, option
+from mockserver.cli.problems import report
 from mockserver.contract.live import load_contract
 from mockserver.contract.schemas import Contract, check_document
 from mockserver.contract.spec import SpecError, read_spec
@@ -81,9 +82,7 @@ def check_against(contract: Contract | None, fixtures: list[Fixture], title: str
         return
     problems = fixture_reply_problems(fixtures, contract)
     if problems:
-        click.echo(f"{title}: {len(problems)} problem(s) in the fixtures", err=True)
-        for problem in problems:
-            click.echo(f"  {problem}", err=True)
+        click.echo(report(problems, title), err=True)
     if contract.example_problems:
         broken = len(contract.broken_examples)
         click.echo(
