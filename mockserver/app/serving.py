@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import logging
 import signal
 import socket
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -259,34 +260,44 @@ async def listen(settings: Settings) -> tuple[web.AppRunner, int]:
     return runner, runner.addresses[0][1]
 
 
+@contextlib.asynccontextmanager
+async def serving(
+    settings: Settings, now: asyncio.Event | None = None
+) -> AsyncIterator[tuple[web.AppRunner, int]]:
+    """The app listening (see `listen`), its files followed with --watch, until the block ends;
+    then `shut_down`. The one run of a server that `serve` and the in-process MockServer share.
+    """
+    runner, port = await listen(settings)
+    watcher = asyncio.create_task(watch_sources(runner.app, settings)) if settings.watch else None
+    try:
+        yield runner, port
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+        await shut_down(runner, runner.app, settings.shutdown_timeout, now)
+
+
 async def serve(settings: Settings, announce: Announce = announce_ready) -> None:
     """Serve until SIGINT/SIGTERM, then stop accepting and let in-flight replies finish.
 
     A worker of `serve --workers N` announces to its supervisor instead of printing.
     """
-    runner, port = await listen(settings)
-    app = runner.app
-    host = runner.addresses[0][0]
-    url = usable_url(host, port)
     signals = Signals()
     undo = signals.install(asyncio.get_running_loop())  # before READY: a signal right after counts
     try:
-        announce(url, port, banner(settings, app, url, bound=host))
-        watcher = None
-        if settings.watch:
-            watcher = asyncio.create_task(watch_sources(app, settings))
-        await signals.stop.wait()
-        busy = app[IN_FLIGHT].count
-        if announce is announce_ready:  # a worker's supervisor speaks for it
-            print(
-                f"mockserver: shutting down; {busy} repl{'y' if busy == 1 else 'ies'} in flight "
-                f"get up to {settings.shutdown_timeout:g} s (--shutdown-timeout). Ctrl-C again: "
-                "stop now.",
-                file=sys.stderr,
-                flush=True,
-            )
-        if watcher is not None:
-            watcher.cancel()
-        await shut_down(runner, app, settings.shutdown_timeout, signals.now)
+        async with serving(settings, signals.now) as (runner, port):
+            host = runner.addresses[0][0]
+            url = usable_url(host, port)
+            announce(url, port, banner(settings, runner.app, url, bound=host))
+            await signals.stop.wait()
+            busy = runner.app[IN_FLIGHT].count
+            if announce is announce_ready:  # a worker's supervisor speaks for it
+                print(
+                    f"mockserver: shutting down; {busy} repl{'y' if busy == 1 else 'ies'} in "
+                    f"flight get up to {settings.shutdown_timeout:g} s (--shutdown-timeout). "
+                    "Ctrl-C again: stop now.",
+                    file=sys.stderr,
+                    flush=True,
+                )
     finally:
         undo()

@@ -21,6 +21,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from mockserver.app.factory import admin_token
+from mockserver.app.serving import announce_ready
 from mockserver.settings import Settings
 
 READY_TIMEOUT_S = 60.0
@@ -142,8 +143,7 @@ class Supervisor:
                 else line
                 for line in banner.split("\n")
             )
-        print(banner, flush=True)
-        print(f'MOCKSERVER_READY {{"url": "{url}", "port": {port}}}', flush=True)
+        announce_ready(url, port, banner)
         return self._supervise()
 
     def _await_ready(self, waiting: list[tuple[BaseProcess, Any]]) -> tuple[str, int, str] | None:

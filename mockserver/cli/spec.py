@@ -6,12 +6,13 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import click
 
+from mockserver.cli.options import Decorator, option
+from mockserver.cli.problems import report
 from mockserver.contract.live import load_contract
 from mockserver.contract.schemas import Contract, check_document
 from mockserver.contract.spec import SpecError, read_spec
@@ -23,23 +24,19 @@ from mockserver.stubs.model import Fixture
 SPEC_EXIT = 2  # a document that cannot serve as the contract, like a usage error
 
 
-def serve_options() -> list[Callable[[Any], Any]]:
+def serve_options() -> list[Decorator]:
     """The serve options that choose the contract document."""
     return [
-        click.option(
+        option(
             "--spec",
-            envvar="MOCKSERVER_SPEC",
-            show_envvar=True,
             default=None,
             type=click.Path(dir_okay=False, path_type=Path),
             help="The contract document: an API-doc export like the bundled spec, or an OpenAPI "
             "3.0/3.1 file (JSON or YAML) with POST /v1/chat/completions. Default: the bundled "
             "contract. The overlays still apply (see --strict-spec); --watch follows its edits.",
         ),
-        click.option(
+        option(
             "--spec-examples",
-            envvar="MOCKSERVER_SPEC_EXAMPLES",
-            show_envvar=True,
             is_flag=True,
             help="Answer each request example of the contract document (the exact model and "
             "messages) with its same-named response example, or a generated reply.",
@@ -57,11 +54,9 @@ def spec_errors() -> Iterator[None]:
         raise SystemExit(SPEC_EXIT) from exc
 
 
-def check_option() -> Callable[[Any], Any]:
-    return click.option(
+def check_option() -> Decorator:
+    return option(
         "--spec",
-        envvar="MOCKSERVER_SPEC",
-        show_envvar=True,
         default=None,
         type=click.Path(dir_okay=False, path_type=Path),
         help="Check against this contract document instead of the bundled one.",
@@ -87,9 +82,7 @@ def check_against(contract: Contract | None, fixtures: list[Fixture], title: str
         return
     problems = fixture_reply_problems(fixtures, contract)
     if problems:
-        click.echo(f"{title}: {len(problems)} problem(s) in the fixtures", err=True)
-        for problem in problems:
-            click.echo(f"  {problem}", err=True)
+        click.echo(report(problems, title), err=True)
     if contract.example_problems:
         broken = len(contract.broken_examples)
         click.echo(

@@ -13,7 +13,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from mockserver.app.serving import listen, shut_down
+from mockserver.app.serving import serving
 from mockserver.settings import Settings
 from mockserver.testing.admin_client import AdminClient
 
@@ -80,12 +80,9 @@ class MockServer:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        runner, self.port = await listen(self.settings)
-        try:
+        async with serving(self.settings) as (_, self.port):
             self._ready.set()
             await self._stop.wait()
-        finally:
-            await shut_down(runner, runner.app, self.settings.shutdown_timeout)
 
     def __enter__(self) -> MockServer:
         return self.start()

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mockserver.cli.main import PathList, main
+from mockserver.cli.main import main
+from mockserver.cli.options import PathList
 from tests.cli_support import ROOT, Server
 
 pytestmark = pytest.mark.timeout(60)

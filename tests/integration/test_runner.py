@@ -104,6 +104,24 @@ def test_overrides_apply_on_top_of_given_settings(tmp_path: Path) -> None:
     assert base.seed == 1, "the caller's settings are not changed"
 
 
+def test_watch_reloads_edited_fixtures(tmp_path: Path) -> None:
+    """MockServer runs a server as serve does: watch=True (--watch) follows the files too."""
+    path = write_yaml(tmp_path, "- {name: greet, match: {last_user: hi}, reply: {content: one}}")
+
+    def answer(url: str) -> str:
+        content: str = json.loads(post(url, chat("hi")))["choices"][0]["message"]["content"]
+        return content
+
+    with MockServer(fixture_paths=(path,), watch=True) as server:
+        assert answer(server.url) == "one"
+        write_yaml(tmp_path, "- {name: greet, match: {last_user: hi}, reply: {content: two}}")
+        deadline = time.monotonic() + 10
+        while answer(server.url) != "two":
+            if time.monotonic() > deadline:
+                pytest.fail("the edited fixture was not loaded within 10 s")
+            time.sleep(0.05)
+
+
 def test_two_servers_side_by_side() -> None:
     with MockServer() as first, MockServer() as second:
         assert first.port != second.port

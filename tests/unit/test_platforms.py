@@ -34,3 +34,13 @@ def test_macos_does_not_balance(monkeypatch: pytest.MonkeyPatch) -> None:
     note = workers_note(2)
     assert note is not None
     assert "macOS" in note
+
+
+def test_bsd_does_not_balance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BSD has SO_REUSEPORT but hands every connection to one socket, as macOS does."""
+    monkeypatch.setattr(sys, "platform", "freebsd14")
+    monkeypatch.setattr(socket, "SO_REUSEPORT", 512, raising=False)
+    note = workers_note(2)
+    assert note is not None
+    assert "does not balance" in note
+    assert workers_note(1) is None

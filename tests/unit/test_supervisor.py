@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.app.platforms import workers_note
+from mockserver.app.platforms import reuse_port_balances
 from mockserver.app.workers import Supervisor, cpu_count
 from mockserver.resources import bundled
 from mockserver.settings import Settings
@@ -21,7 +21,7 @@ from tests.redis_server import REDIS, RedisServer
 
 pytestmark = [
     pytest.mark.skipif(REDIS is None, reason="redis-server is not installed"),
-    pytest.mark.skipif(workers_note(2) is not None, reason="SO_REUSEPORT does not balance here"),
+    pytest.mark.skipif(not reuse_port_balances(), reason="SO_REUSEPORT: Linux only"),
     pytest.mark.timeout(120),
 ]
 
