@@ -58,6 +58,7 @@ class Server:
         env: dict[str, str] | None = None,
         program: tuple[str, ...] = ("-m", "mockserver"),
         quiet: bool = True,
+        start_timeout: float = START_TIMEOUT,
     ) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, *program, "serve", *(["--quiet"] if quiet else []), *args],
@@ -70,7 +71,11 @@ class Server:
         assert self.proc.stderr is not None
         self.stdout = LineReader(self.proc.stdout)
         self.stderr = LineReader(self.proc.stderr)
-        line = self.stdout.wait_for(r"^MOCKSERVER_READY ", START_TIMEOUT)
+        try:
+            line = self.stdout.wait_for(r"^MOCKSERVER_READY ", start_timeout)
+        except AssertionError:
+            self.close()  # no caller holds it yet to clean up
+            raise
         self.ready: dict[str, Any] = json.loads(line.removeprefix("MOCKSERVER_READY "))
         self.port: int = self.ready["port"]
 
@@ -80,9 +85,14 @@ class Server:
             body: dict[str, Any] = json.loads(response.read())
             return status, body
 
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+    @property
+    def url(self) -> str:
+        url: str = self.ready["url"]
+        return url
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 10) -> int:
         self.proc.send_signal(sig)
-        return self.proc.wait(timeout=10)
+        return self.proc.wait(timeout=timeout)
 
     def close(self) -> None:
         end_process(self.proc)
