@@ -11,27 +11,15 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
 
 from mockserver.cli.main import main
-from tests.cli_support import Server, free_port
+from tests.cli_support import ROOT, Server, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(20)
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    """Started servers are killed at the end whatever happened."""
-    started: list[Server] = []
-    yield started
-    for server in started:
-        server.close()
 
 
 def test_ready_line_health_and_sigterm(servers: list[Server]) -> None:

@@ -10,7 +10,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +37,6 @@ from tests.support import MakeClient, end_process, write_yaml
 
 pytestmark = pytest.mark.timeout(30)
 HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    started: list[Server] = []
-    yield started
-    for server in started:
-        server.close()
 
 
 @pytest.fixture
