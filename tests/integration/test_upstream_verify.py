@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -16,6 +15,7 @@ from openai import OpenAI
 from mockserver.cli.main import main
 from mockserver.testing.runner import MockServer
 from mockserver.upstream.config import Upstream
+from tests.cli_support import free_port
 from tests.integration.conftest import Gateway
 from tests.spec_documents import RESPONSE_ADDED, second_version_export
 
@@ -171,9 +171,7 @@ def test_budget_and_concurrency_are_kept(recorded: Path, gateway: Gateway, tmp_p
 
 
 def test_gateway_down_is_an_error(recorded: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     result = CliRunner().invoke(
         main,
         ["verify", "--upstream", f"http://127.0.0.1:{port}/v1", "--retries", "0", str(recorded)],
