@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli_support import ROOT, Server
+from tests.cli_support import ROOT, START_TIMEOUT, LineReader, Server
 from tests.support import end_process
 
 
@@ -27,8 +27,7 @@ class Gateway:
             stderr=subprocess.PIPE,
         )
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().decode()
-        assert line.startswith("GATEWAY_READY "), line
+        line = LineReader(self.proc.stdout).wait_for(r"^GATEWAY_READY ", START_TIMEOUT)
         self.port: int = json.loads(line.removeprefix("GATEWAY_READY "))["port"]
         self.url = f"http://127.0.0.1:{self.port}/v1"
 
