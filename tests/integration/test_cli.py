@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from mockserver.cli.main import main
-from tests.cli_support import ROOT, Server, free_port
+from tests.cli_support import ROOT, Server, free_port, run_mockserver
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -156,14 +156,7 @@ def test_sigint_exits_cleanly(servers: list[Server]) -> None:
 def test_port_in_use_fails_fast(servers: list[Server]) -> None:
     server = Server("--port", "0")
     servers.append(server)
-    result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--quiet", "--port", str(server.port)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    )
+    result = run_mockserver("serve", "--quiet", "--port", str(server.port), timeout=10)
     assert result.returncode != 0
     assert "MOCKSERVER_READY" not in result.stdout
 

@@ -6,10 +6,7 @@ redis-server), every request on a fresh connection so the kernel spreads them ov
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +19,7 @@ from typing import Any
 import pytest
 
 from mockserver.wire.faults import Chaos
-from tests.cli_support import ROOT, Server
+from tests.cli_support import Server, run_mockserver
 from tests.redis_server import REDIS, RedisServer
 from tests.support import assert_openai_error
 
@@ -283,14 +280,7 @@ def test_unreachable_redis_is_one_line(tmp_path: Path) -> None:
     redis = RedisServer(tmp_path)
     url = redis.url
     redis.kill()
-    result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--state", url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ},
-    )
+    result = run_mockserver("serve", "--port", "0", "--state", url)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -299,12 +289,6 @@ def test_unreachable_redis_is_one_line(tmp_path: Path) -> None:
 
 
 def test_workers_need_shared_state() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--workers", "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_mockserver("serve", "--port", "0", "--workers", "2")
     assert result.returncode == 2
     assert "--workers 2 needs --state redis://" in result.stderr
