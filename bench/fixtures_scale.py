@@ -17,17 +17,16 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import mock_command, running  # noqa: E402
 from mockserver.stubs.context import MatchContext  # noqa: E402
 from mockserver.stubs.fixture_set import FixtureSet  # noqa: E402
 from mockserver.stubs.loader import load_paths  # noqa: E402
@@ -89,38 +88,12 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 def spawn_to_health(folder: Path) -> float:
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mockserver",
-            "serve",
-            "--port",
-            "0",
-            "--quiet",
-            "--fixtures",
-            str(folder),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith("MOCKSERVER_READY "):
-                url = json.loads(line.split(" ", 1)[1])["url"]
-                break
-        else:
-            raise RuntimeError(process.stderr.read() if process.stderr else "no READY line")
-        with urllib.request.urlopen(f"{url}/__admin/health", timeout=10) as reply:
-            assert reply.status == 200
-        return time.perf_counter() - start
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    """Seconds from spawning `serve --fixtures folder` to its first 200 from health."""
+    with (
+        tempfile.TemporaryDirectory() as output,
+        running("mock", mock_command(["--fixtures", str(folder)]), Path(output), None) as server,
+    ):
+        return server.startup_s
 
 
 def main() -> None:

@@ -19,8 +19,7 @@ import json
 import os
 import random
 import re
-import subprocess
-import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -28,7 +27,8 @@ from typing import Any
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench import mock_command, running
+
 AUTH = {"Authorization": "Bearer sk-soak"}
 MB = 1024 * 1024
 
@@ -38,25 +38,6 @@ def rss_bytes(pid: int) -> int:
     match = re.search(r"VmRSS:\s+(\d+) kB", text)
     assert match is not None
     return int(match.group(1)) * 1024
-
-
-def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[str], str]:
-    command = [
-        sys.executable,
-        "-m",
-        "mockserver",
-        "serve",
-        "--port=0",
-        "--quiet",
-        f"--journal-limit={args.journal_limit}",
-        f"--journal-max-bytes={args.journal_max_bytes}",
-    ]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("MOCKSERVER_READY "):
-            return proc, json.loads(line.removeprefix("MOCKSERVER_READY "))["url"]
-    raise SystemExit("the server did not start")
 
 
 def chat(rng: random.Random, i: int) -> dict[str, Any]:
@@ -151,8 +132,15 @@ async def health(session: aiohttp.ClientSession, url: str) -> dict[str, Any]:
 
 
 async def soak(args: argparse.Namespace) -> dict[str, Any]:
-    proc, url = start_server(args)
-    try:
+    limits = [
+        f"--journal-limit={args.journal_limit}",
+        f"--journal-max-bytes={args.journal_max_bytes}",
+    ]
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        running("mock", mock_command(limits), Path(folder), None) as server,
+    ):
+        proc, url = server.process, server.url
         samples: list[dict[str, Any]] = []
         counts: Counter[str] = Counter()
         start_rss = rss_bytes(proc.pid)
@@ -202,9 +190,6 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             "by_status": dict(counts),
             "samples": samples,
         }
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from aiohttp import web  # noqa: E402
 from multidict import CIMultiDict  # noqa: E402
 
+from bench import PLAIN_BODY, STREAM_BODY  # noqa: E402
 from mockserver.app.factory import create_app  # noqa: E402
 from mockserver.app.state import CONTRACT, FIXTURES, JOURNAL, SETTINGS, TEXT  # noqa: E402
 from mockserver.app.tracing import new_request_id  # noqa: E402
@@ -43,13 +44,6 @@ from mockserver.wire import json_bytes, stream_faults  # noqa: E402
 from mockserver.wire.chunks import chunks  # noqa: E402
 from mockserver.wire.faults import NO_FAULT, FaultLayers  # noqa: E402
 
-MESSAGES = [{"role": "user", "content": "Say hello in one short sentence."}]  # as bench.py
-PLAIN_BODY: dict[str, Any] = {"model": "gpt-4o", "messages": MESSAGES}
-STREAM_BODY: dict[str, Any] = {
-    **PLAIN_BODY,
-    "stream": True,
-    "stream_options": {"include_usage": True},
-}
 HEADERS = CIMultiDict(
     {
         "Host": "127.0.0.1:8080",

@@ -16,27 +16,17 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
-import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench import bare_command, mock_command, running
+
 BODY: dict[str, Any] = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}
 AUTH = {"Authorization": "Bearer sk-bench", "Content-Type": "application/json"}
-
-
-def spawn(args: list[str], ready: str) -> tuple[subprocess.Popen[bytes], str]:
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        text = line.decode()
-        if text.startswith(ready):
-            return proc, json.loads(text.removeprefix(ready).strip())["url"]
-    raise RuntimeError(f"{args[0]} did not start")
 
 
 async def one(session: aiohttp.ClientSession, url: str, stream: bool) -> float:
@@ -79,30 +69,18 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    python = sys.executable
-    gateway, gateway_url = spawn(
-        [python, "bench/bare_server.py", "--port", "0"], "BARESERVER_READY "
-    )
-    mock, mock_url = spawn(
-        [
-            python,
-            "-m",
-            "mockserver",
-            "serve",
-            "--port",
-            "0",
-            "--quiet",
-            "--proxy-all",
-            "--upstream",
-            f"{gateway_url}/v1",
-        ],
-        "MOCKSERVER_READY ",
-    )
-    alone, alone_url = spawn(
-        [python, "-m", "mockserver", "serve", "--port", "0", "--quiet", "--fixtures", "bench"],
-        "MOCKSERVER_READY ",
-    )
-    try:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        running("gateway", bare_command(None), Path(folder), None) as gateway,
+        running(
+            "via mock",
+            mock_command(["--proxy-all", "--upstream", f"{gateway.url}/v1"]),
+            Path(folder),
+            None,
+        ) as mock,
+        running("mock alone", mock_command(["--fixtures", "bench"]), Path(folder), None) as alone,
+    ):
+        gateway_url, mock_url, alone_url = gateway.url, mock.url, alone.url
         for stream in (False, True):
             for url in (gateway_url, mock_url, alone_url):
                 await load(url, stream, 200, args.concurrency)  # warm-up
@@ -130,10 +108,6 @@ async def main() -> None:
                 f"{name}: via mock / direct: throughput x{median[0]:.2f}, latency x{median[1]:.2f}"
                 f"; mock alone / direct: throughput x{median[2]:.2f}, latency x{median[3]:.2f}"
             )
-    finally:
-        for proc in (mock, alone, gateway):
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -48,6 +49,18 @@ class LineReader:
             *complete, self.buffer = self.buffer.split(b"\n")
             self.lines.extend(line.decode("utf-8", "replace") for line in complete)
 
+    def rest(self, timeout: float = 2.0) -> list[str]:
+        """Every line, with what the pipe still holds (for a failure message: the child has
+        exited or been killed)."""
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            data = os.read(self.fd, 65536) if ready else b""
+            if not data:
+                break
+            self.buffer += data
+        return self.lines + self.buffer.decode("utf-8", "replace").splitlines()
+
 
 class Server:
     """`python -m mockserver serve ...` in a subprocess, ready once it printed MOCKSERVER_READY."""
@@ -58,6 +71,7 @@ class Server:
         env: dict[str, str] | None = None,
         program: tuple[str, ...] = ("-m", "mockserver"),
         quiet: bool = True,
+        start_timeout: float = START_TIMEOUT,
     ) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, *program, "serve", *(["--quiet"] if quiet else []), *args],
@@ -70,7 +84,15 @@ class Server:
         assert self.proc.stderr is not None
         self.stdout = LineReader(self.proc.stdout)
         self.stderr = LineReader(self.proc.stderr)
-        line = self.stdout.wait_for(r"^MOCKSERVER_READY ", START_TIMEOUT)
+        try:
+            line = self.stdout.wait_for(r"^MOCKSERVER_READY ", start_timeout)
+        except AssertionError as exc:
+            code = self.proc.poll()
+            if code is None:
+                self.proc.kill()
+            said = self.stderr.rest()[-20:]
+            self.close()  # no caller holds it yet to clean up
+            raise AssertionError(f"{exc}; exit status {code}; stderr: {said!r}") from exc
         self.ready: dict[str, Any] = json.loads(line.removeprefix("MOCKSERVER_READY "))
         self.port: int = self.ready["port"]
 
@@ -80,9 +102,14 @@ class Server:
             body: dict[str, Any] = json.loads(response.read())
             return status, body
 
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+    @property
+    def url(self) -> str:
+        url: str = self.ready["url"]
+        return url
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 10) -> int:
         self.proc.send_signal(sig)
-        return self.proc.wait(timeout=10)
+        return self.proc.wait(timeout=timeout)
 
     def close(self) -> None:
         end_process(self.proc)
@@ -93,3 +120,19 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def run_mockserver(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """`python -m mockserver ARGS` run to its end (a command that exits, or a serve that must
+    refuse to start): its exit status and text output."""
+    return subprocess.run(
+        [sys.executable, "-m", "mockserver", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )

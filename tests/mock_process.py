@@ -4,11 +4,13 @@ from another program: node clients, a browser. Its output goes to files (no pipe
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +89,42 @@ def node_or_skip() -> str:
     if not (NODE_DIR / "node_modules").is_dir():
         pytest.skip("tests/node/node_modules is missing: run `npm ci --prefix tests/node`")
     return node
+
+
+def _text(captured: str | bytes | None) -> str:
+    """What a timed-out subprocess had written (bytes on POSIX even with text=True)."""
+    if captured is None:
+        return ""
+    return captured.decode("utf-8", "replace") if isinstance(captured, bytes) else captured
+
+
+def run_node_tests(
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    mocks: Sequence[MockProcess],
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run `node --test ...` without colours; its result and output (printed, for -rP / -s:
+    which node tests ran and which were skipped). Running over `timeout` fails the test with
+    what node and the mocks had written."""
+    environment = {**os.environ, **env, "NO_COLOR": "1"}
+    environment.pop("FORCE_COLOR", None)
+    try:
+        result = subprocess.run(
+            command,
+            cwd=cwd,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as over:
+        output = _text(over.stdout) + _text(over.stderr)
+        logs = "\n".join(mock.output() for mock in mocks)
+        pytest.fail(f"`{' '.join(command)}` ran over {timeout:.0f} s:\n{output}\n{logs}")
+    output = f"{result.stdout}\n{result.stderr}"
+    print(output)
+    return result, output

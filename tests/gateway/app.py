@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +177,6 @@ async def stream(request: web.Request, body: dict[str, Any], text: str) -> web.S
             request.transport.abort()  # a crashed gateway: no terminating chunk
             return response
         await response.write(b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n")
-        state["last_frame_at"] = time.time()
     if state["drift"] != "no_done":
         await response.write(b"data: [DONE]\n\n")
     await response.write_eof()

@@ -1,4 +1,5 @@
-"""The fake gateway (tests/gateway) as a real process on loopback, shared by the upstream tests."""
+"""The fake gateway (tests/gateway) as a real process on loopback, shared by the upstream tests;
+and `servers`, which closes the `serve` subprocesses a test started."""
 
 from __future__ import annotations
 
@@ -7,14 +8,12 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli_support import ROOT, START_TIMEOUT, LineReader, Server
 from tests.support import end_process
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class Gateway:
@@ -28,8 +27,7 @@ class Gateway:
             stderr=subprocess.PIPE,
         )
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().decode()
-        assert line.startswith("GATEWAY_READY "), line
+        line = LineReader(self.proc.stdout).wait_for(r"^GATEWAY_READY ", START_TIMEOUT)
         self.port: int = json.loads(line.removeprefix("GATEWAY_READY "))["port"]
         self.url = f"http://127.0.0.1:{self.port}/v1"
 
@@ -72,3 +70,12 @@ def gateway_process() -> Iterator[Gateway]:
 def gateway(gateway_process: Gateway) -> Gateway:
     gateway_process.mode()
     return gateway_process
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    """Started servers are killed at the end whatever happened."""
+    started: list[Server] = []
+    yield started
+    for server in started:
+        server.close()

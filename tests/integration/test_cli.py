@@ -11,27 +11,15 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
 
 from mockserver.cli.main import main
-from tests.cli_support import Server, free_port
+from tests.cli_support import ROOT, Server, free_port, run_mockserver
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(20)
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    """Started servers are killed at the end whatever happened."""
-    started: list[Server] = []
-    yield started
-    for server in started:
-        server.close()
 
 
 def test_ready_line_health_and_sigterm(servers: list[Server]) -> None:
@@ -168,14 +156,7 @@ def test_sigint_exits_cleanly(servers: list[Server]) -> None:
 def test_port_in_use_fails_fast(servers: list[Server]) -> None:
     server = Server("--port", "0")
     servers.append(server)
-    result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--quiet", "--port", str(server.port)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    )
+    result = run_mockserver("serve", "--quiet", "--port", str(server.port), timeout=10)
     assert result.returncode != 0
     assert "MOCKSERVER_READY" not in result.stdout
 

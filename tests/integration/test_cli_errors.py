@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from mockserver.cli.main import main
-from tests.cli_support import ROOT, Server
+from tests.cli_support import Server, run_mockserver
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -75,14 +73,14 @@ def test_every_startup_mistake_is_one_line_and_exit_status_2(
 
 
 def serve_with(case: Case) -> tuple[int, str, str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--quiet", "--port", "0", *case.args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "300", **case.env},
+    result = run_mockserver(
+        "serve",
+        "--quiet",
+        "--port",
+        "0",
+        *case.args,
+        env={"COLUMNS": "300", **case.env},
         timeout=60,
-        check=False,
     )
     return result.returncode, result.stdout, result.stderr
 
@@ -90,14 +88,7 @@ def serve_with(case: Case) -> tuple[int, str, str]:
 def test_broken_fixtures_are_a_report_with_exit_status_2(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("- name: x\n  reply: {content: hi}\n  mtach: {}\n", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--fixtures", str(broken)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_mockserver("serve", "--port", "0", "--fixtures", str(broken))
     assert result.returncode == 2
     assert result.stderr.startswith("Error: mockserver refuses to start: 1 problem(s)")
     assert "mtach" in result.stderr

@@ -8,13 +8,12 @@ tests/node/node_modules or chromium (.ci/run installs all three).
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.mock_process import NODE_DIR, MockProcess, node_or_skip
+from tests.mock_process import NODE_DIR, MockProcess, node_or_skip, run_node_tests
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 NODE_TIMEOUT = 100.0
@@ -73,31 +72,16 @@ def mocks(tmp_path: Path) -> Iterator[tuple[MockProcess, MockProcess, Path]]:
 def test_dashboard_in_chromium(mocks: tuple[MockProcess, MockProcess, Path]) -> None:
     plain, guarded, fixtures = mocks
     env = {
-        **os.environ,
         "DASHBOARD_URL": plain.url,
         "DASHBOARD_TOKEN_URL": guarded.url,
         "DASHBOARD_TOKEN": TOKEN,
         "FIXTURES_DIR": str(fixtures),
         "CHROMIUM_PATH": str(CHROMIUM),
-        "NO_COLOR": "1",
     }
-    env.pop("FORCE_COLOR", None)
     command = [node_or_skip(), "--test", "--test-reporter=spec", "dashboard.browser.mjs"]
-    try:
-        result = subprocess.run(
-            command,
-            cwd=NODE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=NODE_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as timeout:
-        output = f"{timeout.stdout!r}\n{timeout.stderr!r}"
-        pytest.fail(f"the browser tests ran over {NODE_TIMEOUT:.0f} s:\n{output}")
-    output = f"{result.stdout}\n{result.stderr}"
-    print(output)
+    result, output = run_node_tests(
+        command, cwd=NODE_DIR, env=env, timeout=NODE_TIMEOUT, mocks=[plain, guarded]
+    )
     assert result.returncode == 0, (
         f"{' '.join(command)} exited {result.returncode}:\n{output}\n"
         f"--- mock output ---\n{plain.output()}\n{guarded.output()}"

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from mockserver.wire.faults import Chaos
-from tests.cli_support import ROOT, LineReader
+from tests.cli_support import ROOT, LineReader, Server, run_mockserver
 from tests.redis_server import REDIS, RedisServer
 from tests.support import assert_openai_error, end_process
 
@@ -34,28 +34,11 @@ START_TIMEOUT = 45.0  # three spawned workers on a busy 2-core machine
 RPM = 4
 
 
-class Mock:
-    """`python -m mockserver serve ...`, ready once it printed MOCKSERVER_READY."""
+class Mock(Server):
+    """`python -m mockserver serve --port 0 ...`, ready once it printed MOCKSERVER_READY."""
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mockserver", "serve", "--quiet", "--port", "0", *args],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        assert self.proc.stdout is not None
-        assert self.proc.stderr is not None
-        self.stdout = LineReader(self.proc.stdout)
-        self.stderr = LineReader(self.proc.stderr)
-        try:
-            line = self.stdout.wait_for(r"^MOCKSERVER_READY ", START_TIMEOUT)
-        except AssertionError as exc:
-            self.close()
-            raise AssertionError(
-                f"{exc}; exit status {self.proc.returncode}; stderr: {self.stderr.lines[-20:]!r}"
-            ) from exc
-        self.url: str = json.loads(line.removeprefix("MOCKSERVER_READY "))["url"]
+        super().__init__("--port", "0", *args, start_timeout=START_TIMEOUT)
 
     def call(
         self,
@@ -86,14 +69,13 @@ class Mock:
         headers = {"Authorization": f"Bearer {key}"}
         return self.call("POST", "/v1/chat/completions", body, headers, timeout)
 
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=30)
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> int:
+        return super().stop(sig, timeout)  # three workers drain before the supervisor exits
 
     def close(self) -> None:
         if self.proc.poll() is None:
             self.stop()
-        end_process(self.proc)
+        super().close()
 
 
 @pytest.fixture(scope="module")
@@ -338,14 +320,7 @@ def test_unreachable_redis_is_one_line(tmp_path: Path) -> None:
     redis = RedisServer(tmp_path)
     url = redis.url
     redis.kill()
-    result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--state", url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ},
-    )
+    result = run_mockserver("serve", "--port", "0", "--state", url)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -354,12 +329,6 @@ def test_unreachable_redis_is_one_line(tmp_path: Path) -> None:
 
 
 def test_workers_need_shared_state() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--workers", "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_mockserver("serve", "--port", "0", "--workers", "2")
     assert result.returncode == 2
     assert "--workers 2 needs --state redis://" in result.stderr

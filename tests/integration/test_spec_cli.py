@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +20,7 @@ from mockserver.contract.schemas import load_schema
 from mockserver.contract.spec import bundled_spec
 from mockserver.contract.spec.document import DRAFT2020
 from mockserver.contract.spec.export import to_openapi
-from tests.cli_support import ROOT, Server
+from tests.cli_support import Server, run_mockserver
 from tests.conftest import AUTH
 from tests.spec_documents import (
     ADDED,
@@ -38,14 +35,6 @@ from tests.support import MakeClient, end_process, write_yaml
 
 pytestmark = pytest.mark.timeout(30)
 HELLO = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    started: list[Server] = []
-    yield started
-    for server in started:
-        server.close()
 
 
 @pytest.fixture
@@ -66,17 +55,6 @@ def post(url: str, body: Any) -> tuple[int, dict[str, Any]]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mockserver", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=False,
-    )
 
 
 # --- broken documents ----------------------------------------------------------------------
@@ -107,7 +85,7 @@ def test_serve_refuses_a_broken_document_in_one_line(tmp_path: Path) -> None:
     name = "dangling.yaml"  # every document error takes this path; the next test has them all
     text, expected = BROKEN[name]
     (tmp_path / name).write_text(text, encoding="utf-8")
-    result = run("serve", "--port", "0", "--spec", str(tmp_path / name))
+    result = run_mockserver("serve", "--port", "0", "--spec", str(tmp_path / name), timeout=20)
     assert result.returncode == 2
     assert "MOCKSERVER_READY" not in result.stdout
     lines = result.stderr.strip().splitlines()
@@ -145,7 +123,7 @@ def test_a_schema_that_is_not_json_schema_is_refused(tmp_path: Path) -> None:
 
 
 def test_spec_diff_classifies_each_planted_change(v2: Path) -> None:
-    result = run("spec", "diff", "bundled", str(v2), "--json")
+    result = run_mockserver("spec", "diff", "bundled", str(v2), "--json", timeout=20)
     assert result.returncode == 1, result.stderr  # a breaking change: CI fails
     report = json.loads(result.stdout)
     found = {(c["side"], c["where"]): (c["kind"], c["breaking"]) for c in report["changes"]}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from mockserver.upstream.config import Upstream, chat_url
 from mockserver.wire.faults import parse_fault
+from tests.cli_support import free_port
 from tests.conftest import sse_chunks
 from tests.gateway.app import EXAMPLE, SLOW_GAP_S
 from tests.integration.conftest import Gateway
@@ -42,13 +42,6 @@ def user(text: str) -> list[ChatCompletionMessageParam]:
 
 def sdk_for(client: TestClient[Any, Any]) -> AsyncOpenAI:
     return AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key=CLIENT_KEY, max_retries=0)
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def test_chat_url_from_what_users_give() -> None:
@@ -152,7 +145,7 @@ async def test_html_502_becomes_an_openai_error(make_client: MakeClient, gateway
 
 
 async def test_gateway_down_gives_an_openai_502(make_client: MakeClient) -> None:
-    client = await proxy(make_client, f"http://127.0.0.1:{closed_port()}/v1")
+    client = await proxy(make_client, f"http://127.0.0.1:{free_port()}/v1")
     with pytest.raises(openai.InternalServerError) as caught:
         async with sdk_for(client) as sdk:
             await sdk.chat.completions.create(model="gpt-4o", messages=user("x"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -18,6 +17,7 @@ from mockserver.cli.main import main
 from mockserver.testing.runner import MockServer
 from mockserver.upstream.config import Upstream
 from mockserver.upstream.verify import verify as verify_fixtures
+from tests.cli_support import free_port
 from tests.integration.conftest import Gateway
 from tests.spec_documents import RESPONSE_ADDED, second_version_export
 
@@ -183,9 +183,7 @@ def test_a_reply_past_max_reply_bytes_is_an_error_not_read_whole(
 
 
 def test_gateway_down_is_an_error(recorded: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     result = CliRunner().invoke(
         main,
         ["verify", "--upstream", f"http://127.0.0.1:{port}/v1", "--retries", "0", str(recorded)],
