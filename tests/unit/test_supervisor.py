@@ -90,4 +90,4 @@ def test_supervisor_serves_replaces_and_stops(
     out = capsys.readouterr()
     assert out.out.count("MOCKSERVER_READY") == 1, "one readiness line for all workers"
     assert "workers    2 processes sharing port" in out.out
-    assert "worker 0 exited" in out.err
+    assert "worker 0 was killed by SIGKILL; starting another" in out.err
