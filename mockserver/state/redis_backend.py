@@ -49,6 +49,8 @@ TIMEOUT_S = 1.0  # per call to Redis; past it the request gets a 503
 CLAIM_TRIES = 16  # scenario steps lost to other workers before a request gives up (503)
 RUNTIME_SOURCE = "admin-api.yaml"
 PAGE = 256  # journal entries read per round trip
+LISTEN_POLL_S = 1.0  # the change listener looks up from get_message at least this often
+STOP_WAIT_S = 1.5  # what close() gives the listener to stop
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -121,6 +123,7 @@ class RedisState:
         self._files_generation: bytes | None = None
         self._parsed: dict[str, Fixture] = {}  # run-time fixture text -> fixture
         self._listener: asyncio.Task[None] | None = None
+        self._closing = False
         self._last_error: str | None = None
         self._sink = JournalFile(journal_file) if journal_file else None
 
@@ -136,10 +139,9 @@ class RedisState:
         self._listener = asyncio.create_task(self._listen())
 
     async def close(self) -> None:
+        self._closing = True
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            await _stop(self._listener)
         await self._sync.close()
         await self._redis.aclose()
         await self._listener_client.aclose()
@@ -433,15 +435,15 @@ class RedisState:
     # --- the announcement listener
     async def _listen(self) -> None:
         """Apply every announced change; after a lost connection, resubscribe and catch up."""
-        while True:
+        while not self._closing:
             try:
                 async with self._listener_client.pubsub() as pubsub:
                     await pubsub.subscribe(self._k["changes"])
                     async with self._guard():
                         await self._apply()
-                    while True:
+                    while not self._closing:
                         message = await pubsub.get_message(
-                            ignore_subscribe_messages=True, timeout=5.0
+                            ignore_subscribe_messages=True, timeout=LISTEN_POLL_S
                         )
                         if message is not None:
                             async with self._guard():
@@ -451,6 +453,24 @@ class RedisState:
             except (RedisError, OSError, StateUnavailable) as exc:
                 log.debug("fixture-change listener lost Redis (%s); resubscribing", exc)
                 await asyncio.sleep(0.5)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel the listener and wait for it, a little.
+
+    redis-py can swallow a cancellation that lands while get_message is reading (seen with
+    redis 8.1: about half the servers stopped right after start waited out the whole
+    --shutdown-timeout). So the cancel is repeated, the loop also checks `_closing` every
+    LISTEN_POLL_S, and after STOP_WAIT_S the task is left to the loop's end.
+    """
+    for _ in range(3):
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=STOP_WAIT_S / 3)
+        if done:
+            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+                task.result()
+            return
+    log.debug("the fixture-change listener did not stop within %s s", STOP_WAIT_S)
 
 
 def _taken(fixtures: FixtureSet) -> tuple[str, int] | None:

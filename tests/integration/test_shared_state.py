@@ -283,6 +283,17 @@ def test_a_worker_that_dies_before_it_is_ready_is_said_and_replaced(
         end_process(proc)
 
 
+def test_a_server_stopped_right_after_start_stops_at_once(redis_server: RedisServer) -> None:
+    """redis-py 8.1 could swallow the change listener's cancellation: about half the servers
+    stopped right after start waited out the whole --shutdown-timeout (30 s)."""
+    for _ in range(4):
+        server = Server("--port", "0", "--state", redis_server.url)
+        try:
+            assert server.stop(timeout=5) == 0
+        finally:
+            server.close()
+
+
 def test_redis_lost_and_back(tmp_path: Path) -> None:
     redis = RedisServer(tmp_path)
     server = Mock("--workers", "2", "--state", redis.url)
