@@ -9,6 +9,7 @@ their state is shared in Redis (--state), so they answer as one mock.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -51,6 +52,7 @@ def _worker(settings: Settings, log_format: str, quiet: bool, ready: Any) -> Non
     from mockserver.state.connect import StateConnectError
     from mockserver.stubs.model import FixtureLoadError
 
+    faulthandler.enable()  # a worker that crashes in C (a segfault) says where, on stderr
     _die_with_parent()
     configure(log_format, quiet=quiet)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor sends SIGTERM when it is time
