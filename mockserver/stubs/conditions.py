@@ -14,7 +14,7 @@ from jsonpointer import JsonPointer, JsonPointerException
 
 from mockserver.contract.auth import is_secret_header, redact
 from mockserver.contract.request import text_of
-from mockserver.linear_regex import RegexError, compile_linear, glob_to_regex
+from mockserver.linear_regex import RegexError, compile_linear, finder, glob_to_regex
 from mockserver.stubs.context import MatchContext
 
 _MISSING = object()
@@ -78,8 +78,7 @@ def text_matcher(spec: Any, path: str, *, plain: str = "equals") -> TextMatcher:
             compiled = compile_linear(pattern, fold)
         except RegexError as exc:
             raise ConditionError(f"{path}/{kind}", f"invalid regular expression: {exc}") from exc
-        search = compiled.search if kind == "regex" else compiled.match
-        return TextMatcher(lambda text: search(text) is not None, label, None)
+        return TextMatcher(finder(compiled, anchored=kind == "glob"), label, None)
     if kind == "contains":
         needle = value.casefold() if fold else value
         if fold:

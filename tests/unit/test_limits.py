@@ -13,7 +13,7 @@ import pytest
 from mockserver.bounded_yaml import MAX_NESTING, AliasBomb, TooDeep, safe_yaml
 from mockserver.contract.auth import is_secret_header, redact_query
 from mockserver.journal.store import Journal, ServeEvent, redact_headers, summarized
-from mockserver.linear_regex import RegexError, compile_linear, glob_to_regex
+from mockserver.linear_regex import RegexError, compile_linear, finder, glob_to_regex
 from mockserver.replies.schema_values import Budget, OverBudget, value_for
 from mockserver.stubs.context import MatchContext
 from mockserver.stubs.loader import load_text
@@ -68,6 +68,18 @@ def test_patterns_run_in_linear_time() -> None:
 )
 def test_globs(glob: str, text: str, matches: bool) -> None:
     assert (compile_linear(glob_to_regex(glob)).match(text) is not None) is matches
+    assert finder(compile_linear(glob_to_regex(glob)), anchored=True)(text) is matches
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"^\s*(你好|hi)[!！]*$", "b", "^$", r"x\Z", "(?i)HELLO", "^a+$"]
+)
+@pytest.mark.parametrize("text", ["", "你好！", "hi!", "abc", "xx", "say Hello", "aaa", "ab\nb"])
+def test_finder_says_what_search_and_match_say(pattern: str, text: str) -> None:
+    regex = compile_linear(pattern)
+    assert finder(regex)(text) is (regex.search(text) is not None)
+    assert finder(regex, anchored=True)(text) is (regex.match(text) is not None)
+    assert finder(regex, anchored=True)(text * 10_000) is (regex.match(text * 10_000) is not None)
 
 
 def _event(i: int, body: bytes) -> ServeEvent:
