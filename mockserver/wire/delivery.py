@@ -32,7 +32,7 @@ from mockserver.replies.reply import (
 )
 from mockserver.upstream.gate import forward_and_record
 from mockserver.wire import json_bytes, sse, stream_faults
-from mockserver.wire.chunks import chunks
+from mockserver.wire.chunks import chunks, sse_frames
 from mockserver.wire.faults import NO_FAULT, FaultPlan
 from mockserver.wire.headers import header_safe
 from mockserver.wire.pacing import paced
@@ -159,6 +159,9 @@ async def deliver(
             frames = [(data, None) for data, _ in timed]
             gaps = [gap for _, gap in timed]
             return await send_frames(wire, frames, headers, reply.status, gaps_ms=gaps)
+        case Completed(completion) if stream and not plan.reshapes_frames:
+            sent = [(data, None) for data in sse_frames(completion, include_usage=include_usage)]
+            return await send_frames(wire, sent, headers, reply.status)
         case Completed(completion) if stream:
             events = list(chunks(completion, include_usage=include_usage))
             if plan.interleave_tools:

@@ -62,6 +62,20 @@ class FaultPlan:
         }
         return dataclasses.replace(self, **changes)
 
+    @property
+    def reshapes_frames(self) -> bool:
+        """Whether the stream's frames differ from the reply's chunks (timing and transport
+        faults do not change the frames themselves)."""
+        return (
+            self.no_done
+            or self.malformed_at is not None
+            or self.error_at is not None
+            or self.duplicate_finish
+            or self.empty_delta_at is not None
+            or self.crlf
+            or self.interleave_tools
+        )
+
     def describe(self) -> str:
         return ", ".join(
             f"{f.name}={getattr(self, f.name)}"

@@ -11,7 +11,9 @@ import pytest
 
 from mockserver.replies import tokens
 from mockserver.replies.completion import Choice, Completion, ToolCall, Usage, latency_checkpoint
-from mockserver.wire.chunks import chunks
+from mockserver.replies.logprobs import TokenLogprob
+from mockserver.wire import sse
+from mockserver.wire.chunks import chunks, sse_frames
 from tests.support import assert_valid_completion, check_stream
 
 LONG = "The first answer is long enough to need several chunks of a few tokens each."
@@ -177,3 +179,29 @@ def test_three_uneven_choices(chunk_schema: jsonschema.Draft7Validator) -> None:
     summary = check_stream(out, chunk_schema, include_usage=True)
     assert summary.first_appearance == [0, 1, 2]
     assert summary.content == {0: SHORT, 1: LONG, 2: ""}
+
+
+def _varied() -> list[Completion]:
+    calls = (
+        ToolCall(id="call_abc", name="get_weather", arguments='{"city": "北京", "days": 3}'),
+        ToolCall(id="call_def", name="get_time", arguments='{"tz": "Asia/Shanghai"}'),
+    )
+    words = tokens.split(SHORT)
+    scored = tuple(TokenLogprob(w, -0.25, ((w, -0.25), ("x", -3.5))) for w in words)
+    return [
+        two_choices(),
+        make(Choice(index=0, content="你好，世界！" * 9, finish_reason="stop")),
+        make(Choice(index=0, content=None, finish_reason="tool_calls", tool_calls=calls)),
+        make(Choice(index=0, content="答案", finish_reason="stop", reasoning_content="想" * 9)),
+        make(Choice(index=0, content=SHORT, finish_reason="stop", logprobs=scored)),
+        make(Choice(index=0, content="", finish_reason="length")),
+    ]
+
+
+@pytest.mark.parametrize("include_usage", [False, True])
+@pytest.mark.parametrize("completion", _varied())
+def test_sse_frames_are_the_chunks_byte_for_byte(
+    completion: Completion, include_usage: bool
+) -> None:
+    expected = [sse.frame(c) for c in chunks(completion, include_usage=include_usage)]
+    assert sse_frames(completion, include_usage=include_usage) == [*expected, sse.DONE]
