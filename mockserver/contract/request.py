@@ -47,6 +47,8 @@ async def read_body(request: web.Request, seconds: float | None = None) -> bytes
 
 async def read_within(request: web.Request, seconds: float | None) -> bytes:
     """request.read() (aiohttp enforces client_max_size, 413, there), within `seconds`."""
+    if request.content.is_eof():  # it all came with the headers: nothing left to wait for
+        return await request.read()
     try:
         async with asyncio.timeout(seconds):
             return await request.read()
