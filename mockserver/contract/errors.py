@@ -31,6 +31,8 @@ class MockError(Exception):
 
     default_status: ClassVar[int] = 500
     default_type: ClassVar[str] = "server_error"
+    # The connection cannot carry another request (a body that stopped arriving mid-way).
+    closes_connection: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -54,12 +56,15 @@ class MockError(Exception):
         return {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
 
     def to_response(self) -> web.Response:
-        return web.Response(
+        response = web.Response(
             status=self.status,
             body=json_bytes.dumps({"error": self.error_object()}),
             content_type="application/json",
             headers=header_safe(self.headers),
         )
+        if self.closes_connection:
+            response.force_close()  # sends Connection: close, then closes
+        return response
 
 
 CLIENT_CLOSED = 499  # what the journal says of a request whose client hung up first
@@ -88,6 +93,7 @@ class MethodNotAllowed(InvalidRequest):
 
 class RequestTimeout(InvalidRequest):
     default_status = 408
+    closes_connection = True  # the rest of the body may still come: it is not a request
 
 
 class Conflict(InvalidRequest):

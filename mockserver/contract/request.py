@@ -56,7 +56,6 @@ async def read_within(request: web.Request, seconds: float | None) -> bytes:
         raise RequestTimeout(
             f"The request body did not arrive within {seconds:g} s.",
             code="request_timeout",
-            headers={"Connection": "close"},
         ) from None
 
 
