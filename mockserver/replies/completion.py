@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import os
 import random
@@ -34,6 +35,7 @@ def new_id(prefix: str, length: int = 29) -> str:
     return prefix + raw[:length].decode()
 
 
+@functools.lru_cache(maxsize=256)  # model names come from clients: bounded
 def fingerprint(model: str) -> str:
     """A stable `system_fingerprint` per model, as one deployment would report."""
     return "fp_" + hashlib.sha256(model.encode()).hexdigest()[:10]

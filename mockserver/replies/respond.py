@@ -83,6 +83,8 @@ def _under(reply: Reply, plan: FaultPlan) -> Reply:
         headers = {**matched, **error.headers}
         return dataclasses.replace(error, fixture=reply.fixture, headers=headers)
     payload = reply.payload
+    if plan is reply.plan and plan.seed is None:  # the common case: nothing to change
+        return reply
     if plan.seed is not None and isinstance(payload, Completed):
         payload = dataclasses.replace(payload, completion=replayable(payload.completion, plan.seed))
     return dataclasses.replace(reply, payload=payload, plan=plan)
