@@ -63,6 +63,18 @@ class FaultPlan:
         return dataclasses.replace(self, **changes)
 
     @property
+    def times_frames(self) -> bool:
+        """Whether anything happens between a stream's frames (a wait, a cut, odd pieces)."""
+        return (
+            self.ttft_ms is not None
+            or self.chunk_ms is not None
+            or self.jitter_ms is not None
+            or self.disconnect_after is not None
+            or self.stall_after is not None
+            or self.split_bytes is not None
+        )
+
+    @property
     def reshapes_frames(self) -> bool:
         """Whether the stream's frames differ from the reply's chunks (timing and transport
         faults do not change the frames themselves)."""
