@@ -2,13 +2,16 @@
 fixed reply, doing no parsing, validation or generation.
 
 It reads the request body (any real server must) and answers with prepared bytes: one
-chat.completion JSON body, or an SSE stream written frame by frame exactly like the mock writes
-its stream (one `write()` per frame, then `data: [DONE]`, then EOF). bench.py captures the mock's
-own reply to the benchmark request and passes it with --reply, so both servers put the same
-number of bytes and frames on the wire; without --reply a built-in reply of the same shape is
-served. It prints `BARESERVER_READY {"url": ..., "port": ...}` once listening, like the mock.
+chat.completion JSON body, or an SSE stream written the way the mock writes an unpaced stream
+(every frame through `data: [DONE]` and the end of the body in one `write_eof()`; with
+--frame-writes, one `write()` per frame, as the mock writes a paced stream). bench.py
+captures the mock's own reply to the benchmark request and passes it with --reply, so both
+servers put the same number of bytes and frames on the wire; without --reply a built-in reply
+of the same shape is served. It prints `BARESERVER_READY {"url": ..., "port": ...}` once
+listening, like the mock.
 
     python bench/bare_server.py --port 0 [--reply reply.json] [--loop uvloop] [--workers N]
+                                [--frame-writes]
 
 reply.json: {"kind": "json", "body": "<the JSON body>"} or {"kind": "sse", "frames": [...]}, each
 frame a complete `data: ...\\n\\n` event, the last one `data: [DONE]\\n\\n`.
@@ -115,7 +118,9 @@ def load_reply(path: Path | None) -> tuple[bytes | None, list[bytes] | None]:
     return None, [str(frame).encode() for frame in doc["frames"]]
 
 
-def make_app(json_body: bytes | None, sse_frames: list[bytes] | None) -> web.Application:
+def make_app(
+    json_body: bytes | None, sse_frames: list[bytes] | None, frame_writes: bool = False
+) -> web.Application:
     async def chat(request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         # Without a reply file both kinds are available; a cheap look at the raw body picks one
@@ -123,6 +128,9 @@ def make_app(json_body: bytes | None, sse_frames: list[bytes] | None) -> web.App
         if sse_frames is not None and (json_body is None or b'"stream":true' in raw):
             response = web.StreamResponse(headers={**STREAM_HEADERS, **TRACE_HEADERS})
             await response.prepare(request)
+            if not frame_writes:
+                await response.write_eof(b"".join(sse_frames))
+                return response
             for frame in sse_frames:
                 await response.write(frame)
             await response.write_eof()
@@ -139,9 +147,12 @@ def make_app(json_body: bytes | None, sse_frames: list[bytes] | None) -> web.App
     return app
 
 
-async def serve(host: str, port: int, reply: Path | None, *, announce: bool = True) -> None:
+async def serve(
+    host: str, port: int, reply: Path | None, *, announce: bool = True, frame_writes: bool = False
+) -> None:
     json_body, sse_frames = load_reply(reply)
-    runner = web.AppRunner(make_app(json_body, sse_frames), access_log=None, handle_signals=False)
+    app = make_app(json_body, sse_frames, frame_writes)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_port=True)
     await site.start()
@@ -171,6 +182,11 @@ def main() -> None:
         default=1,
         help="processes sharing the port (SO_REUSEPORT), as `mockserver serve --workers N`",
     )
+    parser.add_argument(
+        "--frame-writes",
+        action="store_true",
+        help="a write() per SSE frame (how the mock writes a paced stream)",
+    )
     args = parser.parse_args()
     port = args.port
     if args.workers > 1:  # the port first (so --port 0 is one port for all), then the forks
@@ -180,16 +196,19 @@ def main() -> None:
             port = probe.getsockname()[1]
             children = [os.fork() for _ in range(args.workers - 1)]
             if 0 in children:  # a child: serve quietly until SIGTERM
-                run(serve(args.host, port, args.reply, announce=False), args.loop)
+                quiet = serve(
+                    args.host, port, args.reply, announce=False, frame_writes=args.frame_writes
+                )
+                run(quiet, args.loop)
                 os._exit(0)
         try:
-            run(serve(args.host, port, args.reply), args.loop)
+            run(serve(args.host, port, args.reply, frame_writes=args.frame_writes), args.loop)
         finally:
             for pid in children:
                 os.kill(pid, signal.SIGTERM)
                 os.waitpid(pid, 0)
         return
-    run(serve(args.host, port, args.reply), args.loop)
+    run(serve(args.host, port, args.reply, frame_writes=args.frame_writes), args.loop)
 
 
 def run(main: Any, loop: str) -> None:

@@ -136,7 +136,7 @@ async def _http_chunks(client: TestClient[Any, Any], fault: str | None) -> list[
     writer.close()
     head, _, rest = answer.partition(b"\r\n\r\n")
     assert b"Transfer-Encoding: chunked" in head
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         size_line, _, rest = rest.partition(b"\r\n")
         size = int(size_line, 16)
