@@ -223,7 +223,7 @@ async def baseline(wire: Client) -> list[bytes]:
     capture = await exchange(wire, HI, "seed=1")
     assert_clean_end(capture)
     frames = capture.frames()
-    assert capture.chunks == frames, "one HTTP chunk per SSE frame"
+    assert capture.chunks == [b"".join(frames)], "unpaced: the whole stream in one HTTP chunk"
     assert frames[-1] == DONE
     chunks = sse_chunks(b"".join(frames))
     assert len(chunks) >= 5
@@ -240,6 +240,14 @@ async def test_the_clean_stream_is_reproducible(wire: Client, baseline: list[byt
     assert other.frames() != baseline
     unseeded = [(await exchange(wire, HI)).body for _ in range(2)]
     assert unseeded[0] != unseeded[1], "without a seed every reply has a fresh id"
+
+
+async def test_a_paced_stream_is_written_a_frame_at_a_time(
+    wire: Client, baseline: list[bytes]
+) -> None:
+    capture = await exchange(wire, HI, "seed=1, chunk_ms=1")
+    assert_clean_end(capture)
+    assert capture.chunks == baseline, "one HTTP chunk per SSE frame, the same frames"
 
 
 @pytest.mark.parametrize("after", [0, 1, 3])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -115,41 +114,3 @@ async def test_error_on_stream_request_is_plain_json(client: TestClient[Any, Any
     assert response.status == 400
     assert response.content_type == "application/json"
     assert (await response.json())["error"]["param"] == "temperature"
-
-
-async def _http_chunks(client: TestClient[Any, Any], fault: str | None) -> list[bytes]:
-    """The HTTP/1.1 chunks of a streamed reply, read off a raw socket (chunk boundaries are
-    what the server wrote at once, whatever TCP did to them)."""
-    body = json.dumps(body_with(stream=True)).encode()
-    lines = [
-        "POST /v1/chat/completions HTTP/1.1",
-        f"Host: {client.host}",
-        "Authorization: Bearer sk-test",
-        "Content-Type: application/json",
-        f"Content-Length: {len(body)}",
-        "Connection: close",
-        *([f"X-Mock-Fault: {fault}"] if fault else []),
-    ]
-    reader, writer = await asyncio.open_connection(client.host, client.port)
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-    answer = await reader.read(-1)
-    writer.close()
-    head, _, rest = answer.partition(b"\r\n\r\n")
-    assert b"Transfer-Encoding: chunked" in head
-    chunks: list[bytes] = []
-    while True:
-        size_line, _, rest = rest.partition(b"\r\n")
-        size = int(size_line, 16)
-        if size == 0:
-            return chunks
-        chunks.append(rest[:size])
-        rest = rest[size + 2 :]
-
-
-async def test_an_unpaced_stream_is_written_at_once(client: TestClient[Any, Any]) -> None:
-    at_once = await _http_chunks(client, None)
-    assert len(at_once) == 1, "one write: nothing asked for time between frames"
-    paced = await _http_chunks(client, "chunk_ms=1")
-    assert len(paced) == at_once[0].count(b"\n\n") > 5, "a write per frame when paced"
-    assert paced[-1] == b"data: [DONE]\n\n"
-    assert at_once[0].endswith(b"data: [DONE]\n\n")
