@@ -199,6 +199,22 @@ class ServeEvent:
         """The body as JSON (its text when it was not JSON)."""
         return _as_json(self.body)
 
+    def _summarized_body(self) -> Any:
+        """summarized(body_json), without the walk for the common small body that it would
+        give back unchanged: no string, depth or count near a limit fits in MAX_KEPT_STRING
+        bytes with few brackets, and without a \\u escape there is no lone surrogate. The
+        walk cost ~35 us a request where entries are encoded as they are made (--state,
+        --journal-file)."""
+        raw = self.body
+        if (
+            isinstance(raw, bytes)
+            and len(raw) <= MAX_KEPT_STRING
+            and raw.count(b"[") + raw.count(b"{") < MAX_KEPT_DEPTH
+            and b"\\u" not in raw
+        ):
+            return _as_json(raw)
+        return summarized(self.body_json)
+
     def received(self, raw: bytes) -> None:
         """The body as it came, kept (cut) before parsing: a body that fails to parse is
         journaled too."""
@@ -246,7 +262,7 @@ class ServeEvent:
             "method": self.method,
             "path": self.path,
             "headers": self.headers,
-            "body": summarized(self.body_json),
+            "body": self._summarized_body(),
             "model": self.model,
             "stream": self.stream,
             "status": self.status,

@@ -217,3 +217,20 @@ def test_wordwrap_and_truncate_work() -> None:
 
 def test_header_values_lose_their_control_characters() -> None:
     assert header_safe({"X-A": "a\x00b\x7f", "bad name": "x"}) == {"X-A": "a\\x00b\\x7f"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}',
+        '{"messages": [{"content": "你好"}]}'.encode(),
+        b'{"content": "\\ud83d\\ude00 and a lone \\ud800"}',
+        b"[" * 40 + b"]" * 40,
+        b"not json \xff\xfe",
+        b'{"s": "' + b"x" * 5000 + b'"}',
+        b"",
+    ],
+)
+def test_an_entry_body_is_the_summary_of_the_body(raw: bytes) -> None:
+    event = _event(0, raw)
+    assert event.to_json()["body"] == summarized(event.body_json)
