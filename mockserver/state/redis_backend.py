@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 import yaml
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from mockserver.contract.errors import MockError
 from mockserver.journal.sink import JournalFile
@@ -186,21 +186,33 @@ class RedisState:
     async def _sync_all(self, items: Sequence[tuple[str, bytes] | None]) -> list[Snapshot | None]:
         """One round trip for what concurrent requests need: their journal entries appended
         (one script call, which trims atomically), then, if any asked (None), the fixture-set
-        version and the scenario counters read once for all of them."""
-        pipe = self._redis.pipeline(transaction=False)
+        version and the scenario counters read once for all of them.
+
+        The script goes by EVALSHA, loaded again only when Redis says it does not know it (a
+        restart, SCRIPT FLUSH): a redis-py Script in a pipeline asks SCRIPT EXISTS first, one
+        more round trip on every batch.
+        """
         entries = [item for item in items if item is not None]
-        if entries:
-            args: list[str | bytes | int] = [self._journal_limit, self._journal_bytes]
-            for event_id, data in entries:
-                args += [event_id, data]
-            await self._append(
-                keys=[self._k["journal"], self._k["journal:bytes"]], args=args, client=pipe
-            )
         reads = len(entries) < len(items)
-        if reads:
-            pipe.get(self._k["fixtures:version"])
-            pipe.hgetall(self._k["calls"])
-        results = await pipe.execute()
+        args: list[str | bytes | int] = [self._journal_limit, self._journal_bytes]
+        for event_id, data in entries:
+            args += [event_id, data]
+        keys = [self._k["journal"], self._k["journal:bytes"]]
+        results: list[Any] = []
+        for attempt in range(2):
+            pipe = self._redis.pipeline(transaction=False)
+            if entries:
+                pipe.evalsha(self._append.sha, len(keys), *keys, *args)
+            if reads:
+                pipe.get(self._k["fixtures:version"])
+                pipe.hgetall(self._k["calls"])
+            try:
+                results = await pipe.execute()
+                break
+            except NoScriptError:  # nothing ran: the script failed first, the reads are redone
+                if attempt:
+                    raise
+                await self._redis.script_load(scripts.JOURNAL_APPEND)
         snapshot: Snapshot | None = (results[-2], results[-1]) if reads else None
         return [None if item is not None else snapshot for item in items]
 

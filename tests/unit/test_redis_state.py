@@ -179,3 +179,21 @@ async def test_the_shared_journal_is_read_a_page_at_a_time(
     assert (await b.get("/__admin/requests/req_nope")).status == 404
     count = await (await a.post("/__admin/requests/count", json={"last_user": "hi 3"})).json()
     assert count["requests"] == [ids[3]]
+
+
+async def test_the_journal_survives_a_script_flush(
+    aiohttp_client: ClientFactory, redis: RedisServer
+) -> None:
+    """The journal's append script goes by EVALSHA; Redis forgetting it (a restart, SCRIPT
+    FLUSH) loads it again, and no entry is lost or written twice."""
+    import redis.asyncio as aioredis
+
+    a, b = await pair(aiohttp_client, redis.url)
+    assert (await chat(a, "before"))[0] == 200
+    async with aioredis.Redis.from_url(redis.url) as admin:
+        await admin.script_flush()
+    assert (await chat(b, "after"))[0] == 200
+    assert (await chat(a, "again"))[0] == 200
+    journal = (await (await a.get("/__admin/requests")).json())["requests"]
+    said = [e["body"]["messages"][0]["content"] for e in journal]
+    assert said == ["again", "after", "before"]
