@@ -233,4 +233,6 @@ def test_header_values_lose_their_control_characters() -> None:
 )
 def test_an_entry_body_is_the_summary_of_the_body(raw: bytes) -> None:
     event = _event(0, raw)
+    event.response = raw
     assert event.to_json()["body"] == summarized(event.body_json)
+    assert event.to_json()["response"] == summarized(event.body_json)
