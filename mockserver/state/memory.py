@@ -45,8 +45,8 @@ class MemoryState:
     async def event(self, event_id: str) -> ServeEvent | None:
         return self.journal.get(event_id)
 
-    async def journal_size(self) -> int:
-        return len(self.journal)
+    async def journal_usage(self) -> tuple[int, int]:
+        return len(self.journal), self.journal.bytes
 
     async def clear_journal(self) -> None:
         self.journal.clear()

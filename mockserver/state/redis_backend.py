@@ -246,9 +246,13 @@ class RedisState:
                         return codec.decode(fields[b"e"])
         return None
 
-    async def journal_size(self) -> int:
+    async def journal_usage(self) -> tuple[int, int]:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xlen(self._k["journal"])
+        pipe.get(self._k["journal:bytes"])
         async with self._guard():
-            return int(await self._redis.xlen(self._k["journal"]))
+            entries, size = await pipe.execute()
+        return int(entries), int(size or 0)
 
     async def clear_journal(self) -> None:
         async with self._guard():

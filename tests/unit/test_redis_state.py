@@ -3,6 +3,7 @@ process (the CLI tests run it in subprocesses, which coverage does not see)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,11 @@ async def test_the_shared_journal_keeps_to_journal_max_bytes(
         assert (await chat(client, "hi"))[0] == 200
     journal = await (await b.get("/__admin/requests")).json()
     assert len(journal["requests"]) == 1
+    health = await (await a.get("/__admin/health")).json()
+    assert health["requests"] == 1
+    assert 0 < health["journal_bytes"] <= 1024 + len(json.dumps(journal["requests"][0])), (
+        "the shared journal's bytes, not this process's (none)"
+    )
 
 
 async def test_the_live_feed_hears_of_requests_and_clears(

@@ -30,7 +30,6 @@ from mockserver.app.state import (
     CONTRACT,
     FEED,
     FIXTURES,
-    JOURNAL,
     SETTINGS,
     STARTED,
     STATE,
@@ -153,7 +152,9 @@ async def health(request: web.Request) -> web.Response:
     app = request.app
     state = app[STATE]
     checked = await state.health()
-    requests = await state.journal_size() if checked["status"] == "ok" else None
+    requests, journal_bytes = (
+        await state.journal_usage() if checked["status"] == "ok" else (None, None)
+    )
     return web.json_response(
         {
             "status": checked["status"],
@@ -161,7 +162,7 @@ async def health(request: web.Request) -> web.Response:
             "uptime_s": round(time.monotonic() - app[STARTED], 3),
             "fixtures": len(app[FIXTURES]),
             "requests": requests,
-            "journal_bytes": app[JOURNAL].bytes,  # this process's journal
+            "journal_bytes": journal_bytes,  # with --state: the shared journal's entries
             "contract": app[CONTRACT].current.describe(),
             "spec": app[CONTRACT].current.to_json(),
             "state": checked["state"],
