@@ -49,12 +49,6 @@ class RateLimiter:
     def active(self) -> bool:
         return self.rpm is not None or self.tpm is not None
 
-    def charge_chat(self, key: str, chat: ChatRequest) -> dict[str, str]:
-        """Charge a chat request its prompt plus its max_tokens (OpenAI's reservation)."""
-        if not self.active:  # the common case: no token count on the hot path
-            return {}
-        return self.charge(key, self.cost(chat))
-
     @staticmethod
     def cost(chat: ChatRequest) -> int:
         """What a chat request is charged: its prompt plus its max_tokens."""
