@@ -90,6 +90,22 @@ def refuse_unbounded(node: Any, limit: int = MAX_EXPANDED) -> None:
         raise TooDeep(node.start_mark.line + 1)
 
 
+def refuse_too_deep(data: Any) -> None:
+    """TooDeep for data already built (JSON libyaml cannot read, so without a node tree) nested
+    past MAX_NESTING, its levels counted as `measure` counts them (a scalar is one)."""
+    level = [data]
+    for _ in range(MAX_NESTING):
+        level = [
+            child
+            for node in level
+            if isinstance(node, (dict, list))
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return
+    raise TooDeep(1)
+
+
 def load_with_node(text: str, limit: int = MAX_EXPANDED) -> tuple[Any, Any]:
     """The data and its node tree (for line numbers), in one libyaml pass; (None, None) for
     an empty document."""

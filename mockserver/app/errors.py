@@ -62,4 +62,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     event = request.get(EVENT)
     if event is not None:
         event.error = error.error_object()
-    return error.to_response()
+    response = error.to_response()
+    if error.closes_connection:
+        await _send_and_close(request, response)
+    return response
+
+
+async def _send_and_close(request: web.Request, response: web.StreamResponse) -> None:
+    """Send the answer now, then close: after a handler, aiohttp lingers up to 10 s reading
+    the rest of a body that stopped arriving (Connection: close alone does not end that)."""
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()  # the transport closes once what was written is sent

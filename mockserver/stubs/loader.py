@@ -20,7 +20,13 @@ import yaml
 from faker import Faker
 from jsonschema.protocols import Validator
 
-from mockserver.bounded_yaml import LOADER, load_with_node, refuse_unbounded
+from mockserver.bounded_yaml import (
+    LOADER,
+    TooDeep,
+    load_with_node,
+    refuse_too_deep,
+    refuse_unbounded,
+)
 from mockserver.contract.schemas import fast_check, load_schema, response_validator
 from mockserver.stubs.conditions import ConditionError, compile_match
 from mockserver.stubs.context import MatchContext
@@ -91,10 +97,14 @@ def _parse(text: str, *, json_text: bool) -> tuple[Any, Any]:
     JSON nested past MAX_NESTING is refused as YAML is (TooDeep)."""
     if not json_text:
         return load_with_node(text)
-    data = json.loads(text)
+    try:
+        data = json.loads(text)
+    except RecursionError:  # the decoder's own stack: deeper than any limit
+        raise TooDeep(1) from None
     try:
         node = yaml.compose(text, Loader=LOADER)
     except yaml.YAMLError:  # valid JSON that YAML 1.1 refuses (tabs): no line numbers
+        refuse_too_deep(data)  # nor a node tree to measure: the limit still holds
         return data, None
     if node is not None:
         refuse_unbounded(node)

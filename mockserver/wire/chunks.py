@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 from mockserver.replies import tokens
 from mockserver.replies.completion import Choice, Completion
 from mockserver.replies.logprobs import content_json
-from mockserver.wire import json_bytes, sse
+from mockserver.wire import sse
 
 TOKENS_PER_CHUNK = 3
 # (delta, finish_reason) or (delta, finish_reason, logprobs of the delta's content tokens)
@@ -114,8 +116,16 @@ def sse_frames(completion: Completion, *, include_usage: bool) -> list[bytes]:
     fault to apply. The envelope is encoded once, not once per chunk (a 40-chunk reply spent
     most of its encoding on the same six fields)."""
     envelope = _envelope(completion, include_usage)
-    head = b"data: " + json_bytes.dumps(envelope)[:-1] + b',"choices":['
-    sent = [head + json_bytes.dumps(choice) + b"]}\n\n" for choice in _choices(completion)]
+    try:
+        head = b"data: " + orjson.dumps(envelope)[:-1] + b',"choices":['
+    except TypeError:  # json_bytes' stdlib way (ASCII-escaped) for every frame, as chunks() has
+        return [*map(sse.frame, chunks(completion, include_usage=include_usage)), sse.DONE]
+    sent = []
+    for choice in _choices(completion):
+        try:
+            sent.append(head + orjson.dumps(choice) + b"]}\n\n")
+        except TypeError:  # the whole chunk the stdlib way: its envelope is escaped there too
+            sent.append(sse.frame({**envelope, "choices": [choice]}))
     if include_usage:
         sent.append(sse.frame({**envelope, "choices": [], "usage": completion.usage.to_json()}))
     sent.append(sse.DONE)

@@ -492,6 +492,23 @@ def test_a_body_that_stops_arriving_gets_a_408(mock: Mock) -> None:
     assert json.loads(body)["error"]["code"] == "request_timeout"
 
 
+def test_the_408_closes_the_connection_at_once(mock: Mock) -> None:
+    """Connection: close, and closed: aiohttp otherwise lingers 10 s more reading a body that
+    stopped arriving, which --body-timeout is there to cut short."""
+    with socket.create_connection(("127.0.0.1", mock.port), timeout=15) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: Bearer k\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 1000\r\n\r\n{"model":'
+        )
+        started = time.monotonic()
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert time.monotonic() - started < 5, "closed right after the 408 (--body-timeout=2)"
+
+
 def test_a_client_hanging_up_mid_body_is_journaled_as_such(mock: Mock) -> None:
     with socket.create_connection(("127.0.0.1", mock.port), timeout=10) as sock:
         sock.sendall(

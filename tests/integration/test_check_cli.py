@@ -6,6 +6,7 @@ below asserts its own FILE:LINE: /path: message line from that run's output.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from mockserver.bounded_yaml import MAX_NESTING
 from tests.support import write_yaml
 
 BROKEN: dict[str, str] = {
@@ -243,3 +245,19 @@ def test_serve_refuses_broken_fixtures(tmp_path: Path) -> None:
     assert "MOCKSERVER_READY" not in result.stdout
     assert "mockserver refuses to start: 1 problem(s) in the fixtures" in result.stderr
     assert "bad.yaml:4: /0/match/last_user/regex: invalid regular expression:" in result.stderr
+
+
+def test_a_deep_json_file_that_yaml_cannot_read_is_refused_not_a_crash(tmp_path: Path) -> None:
+    """JSON that libyaml refuses (a leading tab) gives no node tree: the nesting limit must
+    still hold, or compiling the match recursed past Python's stack (a traceback, no report)."""
+    match: dict[str, object] = {"last_user": "x"}
+    for _ in range(900):
+        match = {"not": match}
+    text = json.dumps([{"name": "deep", "match": match, "reply": {"content": "hi"}}])
+    (tmp_path / "deep.json").write_text("\t" + text, encoding="utf-8")
+    result = run("check", "deep.json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"deep.json:1: /: not valid JSON: nested more than {MAX_NESTING} levels deep" in (
+        result.stderr
+    )

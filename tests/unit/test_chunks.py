@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from random import Random
 from typing import Any
@@ -203,5 +204,25 @@ def _varied() -> list[Completion]:
 def test_sse_frames_are_the_chunks_byte_for_byte(
     completion: Completion, include_usage: bool
 ) -> None:
+    expected = [sse.frame(c) for c in chunks(completion, include_usage=include_usage)]
+    assert sse_frames(completion, include_usage=include_usage) == [*expected, sse.DONE]
+
+
+@pytest.mark.parametrize("include_usage", [False, True])
+@pytest.mark.parametrize(
+    ("model", "choice"),
+    [
+        # values orjson refuses go through the stdlib, ASCII-escaped: the envelope too, then
+        ("gpt-4o-é", Choice(index=0, content="a\ud800b", finish_reason="stop")),
+        (
+            "gpt-4o-é",
+            Choice(index=0, content="x", finish_reason="stop", annotations=({"n": 2**70},)),
+        ),
+    ],
+)
+def test_sse_frames_match_the_chunks_when_json_needs_the_stdlib(
+    model: str, choice: Choice, include_usage: bool
+) -> None:
+    completion = dataclasses.replace(make(choice), model=model)
     expected = [sse.frame(c) for c in chunks(completion, include_usage=include_usage)]
     assert sse_frames(completion, include_usage=include_usage) == [*expected, sse.DONE]
