@@ -166,7 +166,10 @@ class Supervisor:
                     _say(f"mockserver: worker {slot} was not ready after {READY_TIMEOUT_S:.0f} s")
                     return None
                 _say(f"mockserver: worker {slot} {_died(proc)} before it was ready")
-                if proc.exitcode == 2 or not self._may_restart(slot):
+                if proc.exitcode == 2:
+                    return None
+                if not self._may_restart(slot):
+                    _say(f"mockserver: worker {slot} keeps dying before it is ready; stopping")
                     return None
                 proc, receive = self._spawn(self._settings)
                 self._procs[slot] = proc
