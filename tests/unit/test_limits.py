@@ -236,3 +236,23 @@ def test_an_entry_body_is_the_summary_of_the_body(raw: bytes) -> None:
     event.response = raw
     assert event.to_json()["body"] == summarized(event.body_json)
     assert event.to_json()["response"] == summarized(event.body_json)
+
+
+def test_finder_falls_back_when_re2_internals_change() -> None:
+    """A google-re2 release whose private Match takes other arguments costs speed, not 500s."""
+    real = compile_linear("^hi")
+
+    class Changed:
+        def Match(self, text: bytes) -> None:
+            raise AssertionError("not to be called with the old arguments")
+
+    class Release:
+        pattern = real.pattern
+        search = real.search
+        match = real.match
+        fullmatch = real.fullmatch
+        _regexp = Changed()
+
+    found = finder(Release())
+    assert found("hi there") is True
+    assert found("oh hi") is False
