@@ -99,6 +99,7 @@ class Feed:
 
     def __init__(self) -> None:
         self._watchers: set[Watcher] = set()
+        self.watched = asyncio.Event()  # set while a watcher is open (the shared state tails)
 
     def __len__(self) -> int:
         return len(self._watchers)
@@ -108,10 +109,13 @@ class Feed:
             raise TooManyWatchers
         watcher = Watcher()
         self._watchers.add(watcher)
+        self.watched.set()
         return watcher
 
     def forget(self, watcher: Watcher) -> None:
         self._watchers.discard(watcher)
+        if not self._watchers:
+            self.watched.clear()
 
     def _push(self, notice: Notice) -> None:
         for watcher in self._watchers:
@@ -132,3 +136,4 @@ class Feed:
         for watcher in self._watchers:
             watcher.end("closed")
         self._watchers.clear()
+        self.watched.clear()

@@ -29,8 +29,9 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError
 
 from mockserver.contract.errors import MockError
+from mockserver.journal.live import Feed
 from mockserver.journal.sink import JournalFile
-from mockserver.journal.store import JournalListener, ServeEvent, encode_entry
+from mockserver.journal.store import ServeEvent, encode_entry
 from mockserver.state import codec, scripts
 from mockserver.state.base import StateUnavailable
 from mockserver.state.batching import Batcher
@@ -51,6 +52,8 @@ RUNTIME_SOURCE = "admin-api.yaml"
 PAGE = 256  # journal entries read per round trip
 LISTEN_POLL_S = 1.0  # the change listener looks up from get_message at least this often
 STOP_WAIT_S = 1.5  # what close() gives the listener to stop
+TAIL_BLOCK_MS = 1000  # the journal tail's XREAD waits at most this long, then looks up
+CLEARED = b"cleared:"  # + the writer: a journal clear announced to the other workers
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -68,7 +71,7 @@ class RedisState:
         load_files: Callable[[], list[Fixture]],
         limiter: RateLimiter,
         chaos: Chaos,
-        feed: JournalListener,
+        feed: Feed,
         journal_limit: int,
         journal_bytes: int,
         journal_file: Path | None = None,
@@ -77,9 +80,10 @@ class RedisState:
         timeout: float = TIMEOUT_S,
     ) -> None:
         self.fixtures = fixtures
-        # The dashboard's live feed hears of the requests this worker served and of clears;
-        # the entries themselves live in Redis.
+        # The dashboard's live feed: this worker's requests and clears as they happen, the other
+        # workers' from the shared journal while a dashboard watches (_tail).
         self._feed = feed
+        self._writer = uuid.uuid4().hex[:16]  # marks this worker's entries and clears
         self._on_fixtures_changed = on_fixtures_changed
         self._load_files = load_files  # the file fixtures, checked as at start
         self._limiter = limiter
@@ -123,6 +127,7 @@ class RedisState:
         self._files_generation: bytes | None = None
         self._parsed: dict[str, Fixture] = {}  # run-time fixture text -> fixture
         self._listener: asyncio.Task[None] | None = None
+        self._tailer: asyncio.Task[None] | None = None
         self._closing = False
         self._last_error: str | None = None
         self._sink = JournalFile(journal_file) if journal_file else None
@@ -137,11 +142,13 @@ class RedisState:
         async with self._guard():
             await self._apply()
         self._listener = asyncio.create_task(self._listen())
+        self._tailer = asyncio.create_task(self._tail())
 
     async def close(self) -> None:
         self._closing = True
-        if self._listener is not None:
-            await _stop(self._listener)
+        for task in (self._listener, self._tailer):
+            if task is not None:
+                await _stop(task)
         await self._sync.close()
         await self._redis.aclose()
         await self._listener_client.aclose()
@@ -194,7 +201,7 @@ class RedisState:
         """
         entries = [item for item in items if item is not None]
         reads = len(entries) < len(items)
-        args: list[str | bytes | int] = [self._journal_limit, self._journal_bytes]
+        args: list[str | bytes | int] = [self._journal_limit, self._journal_bytes, self._writer]
         for event_id, data in entries:
             args += [event_id, data]
         keys = [self._k["journal"], self._k["journal:bytes"]]
@@ -256,7 +263,10 @@ class RedisState:
 
     async def clear_journal(self) -> None:
         async with self._guard():
-            await self._redis.delete(self._k["journal"], self._k["journal:bytes"])
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.delete(self._k["journal"], self._k["journal:bytes"])
+            pipe.publish(self._k["changes"], CLEARED + self._writer.encode())
+            await pipe.execute()
         self._feed.cleared()
 
     # --- one chat request
@@ -438,6 +448,7 @@ class RedisState:
                 self._k["fixtures:removed"],
                 self._k["fixtures:disabled"],
             )  # chaos draws go on, as in memory: a reset does not replay the sequence
+            pipe.publish(self._k["changes"], CLEARED + self._writer.encode())
             await self._changed(pipe)
         self._feed.cleared()
 
@@ -461,14 +472,58 @@ class RedisState:
                         message = await pubsub.get_message(
                             ignore_subscribe_messages=True, timeout=LISTEN_POLL_S
                         )
-                        if message is not None:
-                            async with self._guard():
-                                await self._apply()
+                        if message is None:
+                            continue
+                        data = message.get("data")
+                        if isinstance(data, bytes) and data.startswith(CLEARED):
+                            if data != CLEARED + self._writer.encode():  # its own: told already
+                                self._feed.cleared()
+                            continue
+                        async with self._guard():
+                            await self._apply()
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError, StateUnavailable) as exc:
                 log.debug("fixture-change listener lost Redis (%s); resubscribing", exc)
                 await asyncio.sleep(0.5)
+
+    # --- the other workers' requests, for this worker's live feed
+    async def _tail(self) -> None:
+        """While a dashboard watches this worker's feed, the entries the other workers append
+        reach it too: the shared stream is read from the newest entry at the moment the first
+        watcher came. Nothing is read, or decoded, while nobody watches."""
+        last: bytes | None = None
+        mine = self._writer.encode()
+        while not self._closing:
+            if not self._feed.watched.is_set():
+                last = None
+                await self._feed.watched.wait()
+                continue
+            try:
+                if last is None:
+                    last = await self._newest_id()
+                reply = cast(
+                    list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]],
+                    await self._listener_client.xread(
+                        {self._k["journal"]: last}, count=PAGE, block=TAIL_BLOCK_MS
+                    ),
+                )
+            except (RedisError, OSError) as exc:
+                log.debug("journal tail lost Redis (%s); reading again", exc)
+                await asyncio.sleep(0.5)
+                continue
+            for _stream, entries in reply or ():
+                for entry_id, fields in entries:
+                    last = entry_id
+                    if fields.get(b"w") != mine:
+                        self._feed.recorded(codec.decode(fields[b"e"]))
+
+    async def _newest_id(self) -> bytes:
+        newest = cast(
+            list[tuple[bytes, dict[bytes, bytes]]],
+            await self._listener_client.xrevrange(self._k["journal"], "+", "-", count=1),
+        )
+        return newest[0][0] if newest else b"0-0"
 
 
 async def _stop(task: asyncio.Task[None]) -> None:

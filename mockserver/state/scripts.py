@@ -6,11 +6,11 @@ worker's call."""
 # The stream is trimmed exactly (oldest first) so the byte total always matches what it holds;
 # XADD's MAXLEN ~ would drop entries without telling us their size.
 JOURNAL_APPEND = """
-local limit, max_bytes = tonumber(ARGV[1]), tonumber(ARGV[2])
+local limit, max_bytes, writer = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local bytes = 0
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   local size = string.len(ARGV[i + 1])
-  redis.call('XADD', KEYS[1], '*', 'i', ARGV[i], 'e', ARGV[i + 1], 's', size)
+  redis.call('XADD', KEYS[1], '*', 'i', ARGV[i], 'e', ARGV[i + 1], 's', size, 'w', writer)
   bytes = redis.call('INCRBY', KEYS[2], size)
 end
 local count = redis.call('XLEN', KEYS[1])

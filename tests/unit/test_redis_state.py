@@ -3,6 +3,7 @@ process (the CLI tests run it in subprocesses, which coverage does not see)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -159,6 +160,30 @@ async def test_the_live_feed_hears_of_requests_and_clears(
     assert (await feed.content.readuntil(b"\n\n")).startswith(b"event: request\n")
     assert (await a.delete("/__admin/requests")).status == 200
     assert await feed.content.readuntil(b"\n\n") == b"event: cleared\ndata: {}\n\n"
+    feed.close()
+
+
+async def test_the_live_feed_hears_of_every_worker(
+    aiohttp_client: ClientFactory, redis: RedisServer
+) -> None:
+    """A dashboard open on one worker sees the requests the others serve, and their clears,
+    once each (its own worker's too)."""
+    a, b = await pair(aiohttp_client, redis.url)
+    feed = await a.get("/__admin/events")
+    assert (await feed.content.readuntil(b"\n\n")).endswith(b"event: hello\ndata: {}\n\n")
+    status, headers, _ = await chat(b, "served by b")
+    assert status == 200
+    notice = await asyncio.wait_for(feed.content.readuntil(b"\n\n"), 5)
+    assert notice.startswith(b"event: request\n")
+    assert headers["x-request-id"].encode() in notice
+    status, headers, _ = await chat(a, "served by a")
+    notice = await asyncio.wait_for(feed.content.readuntil(b"\n\n"), 5)
+    assert headers["x-request-id"].encode() in notice
+    assert (await b.delete("/__admin/requests")).status == 200
+    notice = await asyncio.wait_for(feed.content.readuntil(b"\n\n"), 5)
+    assert notice == b"event: cleared\ndata: {}\n\n", "not the same request again"
+    with pytest.raises(TimeoutError):  # nothing more: every notice came once
+        await asyncio.wait_for(feed.content.readuntil(b"\n\n"), 1.5)
     feed.close()
 
 
