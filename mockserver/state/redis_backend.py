@@ -5,7 +5,8 @@ scenario counters), a compare-and-set claim when a fixture answered, one journal
 budgets and chaos draws cost a round trip only when switched on. Run-time fixture changes are
 stored as a whole (the additions and replacements with their order, the removed file fixtures)
 and announced on a pub/sub channel; each worker also checks the version before every request,
-so a change made on one worker is in force on all of them for the next request.
+so a change made on one worker is in force on all of them for the next request. A worker whose
+live feed has a watcher (an open dashboard) also reads the journal stream's new entries.
 Every call is bounded by a short timeout: a lost Redis is a 503, never a hung request, and
 redis-py reconnects on the next call.
 """
