@@ -10,7 +10,7 @@ from aiohttp import web
 from mockserver.app.cors import add_cors_headers, preflight
 from mockserver.app.errors import error_middleware
 from mockserver.app.routes import admin, chat, models, ui
-from mockserver.app.sources import contract_in_force, load_fixtures
+from mockserver.app.sources import contract_in_force, load_fixtures, swap_contract
 from mockserver.app.state import (
     ADMIN_TOKEN,
     CHAOS,
@@ -104,6 +104,7 @@ def _state(app: web.Application) -> SharedState:
         journal_bytes=settings.journal_max_bytes,
         journal_file=settings.journal_file,
         on_fixtures_changed=app[FEED].fixtures_changed,
+        on_spec_reload=lambda: swap_contract(app, settings),
     )
 
 

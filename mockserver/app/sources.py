@@ -91,7 +91,7 @@ async def watch_sources(app: web.Application, settings: Settings) -> None:
     async for changes in watchfiles.awatch(*watched, watch_filter=relevant):
         paths = _resolved(name for _, name in changes)
         changed = ", ".join(sorted(p.name for p in paths))
-        swapped = spec is not None and spec in paths and await _swap_contract(app, settings)
+        swapped = spec is not None and spec in paths and await swap_contract(app, settings)
         if not swapped and not any(_under(p, roots) for p in paths):
             continue
         try:
@@ -114,9 +114,10 @@ async def watch_sources(app: web.Application, settings: Settings) -> None:
         log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
 
 
-async def _swap_contract(app: web.Application, settings: Settings) -> bool:
+async def swap_contract(app: web.Application, settings: Settings) -> bool:
     """Read the edited spec off the event loop (a large document takes a while to compile)
-    and put it in force; False when it cannot be used or did not change."""
+    and put it in force; False when it cannot be used or did not change. Also what a worker
+    does when another worker's admin reload announced a new document (--workers)."""
     live = app[CONTRACT]
     try:
         contract = await asyncio.to_thread(contract_in_force, settings)

@@ -91,5 +91,6 @@ class SharedState(Protocol):
     async def reset_all(self) -> None:
         """Journal cleared, run-time fixtures dropped, scenarios restarted."""
 
-    async def reload_files(self, fixtures: Sequence[Fixture]) -> None:
-        """New file fixtures (every worker reloads its files); counters start over."""
+    async def reload_files(self, fixtures: Sequence[Fixture], *, spec: bool = False) -> None:
+        """New file fixtures (every worker reloads its files); counters start over. With
+        `spec`, the --spec document was read again too, and every worker reads it."""

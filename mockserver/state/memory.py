@@ -86,5 +86,5 @@ class MemoryState:
         self.journal.clear()
         self.fixtures.reset_all()
 
-    async def reload_files(self, fixtures: Sequence[Fixture]) -> None:
+    async def reload_files(self, fixtures: Sequence[Fixture], *, spec: bool = False) -> None:
         self.fixtures.reload(fixtures)

@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -55,6 +55,11 @@ LISTEN_POLL_S = 1.0  # the change listener looks up from get_message at least th
 STOP_WAIT_S = 1.5  # what close() gives the listener to stop
 TAIL_BLOCK_MS = 1000  # the journal tail's XREAD waits at most this long, then looks up
 CLEARED = b"cleared:"  # + the writer: a journal clear announced to the other workers
+SPEC = b"spec:"  # + the writer: the --spec document was read again (admin reload)
+
+
+async def _nothing_to_reread() -> bool:
+    return False
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -77,6 +82,7 @@ class RedisState:
         journal_bytes: int,
         journal_file: Path | None = None,
         on_fixtures_changed: Callable[[], None] = lambda: None,
+        on_spec_reload: Callable[[], Awaitable[bool]] = _nothing_to_reread,
         prefix: str = "mockserver:",
         timeout: float = TIMEOUT_S,
     ) -> None:
@@ -86,6 +92,7 @@ class RedisState:
         self._feed = feed
         self._writer = uuid.uuid4().hex[:16]  # marks this worker's entries and clears
         self._on_fixtures_changed = on_fixtures_changed
+        self._on_spec_reload = on_spec_reload  # True when a new document is in force
         self._load_files = load_files  # the file fixtures, checked as at start
         self._limiter = limiter
         self._chaos = chaos
@@ -453,9 +460,11 @@ class RedisState:
             await self._changed(pipe)
         self._feed.cleared()
 
-    async def reload_files(self, fixtures: Sequence[Fixture]) -> None:
+    async def reload_files(self, fixtures: Sequence[Fixture], *, spec: bool = False) -> None:
         async with self._guard():
             pipe = self._redis.pipeline(transaction=True)
+            if spec:  # before the fixtures: the others load theirs against the new document
+                pipe.publish(self._k["changes"], SPEC + self._writer.encode())
             pipe.set(self._k["fixtures:files"], uuid.uuid4().hex)
             pipe.delete(self._k["calls"])
             await self._changed(pipe)
@@ -480,6 +489,10 @@ class RedisState:
                             if data != CLEARED + self._writer.encode():  # its own: told already
                                 self._feed.cleared()
                             continue
+                        if isinstance(data, bytes) and data.startswith(SPEC):
+                            if data != SPEC + self._writer.encode():
+                                await self._reread_spec()
+                            continue
                         async with self._guard():
                             await self._apply()
             except asyncio.CancelledError:
@@ -487,6 +500,14 @@ class RedisState:
             except (RedisError, OSError, StateUnavailable) as exc:
                 log.debug("fixture-change listener lost Redis (%s); resubscribing", exc)
                 await asyncio.sleep(0.5)
+
+    async def _reread_spec(self) -> None:
+        """Another worker's admin reload read the --spec document again: so does this one
+        (off the event loop), then loads its fixture files against it."""
+        if await self._on_spec_reload():
+            self._files_generation = None  # a request may have reloaded them meanwhile
+            async with self._guard():
+                await self._apply()
 
     # --- the other workers' requests, for this worker's live feed
     async def _tail(self) -> None:

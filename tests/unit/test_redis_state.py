@@ -20,6 +20,7 @@ from mockserver.state.connect import StateConnectError, check_reachable
 from mockserver.wire.faults import Chaos
 from tests.conftest import AUTH, ClientFactory
 from tests.redis_server import REDIS, RedisServer
+from tests.spec_documents import REQUIRED, openapi_31, write_json
 
 pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed")
 Client = TestClient[Any, Any]
@@ -228,3 +229,24 @@ async def test_the_journal_survives_a_script_flush(
     journal = (await (await a.get("/__admin/requests")).json())["requests"]
     said = [e["body"]["messages"][0]["content"] for e in journal]
     assert said == ["again", "after", "before"]
+
+
+async def test_an_admin_reload_of_the_spec_reaches_every_worker(
+    aiohttp_client: ClientFactory, redis: RedisServer, tmp_path: Path
+) -> None:
+    path = write_json(tmp_path / "chat.json", openapi_31())
+    a, b = await pair(aiohttp_client, redis.url, spec=path)
+    assert (await chat(b, "hi"))[0] == 200
+    stricter = openapi_31()
+    stricter["components"]["schemas"]["ChatCompletionRequest"]["required"].append(REQUIRED)
+    write_json(path, stricter)
+    reloaded = await a.post("/__admin/reload")
+    assert reloaded.status == 200
+    digest = (await reloaded.json())["spec"]["digest"]
+    deadline = asyncio.get_running_loop().time() + 10
+    while (await (await b.get("/__admin/health")).json())["spec"]["digest"] != digest:
+        assert asyncio.get_running_loop().time() < deadline, "the other worker read it too"
+        await asyncio.sleep(0.05)
+    status, _, refused = await chat(b, "hi")
+    assert status == 400
+    assert refused["error"]["param"] == REQUIRED

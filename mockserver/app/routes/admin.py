@@ -395,7 +395,7 @@ async def reload(request: web.Request) -> web.Response:
             code="invalid_fixture",
         ) from exc
     app[CONTRACT].swap(contract)
-    await app[STATE].reload_files(fixtures)
+    await app[STATE].reload_files(fixtures, spec=settings.spec is not None)
     app[FEED].fixtures_changed()
     return web.json_response({"reloaded": len(fixtures), "spec": contract.to_json()})
 
