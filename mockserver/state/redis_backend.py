@@ -537,8 +537,14 @@ class RedisState:
             for _stream, entries in reply or ():
                 for entry_id, fields in entries:
                     last = entry_id
-                    if fields.get(b"w") != mine:
-                        self._feed.recorded(codec.decode(fields[b"e"]))
+                    if fields.get(b"w") == mine:
+                        continue
+                    try:
+                        event = codec.decode(fields[b"e"])
+                    except (KeyError, ValueError, TypeError) as exc:  # not an entry of ours
+                        log.debug("journal tail skipped entry %r (%s)", entry_id, exc)
+                        continue
+                    self._feed.recorded(event)
 
     async def _newest_id(self) -> bytes:
         newest = cast(

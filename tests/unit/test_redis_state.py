@@ -250,3 +250,21 @@ async def test_an_admin_reload_of_the_spec_reaches_every_worker(
     status, _, refused = await chat(b, "hi")
     assert status == 400
     assert refused["error"]["param"] == REQUIRED
+
+
+async def test_the_live_feed_skips_a_stream_entry_it_cannot_read(
+    aiohttp_client: ClientFactory, redis: RedisServer
+) -> None:
+    """An entry of another version (or written by hand) is skipped; the feed goes on."""
+    import redis.asyncio as aioredis
+
+    a, b = await pair(aiohttp_client, redis.url)
+    feed = await a.get("/__admin/events")
+    await feed.content.readuntil(b"\n\n")  # hello
+    async with aioredis.Redis.from_url(redis.url) as admin:
+        await admin.xadd("mockserver:journal", {"i": "x", "e": b"{not json", "s": 9, "w": "z"})
+    status, headers, _ = await chat(b, "after the odd one")
+    assert status == 200
+    notice = await asyncio.wait_for(feed.content.readuntil(b"\n\n"), 5)
+    assert headers["x-request-id"].encode() in notice
+    feed.close()
