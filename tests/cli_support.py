@@ -11,10 +11,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from tests.support import end_process
 
@@ -96,6 +97,31 @@ class Server:
         self.ready: dict[str, Any] = json.loads(line.removeprefix("MOCKSERVER_READY "))
         self.port: int = self.ready["port"]
 
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        raw: bytes | None = None,
+        timeout: float = 10,
+    ) -> Answer:
+        """One request on its own connection (a JSON body, or `raw` bytes); an error status
+        is an answer too. Its body is JSON, or text when it is not JSON."""
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        request = urllib.request.Request(self.url + path, data, dict(headers or {}), method=method)
+        if data is not None and not request.has_header("Content-type"):
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return Answer(
+                    response.status, dict(response.headers), json_or_text(response.read())
+                )
+        except urllib.error.HTTPError as error:
+            with error:
+                return Answer(error.code, dict(error.headers), json_or_text(error.read()))
+
     def get(self, path: str) -> tuple[int, dict[str, Any]]:
         with urllib.request.urlopen(f"{self.ready['url']}{path}", timeout=5) as response:
             status: int = response.status
@@ -113,6 +139,19 @@ class Server:
 
     def close(self) -> None:
         end_process(self.proc)
+
+
+class Answer(NamedTuple):
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+def json_or_text(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
 
 
 def free_port() -> int:

@@ -17,13 +17,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.cli_support import Server
+from tests.cli_support import Answer, Server, json_or_text
 
 pytestmark = pytest.mark.timeout(120)
 TOKEN = "admin-secret-token"
@@ -52,13 +51,6 @@ FIXTURES = """
   reply:
     content: all a
 """
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: Any
 
 
 class Mock:
@@ -90,17 +82,11 @@ class Mock:
         raw: bytes | None = None,
         admin: bool = False,
     ) -> Answer:
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         sent = {"Content-Type": "application/json", **(headers or {})}
         sent["Authorization"] = (
             f"Bearer {TOKEN}" if admin else sent.get("Authorization", "Bearer k")
         )
-        request = urllib.request.Request(self.url + path, data, sent, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=ANSWER_WITHIN_S + 5) as response:
-                return Answer(response.status, dict(response.headers), _json(response.read()))
-        except urllib.error.HTTPError as error:
-            return Answer(error.code, dict(error.headers), _json(error.read()))
+        return self.server.call(method, path, body, sent, raw=raw, timeout=ANSWER_WITHIN_S + 5)
 
     def chat(self, **fields: Any) -> Answer:
         body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], **fields}
@@ -111,13 +97,6 @@ class Mock:
         with urllib.request.urlopen(self.url + "/__admin/health", timeout=10) as response:
             assert response.status == 200
         return (time.monotonic() - started) * 1000
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", "replace")
 
 
 @pytest.fixture(scope="module")
@@ -390,7 +369,7 @@ def raw_request(mock: Mock, data: bytes) -> Answer:
     head, _, body = received.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
-    return Answer(int(lines[0].split()[1]), headers, _json(body))
+    return Answer(int(lines[0].split()[1]), headers, json_or_text(body))
 
 
 @pytest.mark.parametrize("name", list(BOMBS))

@@ -5,14 +5,11 @@ redis-server), every request on a fresh connection so the kernel spreads them ov
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +19,7 @@ from typing import Any
 import pytest
 
 from mockserver.wire.faults import Chaos
-from tests.cli_support import ROOT, LineReader, Server, run_mockserver
+from tests.cli_support import ROOT, Answer, LineReader, Server, run_mockserver
 from tests.redis_server import REDIS, RedisServer
 from tests.support import assert_openai_error, end_process
 
@@ -40,34 +37,10 @@ class Mock(Server):
     def __init__(self, *args: str) -> None:
         super().__init__("--port", "0", *args, start_timeout=START_TIMEOUT)
 
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-        timeout: float = 10,
-    ) -> tuple[int, dict[str, str], Any]:
-        """One request on its own connection: (status, headers, JSON body)."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.url + path, data=data, method=method, headers=headers or {}
-        )
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, dict(response.headers), json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, dict(error.headers), json.loads(error.read())
-
-    def chat(
-        self, text: str, key: str = "sk-test", timeout: float = 10
-    ) -> tuple[int, dict[str, str], Any]:
+    def chat(self, text: str, key: str = "sk-test", timeout: float = 10) -> Answer:
         body = {"model": "gpt-4o", "messages": [{"role": "user", "content": text}]}
         headers = {"Authorization": f"Bearer {key}"}
-        return self.call("POST", "/v1/chat/completions", body, headers, timeout)
+        return self.call("POST", "/v1/chat/completions", body, headers, timeout=timeout)
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> int:
         return super().stop(sig, timeout)  # three workers drain before the supervisor exits
