@@ -379,11 +379,18 @@ class RedisState:
             fixture = self._parsed[text] = fixtures[0]
         return fixture
 
-    async def _changed(self, pipe: Any) -> None:
-        """End a change: new version, announced to every worker, applied here."""
+    async def _changed(
+        self, pipe: Any, files: tuple[bytes, Sequence[Fixture]] | None = None
+    ) -> None:
+        """End a change: new version, announced to every worker, applied here. `files`: the
+        file fixtures this worker loaded (and checked) already, and their generation, so that
+        _apply does not read and check every file a second time."""
         pipe.set(self._k["fixtures:version"], uuid.uuid4().hex)
         pipe.publish(self._k["changes"], b"fixtures")
         await pipe.execute()
+        if files is not None:
+            self._files_generation, loaded = files
+            self.fixtures.reload(loaded)
         await self._apply()
 
     def _stored(self, fixture: Fixture, seq: int) -> bytes:
@@ -465,9 +472,10 @@ class RedisState:
             pipe = self._redis.pipeline(transaction=True)
             if spec:  # before the fixtures: the others load theirs against the new document
                 pipe.publish(self._k["changes"], SPEC + self._writer.encode())
-            pipe.set(self._k["fixtures:files"], uuid.uuid4().hex)
+            generation = uuid.uuid4().hex.encode()
+            pipe.set(self._k["fixtures:files"], generation)
             pipe.delete(self._k["calls"])
-            await self._changed(pipe)
+            await self._changed(pipe, files=(generation, fixtures))
 
     # --- the announcement listener
     async def _listen(self) -> None:
