@@ -53,7 +53,7 @@ def _integer(value: str, name: str, minimum: int | None = None) -> int:
 
 def filter_events(events: Iterable[ServeEvent], query: Mapping[str, str]) -> list[ServeEvent]:
     """Newest first, filtered by fixture, model, status, stream, since (unix time), limit."""
-    limit = _integer(query.get("limit", str(DEFAULT_LIMIT)), "limit", minimum=0)
+    limit = limit_of(query)
     tests: list[Callable[[ServeEvent], bool]] = []
     if "fixture" in query:
         tests.append(lambda e: e.fixture == query["fixture"])
