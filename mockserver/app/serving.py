@@ -73,9 +73,13 @@ def _admin_line(settings: Settings, app: web.Application) -> str:
         return "open to this machine only (bound to loopback; --admin-token to require one)"
     if settings.admin_token:
         return "needs 'Authorization: Bearer <--admin-token>'"
+    return generated_admin_line(token, settings.host)
+
+
+def generated_admin_line(token: str, host: str) -> str:
+    """The banner's admin line for a token made at start (a bind beyond loopback)."""
     return (
-        f"needs 'Authorization: Bearer {token}' (generated: bound to {settings.host} "
-        "without --admin-token)"
+        f"needs 'Authorization: Bearer {token}' (generated: bound to {host} without --admin-token)"
     )
 
 

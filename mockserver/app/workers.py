@@ -22,7 +22,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from mockserver.app.factory import admin_token
-from mockserver.app.serving import announce_ready
+from mockserver.app.serving import announce_ready, generated_admin_line
 from mockserver.settings import Settings
 
 READY_TIMEOUT_S = 60.0
@@ -139,8 +139,7 @@ class Supervisor:
         )
         if generated is not None:  # the workers were handed it: say what it is, once
             banner = "\n".join(
-                f"  admin      needs 'Authorization: Bearer {generated}' (generated: bound to "
-                f"{self._settings.host} without --admin-token)"
+                "  admin      " + generated_admin_line(generated, self._settings.host)
                 if line.startswith("  admin ")
                 else line
                 for line in banner.split("\n")
