@@ -90,7 +90,7 @@ def _state(app: web.Application) -> SharedState:
     """In memory for one process; in Redis (--state) when workers or replicas share it."""
     settings = app[SETTINGS]
     if settings.state_url is None:
-        return MemoryState(app[JOURNAL], app[FIXTURES], app[LIMITER], app[CHAOS])
+        return MemoryState(app[JOURNAL], app[FIXTURES], app[LIMITER], app[CHAOS], app[FEED])
     from mockserver.state.redis_backend import RedisState  # redis-py only when asked for
 
     return RedisState(
@@ -103,7 +103,6 @@ def _state(app: web.Application) -> SharedState:
         journal_limit=settings.journal_limit,
         journal_bytes=settings.journal_max_bytes,
         journal_file=settings.journal_file,
-        on_fixtures_changed=app[FEED].fixtures_changed,
         on_spec_reload=lambda: swap_contract(app, settings),
     )
 

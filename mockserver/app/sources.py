@@ -15,7 +15,7 @@ from pathlib import Path
 import watchfiles
 from aiohttp import web
 
-from mockserver.app.state import CONTRACT, FEED, FIXTURES, STATE
+from mockserver.app.state import CONTRACT, FIXTURES, STATE
 from mockserver.contract.live import load_contract
 from mockserver.contract.schemas import Contract
 from mockserver.contract.spec import SpecError
@@ -110,7 +110,6 @@ async def watch_sources(app: web.Application, settings: Settings) -> None:
         except StateUnavailable:
             log.warning("fixtures changed (%s) but the shared state is unavailable", changed)
             continue
-        app[FEED].fixtures_changed()  # open dashboards show the new set
         log.info("fixtures reloaded (%s): %d loaded", changed, len(fixtures))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from mockserver.journal.live import Feed
 from mockserver.journal.store import Journal, ServeEvent
 from mockserver.stubs.fixture_set import FixtureSet
 from mockserver.stubs.model import Fixture
@@ -20,12 +21,18 @@ class MemoryState:
     backend = "memory"
 
     def __init__(
-        self, journal: Journal, fixtures: FixtureSet, limiter: RateLimiter, chaos: Chaos
+        self,
+        journal: Journal,
+        fixtures: FixtureSet,
+        limiter: RateLimiter,
+        chaos: Chaos,
+        feed: Feed,
     ) -> None:
         self.journal = journal
         self.fixtures = fixtures
         self.limiter = limiter
         self._chaos = chaos
+        self._feed = feed  # open dashboards hear of every change to the fixtures
 
     async def start(self) -> None:
         return None
@@ -66,25 +73,32 @@ class MemoryState:
     async def add_fixtures(self, fixtures: Sequence[Fixture]) -> None:
         for fixture in fixtures:
             self.fixtures.add(fixture)
+        self._feed.fixtures_changed()
 
     async def replace_fixture(self, fixture: Fixture) -> None:
         self.fixtures.replace(fixture)
+        self._feed.fixtures_changed()
 
     async def remove_fixture(self, name: str) -> None:
         self.fixtures.remove(name)
+        self._feed.fixtures_changed()
 
     async def set_enabled(self, name: str, enabled: bool) -> None:
         self.fixtures.set_enabled(name, enabled)
+        self._feed.fixtures_changed()
 
     async def calls(self) -> dict[str, int]:
         return dict(self.fixtures.calls)
 
     async def reset_counters(self, name: str | None = None) -> None:
         self.fixtures.reset(name)
+        self._feed.fixtures_changed()
 
     async def reset_all(self) -> None:
         self.journal.clear()
         self.fixtures.reset_all()
+        self._feed.fixtures_changed()
 
     async def reload_files(self, fixtures: Sequence[Fixture], *, spec: bool = False) -> None:
         self.fixtures.reload(fixtures)
+        self._feed.fixtures_changed()

@@ -81,7 +81,6 @@ class RedisState:
         journal_limit: int,
         journal_bytes: int,
         journal_file: Path | None = None,
-        on_fixtures_changed: Callable[[], None] = lambda: None,
         on_spec_reload: Callable[[], Awaitable[bool]] = _nothing_to_reread,
         prefix: str = "mockserver:",
         timeout: float = TIMEOUT_S,
@@ -91,7 +90,6 @@ class RedisState:
         # workers' from the shared journal while a dashboard watches (_tail).
         self._feed = feed
         self._writer = uuid.uuid4().hex[:16]  # marks this worker's entries and clears
-        self._on_fixtures_changed = on_fixtures_changed
         self._on_spec_reload = on_spec_reload  # True when a new document is in force
         self._load_files = load_files  # the file fixtures, checked as at start
         self._limiter = limiter
@@ -367,7 +365,7 @@ class RedisState:
         in_use = {e["text"] for e in entries}  # the cache holds what is in force, no more
         self._parsed = {text: f for text, f in self._parsed.items() if text in in_use}
         if version != self._version:
-            self._on_fixtures_changed()
+            self._feed.fixtures_changed()
         self._version = version
 
     def _fixture(self, text: str) -> Fixture:

@@ -28,7 +28,6 @@ from mockserver.app.sources import contract_in_force, load_fixtures
 from mockserver.app.state import (
     ADMIN_TOKEN,
     CONTRACT,
-    FEED,
     FIXTURES,
     SETTINGS,
     STARTED,
@@ -322,7 +321,6 @@ async def add_fixtures(request: web.Request) -> web.Response:
             code="fixture_exists",
         )
     await request.app[STATE].add_fixtures(new)
-    request.app[FEED].fixtures_changed()
     return web.json_response({"added": [f.name for f in new]}, status=201)
 
 
@@ -334,28 +332,24 @@ async def replace_fixture(request: web.Request) -> web.Response:
             f"PUT needs exactly one fixture named {old.name!r}.", code="invalid_fixture"
         )
     await request.app[STATE].replace_fixture(new[0])
-    request.app[FEED].fixtures_changed()
     return web.json_response({"replaced": old.name})
 
 
 async def delete_fixture(request: web.Request) -> web.Response:
     fixture = await _named(request)
     await request.app[STATE].remove_fixture(fixture.name)
-    request.app[FEED].fixtures_changed()
     return web.json_response({"deleted": fixture.name})
 
 
 async def reset_fixture(request: web.Request) -> web.Response:
     fixture = await _named(request)
     await request.app[STATE].reset_counters(fixture.name)
-    request.app[FEED].fixtures_changed()
     return web.json_response({"reset": fixture.name})
 
 
 async def enable_fixture(request: web.Request) -> web.Response:
     fixture = await _named(request)
     await request.app[STATE].set_enabled(fixture.name, True)
-    request.app[FEED].fixtures_changed()
     return web.json_response({"enabled": fixture.name})
 
 
@@ -363,14 +357,12 @@ async def disable_fixture(request: web.Request) -> web.Response:
     """The fixture stays listed but answers nothing until enabled (or a full reset)."""
     fixture = await _named(request)
     await request.app[STATE].set_enabled(fixture.name, False)
-    request.app[FEED].fixtures_changed()
     return web.json_response({"disabled": fixture.name})
 
 
 async def reset(request: web.Request) -> web.Response:
     """Journal cleared, scenario states and counters restarted, run-time fixtures dropped."""
     await request.app[STATE].reset_all()
-    request.app[FEED].fixtures_changed()
     return web.json_response({"reset": True, "fixtures": len(request.app[FIXTURES])})
 
 
@@ -396,7 +388,6 @@ async def reload(request: web.Request) -> web.Response:
         ) from exc
     app[CONTRACT].swap(contract)
     await app[STATE].reload_files(fixtures, spec=settings.spec is not None)
-    app[FEED].fixtures_changed()
     return web.json_response({"reloaded": len(fixtures), "spec": contract.to_json()})
 
 
