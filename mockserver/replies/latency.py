@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mockserver.replies.reasoning import always_thinks
+
 
 @dataclass(frozen=True, slots=True)
 class LatencyProfile:
@@ -30,9 +32,6 @@ _BY_PREFIX = (
     ("o1", HIDDEN_REASONING),
     ("o3", HIDDEN_REASONING),
     ("o4", HIDDEN_REASONING),
-    ("deepseek-reasoner", REASONING),
-    ("deepseek-r1", REASONING),
-    ("qwq", REASONING),
     ("deepseek", DEEPSEEK),
     ("qwen", QWEN),
 )
@@ -40,9 +39,9 @@ _SMALL_MARKERS = ("-mini", "-flash", "-turbo", "-nano")
 
 
 def latency_profile(model: str) -> LatencyProfile:
-    name = model.lower()
-    if name.endswith("-thinking"):
+    if always_thinks(model):
         return REASONING
+    name = model.lower()
     for prefix, profile in _BY_PREFIX:
         if name.startswith(prefix):
             return profile

@@ -26,7 +26,12 @@ def thinking_effort(request: ChatRequest) -> str | None:
         isinstance(extra, dict) and extra.get("enable_thinking") is True
     ):
         return "medium"
-    model = request.model.lower()
-    if model.endswith("-thinking") or model.startswith(ALWAYS_THINKING):
+    if always_thinks(request.model):
         return "medium"
     return None
+
+
+def always_thinks(model: str) -> bool:
+    """A model that thinks whatever the request says (its latency profile is a reasoner's)."""
+    name = model.lower()
+    return name.endswith("-thinking") or name.startswith(ALWAYS_THINKING)
