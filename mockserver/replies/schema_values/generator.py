@@ -67,10 +67,9 @@ def value_for(
     """
     if not isinstance(schema, Mapping | bool):
         raise UnsupportedSchema("$", "a schema must be an object or a boolean")
-    budget = budget if budget is not None else Budget()
     validator = linear_validator(schema)
-    generator = Generator(schema, rng, fake if fake is not None else _default_faker(), validator)
-    generator.budget = budget
+    faker = fake if fake is not None else _default_faker()
+    generator = Generator(schema, rng, faker, validator, budget if budget is not None else Budget())
     try:
         return within_limit(lambda: _generate(generator, schema, name), HARD_STOP_SECONDS)
     except RenderTimeout:
@@ -113,12 +112,17 @@ class Generator:
     budget: Budget
 
     def __init__(
-        self, root: Mapping[str, Any] | bool, rng: Random, fake: Faker, validator: Validator
+        self,
+        root: Mapping[str, Any] | bool,
+        rng: Random,
+        fake: Faker,
+        validator: Validator,
+        budget: Budget,
     ) -> None:
         self.root = root
         self.rng = rng
         self.validator = validator
-        self.budget = Budget()
+        self.budget = budget
         self.checker = jsonschema.FormatChecker()
         self.partial = False  # some optional properties left out: a full value was rejected
         self.english = fake.locales[0].startswith("en")
