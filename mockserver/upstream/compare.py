@@ -187,8 +187,9 @@ def framing_problems(answer: Answer, *, include_usage: bool) -> list[str]:
         problems.append("stream: does not end with data: [DONE]")
     if DONE_DATA in events[:-1]:
         problems.append("stream: data: [DONE] before the end")
-    chunks = [c for c in answer.chunks if isinstance(c, dict)]
-    if len(chunks) != len(answer.chunks):
+    parsed = answer.chunks
+    chunks = [c for c in parsed if isinstance(c, dict)]
+    if len(chunks) != len(parsed):
         problems.append("stream: an event that is not a JSON object")
     usage = [c for c in chunks if c.get("usage") and not c.get("choices")]
     if include_usage and not usage:
@@ -218,13 +219,11 @@ def drift(
     """Every difference between the two answers that a client could trip on. A plain reply is
     checked against `response_schema` (the contract in force; default: the bundled one)."""
     if stream and gateway.events is not None and fixture.events is not None:
-        chunks = gateway.chunks
+        chunks, ours = gateway.chunks, fixture.chunks
         problems = chunk_schema_problems(chunks)
         problems += framing_problems(gateway, include_usage=include_usage)
-        problems += shape_drift(
-            _merged(shape(c) for c in chunks), _merged(shape(c) for c in fixture.chunks)
-        )
-        return problems + outcome_drift(_stream_outcomes(chunks), _stream_outcomes(fixture.chunks))
+        problems += shape_drift(_merged(shape(c) for c in chunks), _merged(shape(c) for c in ours))
+        return problems + outcome_drift(_stream_outcomes(chunks), _stream_outcomes(ours))
     if gateway.events is not None or fixture.events is not None:
         return ["the gateway streamed where the fixture did not, or the other way round"]
     schema = response_schema or response_validator("response")

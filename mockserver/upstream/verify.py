@@ -19,10 +19,9 @@ from typing import Any
 
 import aiohttp
 import orjson
-from aiohttp import web
 from jsonschema.protocols import Validator
 
-from mockserver.app.factory import create_app
+from mockserver.app.serving import listen
 from mockserver.app.state import CONTRACT, FIXTURES
 from mockserver.settings import Settings
 from mockserver.stubs.model import Fixture
@@ -218,13 +217,9 @@ async def local_mock(
     """The mock serving `paths` under the contract `spec` on a loopback port: its chat URL,
     the contract's response schema, and the fixtures it loaded (in file order)."""
     settings = Settings(port=0, fixture_paths=tuple(paths), seed=0, access_log=False, spec=spec)
-    app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
+    runner, port = await listen(settings)
+    app = runner.app
     try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
         url = f"http://127.0.0.1:{port}/v1/chat/completions"
         yield url, app[CONTRACT].current.response, app[FIXTURES].fixtures
     finally:
