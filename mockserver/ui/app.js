@@ -16,9 +16,7 @@ const state = {
   entries: new Map(), // id -> summary (as GET /__admin/requests lists it)
   order: [], // ids, newest first
   selected: null,
-  detail: null,
   view: 'requests',
-  fixtures: [],
   feedAbort: null,
   validator: null,
   editing: null, // {mode: 'add' | 'edit', name}
@@ -276,7 +274,6 @@ async function select(id) {
   try {
     const entry = await api('GET', `/requests/${encodeURIComponent(id)}`);
     if (state.selected !== id) return;
-    state.detail = entry;
     detail.replaceChildren(...renderDetail(entry));
     detail.scrollTop = 0;
   } catch (error) {
@@ -744,7 +741,6 @@ function fixtureRow(item) {
 
 async function loadFixtures() {
   const data = await api('GET', '/fixtures');
-  state.fixtures = data.fixtures;
   $('fixture-rows').replaceChildren(...data.fixtures.map(fixtureRow));
   const never = data.fixtures.filter((f) => f.calls === 0).length;
   $('fixtures-count').textContent = `${data.fixtures.length} fixtures, ${never} never fired`;
