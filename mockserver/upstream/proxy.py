@@ -125,7 +125,7 @@ class Forwarding:
             stream=stream,
             max_kept=upstream.max_reply_bytes,
         )
-        self.where = upstream.display
+        self.where = self.exchange.url  # upstream.display: the URL without its secrets
         if record is not None:
             record.upstream = self.exchange
 
