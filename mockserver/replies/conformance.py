@@ -9,12 +9,9 @@ its place. Steps with templates are skipped: what they send depends on the reque
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from random import Random
-from typing import Any
 
-import jinja2
 from jsonschema import ValidationError
 
 from mockserver.contract.request import ChatRequest
@@ -23,7 +20,7 @@ from mockserver.replies.generated import TextGenerator, generate
 from mockserver.replies.scripted import completion_from
 from mockserver.stubs.model import Fixture, Problem
 from mockserver.stubs.steps import CompletionStep
-from mockserver.stubs.templates import Rendering
+from mockserver.stubs.templates import Rendering, has_compiled_template
 
 SAMPLE = ChatRequest({"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]}, {})
 Key = tuple[tuple[str | int, ...], str]
@@ -55,7 +52,7 @@ def fixture_reply_problems(fixtures: Iterable[Fixture], contract: Contract) -> l
     for fixture in fixtures:
         file, _, line = fixture.source.rpartition(":")
         for step in fixture.replies:
-            if not isinstance(step, CompletionStep) or _templated(step):
+            if not isinstance(step, CompletionStep) or has_compiled_template(step):
                 continue
             body = completion_from(step, SAMPLE, Random(0), Rendering({}, step.at)).to_json()
             for error in contract.response.iter_errors(body):
@@ -73,15 +70,3 @@ def fixture_reply_problems(fixtures: Iterable[Fixture], contract: Contract) -> l
                     )
                 )
     return problems
-
-
-def _templated(value: Any) -> bool:
-    if isinstance(value, jinja2.Template):
-        return True
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return any(_templated(getattr(value, f.name)) for f in dataclasses.fields(value))
-    if isinstance(value, tuple | list):
-        return any(_templated(v) for v in value)
-    if isinstance(value, dict):
-        return any(_templated(v) for v in value.values())
-    return False

@@ -14,7 +14,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import jsonschema
 import yaml
 from faker import Faker
@@ -35,6 +34,7 @@ from mockserver.stubs.steps import compile_step
 from mockserver.stubs.templates import (
     TemplateError,
     compile_tree,
+    has_compiled_template,
     is_template,
     render_tree,
     template_context,
@@ -353,22 +353,12 @@ def _sample_faker() -> Faker:
     return Faker()
 
 
-def _has_compiled_template(tree: Any) -> bool:
-    if isinstance(tree, jinja2.Template):
-        return True
-    if isinstance(tree, dict):
-        return any(_has_compiled_template(v) for v in tree.values())
-    if isinstance(tree, list):
-        return any(_has_compiled_template(v) for v in tree)
-    return False
-
-
 def trial_render(tree: Any, at: str) -> None:
     """Render once against a sample request, so sandbox escapes fail at load, not mid-test.
 
     Only refusals by the sandbox count: other failures may depend on the real request.
     """
-    if not _has_compiled_template(tree):
+    if not has_compiled_template(tree):
         return
     fake = _sample_faker()
     try:

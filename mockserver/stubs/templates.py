@@ -7,6 +7,7 @@ holding `{{` or `{%` is a template; everything else is sent as written.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
@@ -355,3 +356,17 @@ class Rendering:
 
     def tree(self, value: Any, path: str) -> Any:
         return render_tree(value, self.context, self.at + path)
+
+
+def has_compiled_template(value: Any) -> bool:
+    """Whether a compiled tree (dicts, lists, tuples, dataclasses) holds a template anywhere:
+    what needs rendering, or a trial render at load."""
+    if isinstance(value, jinja2.Template):
+        return True
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return any(has_compiled_template(getattr(value, f.name)) for f in dataclasses.fields(value))
+    if isinstance(value, tuple | list):
+        return any(has_compiled_template(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_compiled_template(v) for v in value.values())
+    return False
