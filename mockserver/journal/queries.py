@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from mockserver.contract.errors import InvalidRequest
 from mockserver.journal.store import ServeEvent
@@ -19,6 +19,7 @@ from mockserver.stubs.fixture_set import FixtureSet
 
 DEFAULT_LIMIT = 100
 SLICE = 128  # entries examined between two turns of the event loop
+T = TypeVar("T")
 
 
 def _flag(value: str, name: str) -> bool:
@@ -87,17 +88,26 @@ def count_matching(events: Iterable[ServeEvent], match: Mapping[str, Any]) -> li
 
 
 def _matching(events: Iterable[ServeEvent], block: MatchBlock) -> list[str]:
-    return [e.id for e in events if isinstance(e.body_json, dict) and block.holds(_context(e))]
+    return [e.id for e in events if _holds(block, e)]
+
+
+def _holds(block: MatchBlock, event: ServeEvent) -> bool:
+    return isinstance(event.body_json, dict) and block.holds(_context(event))
+
+
+async def paced(items: Iterable[T], every: int = SLICE) -> AsyncIterator[T]:
+    """Each item, with a turn of the event loop after every `every` of them: work per journal
+    entry (parsing its body) that a full journal would otherwise hold the server with."""
+    for i, item in enumerate(items):
+        if i and i % every == 0:
+            await asyncio.sleep(0)
+        yield item
 
 
 async def count_matching_async(events: Sequence[ServeEvent], match: Mapping[str, Any]) -> list[str]:
     """count_matching, a slice at a time: the server keeps answering meanwhile."""
     block = compile_match(match)
-    ids: list[str] = []
-    for start in range(0, len(events), SLICE):
-        ids += _matching(events[start : start + SLICE], block)
-        await asyncio.sleep(0)
-    return ids
+    return [e.id async for e in paced(events) if _holds(block, e)]
 
 
 def near_misses_for(fixtures: FixtureSet, event: ServeEvent) -> list[dict[str, Any]]:
@@ -109,11 +119,9 @@ async def unmatched_async(
 ) -> list[dict[str, Any]]:
     """The newest `limit` generated replies with their near misses, yielding between slices."""
     found: list[dict[str, Any]] = []
-    for i, event in enumerate(events):
+    async for event in paced(events, every=16):  # near misses test every fixture
         if len(found) >= limit:
             break
-        if i % 16 == 15:
-            await asyncio.sleep(0)
         if event.generated and isinstance(event.body_json, dict):
             misses = near_misses_for(fixtures, event)
             found.append({**event.to_json(frames=False), "near_misses": misses})

@@ -49,6 +49,7 @@ from mockserver.journal.queries import (
     filter_events,
     limit_of,
     near_misses_for,
+    paced,
     unmatched_async,
 )
 from mockserver.journal.store import ServeEvent
@@ -183,11 +184,7 @@ async def _event(request: web.Request) -> ServeEvent:
 
 async def list_requests(request: web.Request) -> web.Response:
     events = filter_events(await request.app[STATE].events(), request.query)
-    found = []
-    for i, event in enumerate(events):  # each entry parses its bodies: yield now and then
-        if i % 32 == 31:
-            await asyncio.sleep(0)
-        found.append(event.to_json(frames=False))
+    found = [event.to_json(frames=False) async for event in paced(events, every=32)]
     return web.json_response({"requests": found})
 
 
