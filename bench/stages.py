@@ -40,9 +40,10 @@ from mockserver.replies.respond import respond  # noqa: E402
 from mockserver.resources import bundled  # noqa: E402
 from mockserver.settings import Settings  # noqa: E402
 from mockserver.stubs.context import MatchContext  # noqa: E402
-from mockserver.wire import json_bytes, stream_faults  # noqa: E402
-from mockserver.wire.chunks import chunks  # noqa: E402
+from mockserver.wire import json_bytes  # noqa: E402
+from mockserver.wire.chunks import sse_frames  # noqa: E402
 from mockserver.wire.faults import NO_FAULT, FaultLayers  # noqa: E402
+from mockserver.wire.prepared import Prepared  # noqa: E402
 
 HEADERS = CIMultiDict(
     {
@@ -86,7 +87,7 @@ def stage_rows(
         )  # fmt: skip
         event.received(raw)
         event.parsed(raw, parsed)
-        event.decided(reply)
+        event.decided(reply, chat.model, chat.stream)
         journal.record(event)
 
     rows = [
@@ -99,15 +100,16 @@ def stage_rows(
         ("match (fixture select)", lambda: fixtures.select(ctx)),
         ("respond (match + generate)", lambda: respond(chat, fixtures, settings, text, layers)),
     ]
-    if body.get("stream"):
-        rows.append(
-            (
-                "encode (chunks + SSE frames)",
-                lambda: stream_faults.apply(list(chunks(completion, include_usage=True)), NO_FAULT),
-            )
-        )
+    stream = bool(body.get("stream"))
+    if stream:
+        rows.append(("encode (SSE frames)", lambda: sse_frames(completion, include_usage=True)))
     else:
         rows.append(("encode (JSON body)", lambda: json_bytes.dumps(completion.to_json())))
+    prepared = Prepared.of(completion, stream=stream, include_usage=stream)
+    assert prepared is not None
+    rows.append(
+        ("encode again (prepared bytes, a repeat)", lambda: prepared.frames("chatcmpl-0", 0))
+    )
     rows.append(("journal (event + record)", journal_stage))
     return [(name, timed(fn, iterations)) for name, fn in rows]
 
@@ -122,7 +124,7 @@ def main() -> int:
     for case, body in (("non-stream", PLAIN_BODY), ("stream", STREAM_BODY)):
         app = create_app(settings)
         rows = stage_rows(app, body, args.iterations)
-        total = sum(us for name, us in rows if not name.startswith("match"))
+        total = sum(us for name, us in rows if not name.startswith(("match", "encode again")))
         print(f"\n{case}: microseconds per request (median of 7 batches of {args.iterations})")
         print(f"{'stage':<40} {'us':>8}")
         for name, us in rows:

@@ -6,9 +6,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
-from mockserver.app.state import EVENT
 from mockserver.contract.errors import (
     CLIENT_CLOSED,
     InvalidRequest,
@@ -17,6 +15,7 @@ from mockserver.contract.errors import (
     NotFound,
     PayloadTooLarge,
 )
+from mockserver.journal.store import ServeEvent
 
 log = logging.getLogger("mockserver")
 
@@ -38,28 +37,26 @@ def _from_http_exception(request: web.Request, exc: web.HTTPException) -> MockEr
     return InvalidRequest(exc.reason, status=exc.status)  # keep whatever 4xx aiohttp chose
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The one place errors become responses. A streamed reply handles its own late errors."""
-    try:
-        return await handler(request)
-    except MockError as exc:
+async def error_response(
+    request: web.Request, exc: Exception, event: ServeEvent | None
+) -> web.StreamResponse:
+    """The answer to a handler's exception, noted in the request's journal entry. Re-raises
+    what is no error: aiohttp's redirects and other statuses below 400."""
+    if isinstance(exc, MockError):
         error = exc
-    except web.HTTPException as exc:
+    elif isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         error = _from_http_exception(request, exc)
-    except ConnectionResetError:  # the client hung up before its request had all arrived
-        event = request.get(EVENT)
+    elif isinstance(exc, ConnectionResetError):  # the client hung up before its body had arrived
         if event is not None:
             event.client_hung_up = True
         log.debug("client hung up during %s %s", request.method, request.path)
         # Nothing can be sent any more; 499 (nginx's "client closed request") is the record.
         return web.Response(status=CLIENT_CLOSED)
-    except Exception:
-        log.exception("unexpected error on %s %s", request.method, request.path)
+    else:
+        log.error("unexpected error on %s %s", request.method, request.path, exc_info=exc)
         error = MockError("The mock server had an internal error; see its log.")
-    event = request.get(EVENT)
     if event is not None:
         event.error = error.error_object()
     response = error.to_response()

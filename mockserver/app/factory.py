@@ -8,8 +8,8 @@ import time
 from aiohttp import web
 
 from mockserver.app.cors import add_cors_headers, preflight
-from mockserver.app.errors import error_middleware
 from mockserver.app.routes import admin, chat, models, ui
+from mockserver.app.scope import request_scope
 from mockserver.app.sources import contract_in_force, load_fixtures, swap_contract
 from mockserver.app.state import (
     ADMIN_TOKEN,
@@ -20,16 +20,18 @@ from mockserver.app.state import (
     IN_FLIGHT,
     JOURNAL,
     LIMITER,
+    REPEATS,
     SETTINGS,
     STARTED,
     STATE,
     TEXT,
 )
-from mockserver.app.tracing import InFlight, add_trace_headers, tracing_middleware
+from mockserver.app.tracing import InFlight, add_trace_headers
 from mockserver.contract.live import LiveContract
 from mockserver.journal.live import Feed
-from mockserver.journal.store import Journal, journal_middleware
+from mockserver.journal.store import Journal
 from mockserver.replies.generated import TextGenerator
+from mockserver.replies.repeats import Repeats
 from mockserver.settings import Settings
 from mockserver.state.base import SharedState
 from mockserver.state.memory import MemoryState
@@ -48,7 +50,7 @@ def create_app(settings: Settings) -> web.Application:
     when the --spec document cannot serve as the contract.
     """
     app = web.Application(
-        middlewares=[tracing_middleware, journal_middleware, error_middleware],
+        middlewares=[request_scope],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -67,6 +69,9 @@ def create_app(settings: Settings) -> web.Application:
     app[IN_FLIGHT] = InFlight()
     app[CHAOS] = Chaos(settings.chaos_rate, settings.chaos_status, settings.seed)
     app[STATE] = _state(app)
+    app[REPEATS] = Repeats(
+        settings, app[CONTRACT], app[FIXTURES], app[STATE], app[CHAOS], app[LIMITER]
+    )
     app.on_startup.append(_start_state)
     app.on_shutdown.append(_close_feeds)
     app.on_cleanup.append(_close_state)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from mockserver.journal.live import Feed
     from mockserver.journal.store import Journal, ServeEvent
     from mockserver.replies.generated import TextGenerator
+    from mockserver.replies.repeats import Repeats
     from mockserver.settings import Settings
     from mockserver.state.base import SharedState
     from mockserver.stubs.fixture_set import FixtureSet
@@ -27,6 +28,7 @@ FEED: web.AppKey[Feed] = web.AppKey("feed")  # journal and fixture changes, to d
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
 CHAOS: web.AppKey[Chaos] = web.AppKey("chaos")
 STATE: web.AppKey[SharedState] = web.AppKey("state")
+REPEATS: web.AppKey[Repeats] = web.AppKey("repeats")
 IN_FLIGHT: web.AppKey[InFlight] = web.AppKey("in_flight")
 STARTED: web.AppKey[float] = web.AppKey("started")
 ADMIN_TOKEN: web.AppKey[str | None] = web.AppKey("admin_token")  # given, generated, or none

@@ -1,40 +1,32 @@
 """The request journal: every API request with what was decided and sent, bounded in entries
 and in bytes.
 
-Written in one place (journal_middleware's `finally`); the pipeline stages only fill in the
-ServeEvent that the middleware opened. Secrets never enter it: every header (and query
+Written in one place (the request scope's `finally`, app/scope.py); the pipeline stages only
+fill in the ServeEvent that the scope opened. Secrets never enter it: every header (and query
 parameter) named like a credential is redacted on the way in. Large bodies and long streams are
 kept summarized, and what is served back is always encodable JSON (valid UTF-8, bounded depth).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
-from aiohttp import web
-from aiohttp.typedefs import Handler
 
-from mockserver.app.state import EVENT, IN_FLIGHT, REQUEST_ID, STATE
-from mockserver.contract.auth import is_secret_header, redact, redact_query
-from mockserver.contract.errors import CLIENT_CLOSED
+from mockserver.contract.auth import is_secret_header, redact
 from mockserver.journal.sink import JournalFile
 from mockserver.settings import DEFAULT_JOURNAL_LIMIT, DEFAULT_JOURNAL_MAX_BYTES
-from mockserver.state.base import StateUnavailable
 from mockserver.wire import json_bytes
 
 if TYPE_CHECKING:
     from mockserver.replies.reply import Reply
     from mockserver.upstream.exchange import Exchange
 
-log = logging.getLogger("mockserver.requests")
 MAX_FRAMES = 5000  # per stream; the rest is counted, not kept
 MAX_FRAME_BYTES = 256 * 1024  # of one stream's frames; the rest is counted, not kept
 MAX_KEPT_BYTES = 256 * 1024  # a request or reply body larger than this is kept summarized
@@ -226,8 +218,9 @@ class ServeEvent:
         self.body = raw if len(raw) <= BODY_KEPT else json_bytes.dumps(summarized(body))
         self.model, self.stream = body.get("model"), body.get("stream") is True
 
-    def decided(self, reply: Reply) -> None:
+    def decided(self, reply: Reply, model: str, stream: bool) -> None:
         """What the respond stage chose: the fixture (or generation), drift warnings."""
+        self.model, self.stream = model, stream
         self.fixture, self.generated = reply.fixture, reply.generated
         self.warnings = list(reply.warnings)
 
@@ -235,13 +228,19 @@ class ServeEvent:
         return round((time.perf_counter() - self.started) * 1000, 3)
 
     def add_frame(self, data: bytes, fault: str | None = None) -> None:
+        self.add_frames(((data, fault),))
+
+    def add_frames(self, sent: Iterable[tuple[bytes, str | None]]) -> None:
+        """Frames that went out together (in one write): one time for all of them."""
+        at = self.elapsed_ms()
         if self.first_byte_ms is None:
-            self.first_byte_ms = self.elapsed_ms()
-        if len(self.frames) < MAX_FRAMES and self.frame_bytes + len(data) <= MAX_FRAME_BYTES:
-            self.frames.append(Frame(at_ms=self.elapsed_ms(), raw=data, fault=fault))
-            self.frame_bytes += len(data)
-        else:
-            self.frames_dropped += 1
+            self.first_byte_ms = at
+        for data, fault in sent:
+            if len(self.frames) < MAX_FRAMES and self.frame_bytes + len(data) <= MAX_FRAME_BYTES:
+                self.frames.append(Frame(at_ms=at, raw=data, fault=fault))
+                self.frame_bytes += len(data)
+            else:
+                self.frames_dropped += 1
 
     def cost(self) -> int:
         """Bytes this entry holds, about: what the journal's byte bound counts."""
@@ -376,71 +375,3 @@ def encode_entry(event: ServeEvent) -> bytes:
             error={"message": f"entry could not be encoded: {exc}"},
         )
         return json_bytes.dumps(note.to_json())
-
-
-@web.middleware
-async def journal_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Open a ServeEvent for each API request and record it however the request ends."""
-    if not request.path.startswith("/v1/") or request.method == "OPTIONS":
-        return await handler(request)
-    event = ServeEvent(
-        id=request[REQUEST_ID],
-        at=time.time(),
-        method=request.method,
-        path=utf8_safe(redact_query(request.path_qs)),
-        headers=redact_headers(request.headers),
-    )
-    request[EVENT] = event
-    response: web.StreamResponse | None = None
-    try:
-        response = await handler(request)
-        return response
-    except asyncio.CancelledError:  # the client hung up, or shutdown cancelled the handler
-        if request.app[IN_FLIGHT].cut.is_set():
-            event.cut_by_shutdown = True
-        else:
-            event.client_hung_up = True
-        raise
-    finally:
-        # A cancelled stream already sent its status (delivery noted it); else nothing was sent.
-        hung_up = CLIENT_CLOSED if event.client_hung_up else 500
-        event.status = response.status if response is not None else (event.status or hung_up)
-        event.duration_ms = event.elapsed_ms()
-        await _record(request.app, event)
-        if log.isEnabledFor(logging.INFO):
-            _log(event)
-
-
-async def _record(app: web.Application, event: ServeEvent) -> None:
-    """Into the (possibly shared) journal; a store that is away loses the entry, not the reply."""
-    try:
-        await app[STATE].record(event)
-    except StateUnavailable:
-        log.warning("request %s not journaled: the shared state is unavailable", event.id)
-
-
-def _log(event: ServeEvent) -> None:
-    """One line per request; with --log-format json its fields become JSON keys."""
-    fixture = event.fixture or ("generated" if event.generated else "-")
-    if event.upstream is not None:
-        fixture = "upstream"
-    fields = {
-        "request_id": event.id,
-        "method": event.method,
-        "path": event.path,
-        "model": event.model,
-        "fixture": fixture,
-        "status": event.status,
-        "duration_ms": event.duration_ms,
-        "stream": event.stream,
-    }
-    log.info(
-        "%s %s %s fixture=%s status=%s %.1fms",
-        event.id,
-        event.method,
-        event.path,
-        fixture,
-        event.status,
-        event.duration_ms,
-        extra=fields,
-    )

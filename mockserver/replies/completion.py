@@ -6,7 +6,7 @@ a streamed and a plain reply to one request carry the same content and usage.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import dataclasses
 import functools
 import hashlib
@@ -25,13 +25,16 @@ from mockserver.replies.logprobs import TokenLogprob, content_json
 _ALPHABET = string.ascii_letters + string.digits
 
 
+_LETTERS_ONLY = bytes.maketrans(
+    b"+/", b"xZ"
+)  # base64's two symbols (b64encode built this per call)
 _IDS = random.Random(os.urandom(16))  # ids must be unique, not secret: a fast generator
 
 
 def new_id(prefix: str, length: int = 29) -> str:
     """An id shaped like OpenAI's (`chatcmpl-` + 29 alphanumerics, `call_` + 24)."""
-    # base64 of random bytes with its two symbols mapped to letters: all in C, ~1 us.
-    raw = base64.b64encode(_IDS.randbytes(length), altchars=b"xZ")
+    # base64 of random bytes with its two symbols mapped to letters: all in C, under 1 us.
+    raw = binascii.b2a_base64(_IDS.randbytes(length), newline=False).translate(_LETTERS_ONLY)
     return prefix + raw[:length].decode()
 
 

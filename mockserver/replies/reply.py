@@ -25,6 +25,15 @@ class Completed:
 
 
 @dataclass(frozen=True, slots=True)
+class Encoded:
+    """A generated completion sent again for the same request, as bytes made from the first
+    reply's (wire/prepared.py) with this reply's id and created: the JSON body, or the
+    stream's frames ending with [DONE]."""
+
+    frames: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Forward:
     """--upstream: the gateway answers (delivered by mockserver.upstream)."""
 
@@ -63,7 +72,7 @@ class HtmlPage:
     html: str
 
 
-Payload = Completed | ErrorBody | RawBody | RawEvents | HtmlPage | Forward
+Payload = Completed | Encoded | ErrorBody | RawBody | RawEvents | HtmlPage | Forward
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,4 +87,4 @@ class Reply:
     @property
     def generated(self) -> bool:
         """Answered by the generator because no fixture matched."""
-        return self.fixture is None and isinstance(self.payload, Completed)
+        return self.fixture is None and isinstance(self.payload, Completed | Encoded)

@@ -9,7 +9,7 @@ matching stays flat however many keyed fixtures are loaded.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,22 @@ def _index_key(fixture: Fixture) -> tuple[str, str] | None:
     return None
 
 
+def _headers_read(spec: Mapping[str, Any]) -> set[str]:
+    """The request headers a fixture's match conditions read, at any depth (lower-case)."""
+    found: set[str] = set()
+    pending = [spec.get("match")]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            headers = node.get("headers")
+            if isinstance(headers, Mapping):
+                found.update(str(name).lower() for name in headers)
+            pending.extend(node.values())
+        elif isinstance(node, list | tuple):
+            pending.extend(node)
+    return found
+
+
 class FixtureSet:
     """File fixtures, plus what the admin API added, replaced or removed at run time."""
 
@@ -56,9 +72,11 @@ class FixtureSet:
         self.disabled: set[str] = set()  # loaded and listed, but never selected
         self.calls: dict[str, int] = {}
         self.last_taken: tuple[str, int] | None = None  # (fixture, step) of the last take_reply
+        self.generation = 0  # changes whenever what select() answers may change
         self._rebuild()
 
     def _rebuild(self) -> None:
+        self.generation += 1
         file_names = {f.name for f in self._files}
         self._loaded = [
             self._runtime.get(f.name, f) for f in self._files if f.name not in self._removed
@@ -81,6 +99,8 @@ class FixtureSet:
         self._headers = sorted(
             {k[len("header:") :] for k, _ in self._buckets if k.startswith("header:")}
         )
+        self.headers_read = tuple(sorted({h for f in self.ranked for h in _headers_read(f.spec)}))
+        self._limited = [rank for rank, f in enumerate(self.ranked) if f.times is not None]
 
     def __len__(self) -> int:
         return len(self._loaded)
@@ -111,6 +131,11 @@ class FixtureSet:
             if self._available(fixture) and fixture.match.holds(ctx):
                 return fixture
         return None
+
+    def uses_decide(self, ctx: MatchContext) -> bool:
+        """Whether what select(ctx) answers can change with the counters alone: a fixture
+        limited by `times` would match but for its uses (a reset brings it back)."""
+        return any(self.ranked[rank].match.holds(ctx) for rank in self._limited)
 
     def near_misses(self, ctx: MatchContext, limit: int = NEAR_MISSES) -> list[NearMiss]:
         """The fixtures closest to matching: fewest failed conditions, then priority order."""
@@ -146,6 +171,7 @@ class FixtureSet:
 
     def reset(self, name: str | None = None) -> None:
         """Forget counters and scenario positions (of one fixture, or of all)."""
+        self.generation += 1  # a fixture used up its `times` may answer again
         if name is None:
             self.calls.clear()
         else:

@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from random import Random
-from typing import Any
 
 from aiohttp import web
 
@@ -23,6 +22,7 @@ from mockserver.contract.errors import MockError
 from mockserver.journal.store import ServeEvent
 from mockserver.replies.reply import (
     Completed,
+    Encoded,
     ErrorBody,
     Forward,
     HtmlPage,
@@ -168,12 +168,18 @@ async def deliver(
                 events = stream_faults.interleaved(events)
             return await send_frames(wire, stream_faults.apply(events, plan), headers, reply.status)
         case Completed(completion):
-            return await send_body(wire, completion.to_json(), headers, reply.status)
+            body = json_bytes.dumps(completion.to_json())
+            return await send_body(wire, body, headers, reply.status)
+        case Encoded(frames) if stream:
+            sent = [(data, None) for data in frames]
+            return await send_frames(wire, sent, headers, reply.status)
+        case Encoded(frames):  # a JSON body is one piece
+            return await send_body(wire, b"".join(frames), headers, reply.status)
         case RawEvents(events):
             frames = [(event.encode(), None) for event in events]
             return await send_frames(wire, frames, headers, reply.status)
         case RawBody(body):
-            return await send_body(wire, body, headers, reply.status)
+            return await send_body(wire, json_bytes.dumps(body), headers, reply.status)
         case ErrorBody():
             return send_error(wire, reply.payload, headers, reply.status)
         case HtmlPage(html):  # the reply's own headers (X-Mock-Matched) go with the page too
@@ -195,9 +201,9 @@ def send_error(
 
 
 async def send_body(
-    wire: Wire, body: Any, headers: Mapping[str, str], status: int
+    wire: Wire, data: bytes, headers: Mapping[str, str], status: int
 ) -> web.StreamResponse:
-    data = json_bytes.dumps(body)
+    """A JSON body, already encoded."""
     if wire.record is not None:
         wire.record.response = data  # as bytes: parsed only when the journal is read
     plan = wire.plan
@@ -232,8 +238,7 @@ async def _send_at_once(
     sent = list(frames)
     await response.write_eof(b"".join(data for data, _ in sent))
     if wire.record is not None:
-        for data, note in sent:
-            wire.record.add_frame(data, note)
+        wire.record.add_frames(sent)
 
 
 async def send_frames(

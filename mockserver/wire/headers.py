@@ -25,6 +25,8 @@ def header_safe(headers: Mapping[str, str]) -> dict[str, str]:
     """One line each, Latin-1 only: other characters become \\uXXXX escapes and control
     characters \\xNN, never a 500 or a dropped connection; framing headers (SERVER_OWNED) and
     names that are not HTTP tokens are left out."""
+    if not headers:  # a generated reply has none
+        return {}
     return {
         name: _value(value)
         for name, value in headers.items()

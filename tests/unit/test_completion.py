@@ -59,7 +59,8 @@ def completion() -> Completion:
 @pytest.mark.parametrize(("prefix", "length"), [("chatcmpl-", 29), ("call_", 24), ("x", 3)])
 def test_new_id_shape(prefix: str, length: int) -> None:
     ids = {new_id(prefix, length) for _ in range(200)}
-    assert len(ids) == 200
+    # 62**3 values: 200 draws of 3 characters collide 8% of the time (the birthday bound)
+    assert len(ids) >= (190 if length < 8 else 200)
     for value in ids:
         assert re.fullmatch(re.escape(prefix) + f"[A-Za-z0-9]{{{length}}}", value), value
 

@@ -16,6 +16,7 @@ from mockserver.app.state import (
     FIXTURES,
     LIMITER,
     RATE_HEADERS,
+    REPEATS,
     SETTINGS,
     STATE,
     TEXT,
@@ -24,6 +25,7 @@ from mockserver.contract.auth import authenticate
 from mockserver.contract.errors import InvalidRequest
 from mockserver.contract.request import ChatRequest, parse_json_object, read_body
 from mockserver.contract.validation import ValidationFailed, validate
+from mockserver.replies.repeats import Answer
 from mockserver.replies.respond import respond
 from mockserver.wire.delivery import deliver
 from mockserver.wire.faults import HEADER, FaultLayers, FaultPlan, FaultSyntaxError, layered
@@ -34,9 +36,25 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     key = authenticate(request.headers, settings.api_keys)
     raw = await read_body(request, settings.body_timeout)
     record.received(raw)
+    answer = await app[REPEATS].recall(raw, request.headers) or await _decide(request, raw, key)
+    record.decided(answer.reply, answer.model, answer.stream)
+    return await deliver(
+        request,
+        answer.reply,
+        stream=answer.stream,
+        include_usage=answer.include_usage,
+        record=record,
+    )
+
+
+async def _decide(request: web.Request, raw: bytes, key: str) -> Answer:
+    """The full path: parse, validate, and decide what to answer (then keep it if it can be
+    repeated)."""
+    app, record, settings = request.app, request[EVENT], request.app[SETTINGS]
     body = parse_json_object(raw)
     record.parsed(raw, body)
-    violations = validate(body, app[CONTRACT].current, settings.disabled_rules)
+    contract = app[CONTRACT].current
+    violations = validate(body, contract, settings.disabled_rules)
     if violations:
         failed = ValidationFailed(violations)
         record.violations = [v.to_json() for v in failed.violations]
@@ -50,10 +68,8 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     faults = _fault_layers(request.headers, settings.fault, await state.chaos())
     fixtures, text = app[FIXTURES], app[TEXT]
     reply = await state.respond(lambda: respond(chat, fixtures, settings, text, faults))
-    record.decided(reply)
-    return await deliver(
-        request, reply, stream=chat.stream, include_usage=chat.include_usage, record=record
-    )
+    app[REPEATS].remember(raw, request.headers, chat, reply, faults, contract)
+    return Answer(reply, chat.model, chat.stream, chat.include_usage)
 
 
 def _fault_layers(headers: Mapping[str, str], server: FaultPlan, chaos: FaultPlan) -> FaultLayers:

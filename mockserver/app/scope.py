@@ -1,0 +1,112 @@
+"""The one middleware: what every request gets around its handler, in order.
+
+Its id and clock (the trace headers read them), the in-flight count that graceful shutdown
+waits on, a journal entry for each API request (recorded however the request ends), and errors
+turned into OpenAI's shape. One layer, not three: each aiohttp middleware costs a call, a
+coroutine and a frame per request (bench/README.md has the figures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from mockserver.app.errors import error_response
+from mockserver.app.state import EVENT, IN_FLIGHT, REQUEST_ID, STARTED_AT, STATE
+from mockserver.app.tracing import new_request_id
+from mockserver.contract.auth import redact_query
+from mockserver.contract.errors import CLIENT_CLOSED
+from mockserver.journal.store import ServeEvent, redact_headers, utf8_safe
+from mockserver.state.base import StateUnavailable
+
+log = logging.getLogger("mockserver.requests")
+
+
+@web.middleware
+async def request_scope(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = request[REQUEST_ID] = new_request_id()
+    request[STARTED_AT] = time.perf_counter()
+    event = _opened(request, request_id)
+    in_flight = request.app[IN_FLIGHT]
+    in_flight.enter()
+    response: web.StreamResponse | None = None
+    try:
+        try:
+            response = await handler(request)
+        except Exception as exc:
+            response = await error_response(request, exc, event)
+        return response
+    except asyncio.CancelledError:  # the client hung up, or shutdown cancelled the handler
+        if event is not None:
+            if in_flight.cut.is_set():
+                event.cut_by_shutdown = True
+            else:
+                event.client_hung_up = True
+        raise
+    finally:
+        if event is not None:
+            await _closed(request.app, event, response)
+        in_flight.leave()
+
+
+def _opened(request: web.Request, request_id: str) -> ServeEvent | None:
+    """A journal entry for an API request (not for a CORS preflight, the admin API or the UI)."""
+    if not request.path.startswith("/v1/") or request.method == "OPTIONS":
+        return None
+    event = ServeEvent(
+        id=request_id,
+        at=time.time(),
+        method=request.method,
+        path=utf8_safe(redact_query(request.path_qs)),
+        headers=redact_headers(request.headers),
+    )
+    request[EVENT] = event
+    return event
+
+
+async def _closed(
+    app: web.Application, event: ServeEvent, response: web.StreamResponse | None
+) -> None:
+    """Into the (possibly shared) journal, and the log; a store that is away loses the entry,
+    not the reply. A cancelled stream already sent its status (delivery noted it); without a
+    response nothing was sent."""
+    hung_up = CLIENT_CLOSED if event.client_hung_up else 500
+    event.status = response.status if response is not None else (event.status or hung_up)
+    event.duration_ms = event.elapsed_ms()
+    try:
+        await app[STATE].record(event)
+    except StateUnavailable:
+        log.warning("request %s not journaled: the shared state is unavailable", event.id)
+    if log.isEnabledFor(logging.INFO):
+        _log(event)
+
+
+def _log(event: ServeEvent) -> None:
+    """One line per request; with --log-format json its fields become JSON keys."""
+    fixture = event.fixture or ("generated" if event.generated else "-")
+    if event.upstream is not None:
+        fixture = "upstream"
+    fields = {
+        "request_id": event.id,
+        "method": event.method,
+        "path": event.path,
+        "model": event.model,
+        "fixture": fixture,
+        "status": event.status,
+        "duration_ms": event.duration_ms,
+        "stream": event.stream,
+    }
+    log.info(
+        "%s %s %s fixture=%s status=%s %.1fms",
+        event.id,
+        event.method,
+        event.path,
+        fixture,
+        event.status,
+        event.duration_ms,
+        extra=fields,
+    )

@@ -1,0 +1,52 @@
+"""A completion sent again: its JSON body or SSE frames encoded once, then reused.
+
+What one reply has of its own is its `id` and `created` (a generated reply without tool calls
+has nothing else): they open the body and every chunk, so the bytes after them are the same in
+every reply to the same request. `Prepared` keeps those tails, cut from the bytes the usual
+encoders made for the first reply, and puts a new head on them. Encoding a 40-chunk stream was
+most of a stream's CPU; this is a join.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mockserver.replies.completion import Completion
+from mockserver.wire import json_bytes, sse
+from mockserver.wire.chunks import sse_frames
+
+_BODY_HEAD = b'{"id":"%s","object":"chat.completion","created":%d'
+_CHUNK_HEAD = b'data: {"id":"%s","object":"chat.completion.chunk","created":%d'
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The bytes after each head: one tail for a JSON body; for a stream, one per chunk
+    ([DONE], which has no head, is added when sent)."""
+
+    stream: bool
+    tails: tuple[bytes, ...]
+
+    @classmethod
+    def of(cls, completion: Completion, *, stream: bool, include_usage: bool) -> Prepared | None:
+        """The tails of `completion`'s bytes, or None when they do not start with the head
+        this module would write (an encoder fallback escaped something): not prepared."""
+        if stream:
+            head = _CHUNK_HEAD % (completion.id.encode(), completion.created)
+            *chunks, done = sse_frames(completion, include_usage=include_usage)
+            if done != sse.DONE:
+                return None
+        else:
+            head = _BODY_HEAD % (completion.id.encode(), completion.created)
+            chunks = [json_bytes.dumps(completion.to_json())]
+        if not all(chunk.startswith(head) for chunk in chunks):
+            return None
+        return cls(stream, tuple(chunk[len(head) :] for chunk in chunks))
+
+    def frames(self, completion_id: str, created: int) -> list[bytes]:
+        """This reply's bytes: the JSON body alone, or every frame of the stream."""
+        head = (_CHUNK_HEAD if self.stream else _BODY_HEAD) % (completion_id.encode(), created)
+        sent = [head + tail for tail in self.tails]
+        if self.stream:
+            sent.append(sse.DONE)
+        return sent
