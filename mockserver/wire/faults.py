@@ -49,6 +49,14 @@ class FaultPlan:
     interleave_tools: bool = False  # parallel tool calls' argument fragments interleaved
     seed: int | None = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (the settings a worker is spawned with), "behave" stays the shared NO_FAULT
+        that the hot path tests by identity."""
+        if self == NO_FAULT:
+            return (_no_fault, ())
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return (_plan, (fields,))
+
     def merged(self, other: FaultPlan) -> FaultPlan:
         """`other` wins wherever it says something (0 says something: disconnect_after=0)."""
         if other is NO_FAULT:  # the common case, on every request: skip the field walk
@@ -103,6 +111,14 @@ def _said(value: object) -> bool:
 
 
 NO_FAULT = FaultPlan()  # "behave": shared, so the hot path can test it by identity
+
+
+def _no_fault() -> FaultPlan:
+    return NO_FAULT
+
+
+def _plan(fields: dict[str, Any]) -> FaultPlan:
+    return FaultPlan(**fields)
 
 _INTS = {
     "status",

@@ -194,6 +194,37 @@ def test_admin_changes_reach_every_worker_at_once(mock: Mock) -> None:
     assert mock.call("POST", "/__admin/reset")[2]["reset"] is True
 
 
+def test_repeated_requests_follow_admin_changes_on_every_worker(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Without --rpm each worker answers a repeated request from its first reply's bytes
+    (replies/repeats.py): a change made through any worker must still reach every repeat."""
+    fixtures = tmp_path / "once.yaml"
+    fixtures.write_text(
+        "- name: once\n  times: 1\n  match: {last_user: count me}\n"
+        "  reply: {content: the fixture answered}\n"
+    )
+    server = Mock("--workers", "3", "--state", redis_server.url, "--fixtures", str(fixtures))
+    try:
+        assert server.call("POST", "/__admin/reset")[0] == 200
+        assert content(server.chat("count me")[2]) == "the fixture answered"
+        # Enough that every worker has answered (and kept) the used-up request at least once.
+        used_up = {content(server.chat("count me")[2]) for _ in range(30)}
+        assert len(used_up) == 1, "generated, alike"
+        assert "the fixture answered" not in used_up
+        assert server.call("POST", "/__admin/fixtures/once/reset")[0] == 200  # counters only
+        after = [content(server.chat("count me")[2]) for _ in range(3)]
+        assert after.count("the fixture answered") == 1, after
+        generated = {content(server.chat("otters?")[2]) for _ in range(6)}
+        assert len(generated) == 1
+        fixture = {"name": "otters", "match": {"last_user": "otters?"}, "reply": {"content": "v1"}}
+        assert server.call("POST", "/__admin/fixtures", fixture)[0] == 201
+        assert {content(server.chat("otters?")[2]) for _ in range(6)} == {"v1"}
+    finally:
+        assert server.stop() == 0
+        server.close()
+
+
 def test_rate_budget_is_one_across_workers(mock: Mock) -> None:
     key = keyed()
     replies = [mock.chat("budget", key) for _ in range(RPM + 2)]

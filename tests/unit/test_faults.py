@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from typing import Any
 
 import pytest
@@ -261,3 +262,11 @@ def test_layers_put_server_below_fixture_below_header() -> None:
     assert asked.retry_after == 3.0, "and keeps the server's other keys"
     with pytest.raises(FaultSyntaxError):
         layered({HEADER: "chunk_ms=soon"}, server, calm)
+
+
+def test_a_pickled_plan_keeps_behave_shared() -> None:
+    """Workers get their settings pickled: the empty plan must stay the NO_FAULT the hot path
+    tests by identity (else every worker took the slow path and journaled an empty fault)."""
+    assert pickle.loads(pickle.dumps(FaultPlan())) is NO_FAULT
+    plan = FaultPlan(status=503, delay_ms=(5, 10), seed=3)
+    assert pickle.loads(pickle.dumps(plan)) == plan
