@@ -62,9 +62,12 @@ async def run(args: argparse.Namespace, body: bytes) -> dict[str, Any]:
         async def worker() -> None:
             while time.perf_counter() < deadline and counters["sent"] < max_requests:
                 counters["sent"] += 1
+                data = body
+                if args.unique:
+                    data = body.replace(args.unique.encode(), str(counters["sent"]).encode())
                 sent_at = time.perf_counter()
                 try:
-                    async with session.post(args.url, data=body, headers=headers) as response:
+                    async with session.post(args.url, data=data, headers=headers) as response:
                         payload = await response.read()
                         status = response.status
                 except TimeoutError:
@@ -110,6 +113,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=0, help="stop after N replies (0: none)")
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--header", action="append", default=[])
+    parser.add_argument(
+        "--unique", default=None, help="a marker in the body replaced by a counter per request"
+    )
     args = parser.parse_args()
     check_loopback(args.url)
     result = asyncio.run(run(args, Path(args.body_file).read_bytes()))

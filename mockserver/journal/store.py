@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -201,6 +201,10 @@ class ServeEvent:
     first_byte_ms: float | None = None
     upstream: Exchange | None = None  # forwarded to the gateway: what went and came back
     started: float = field(default_factory=time.perf_counter, repr=False)
+    # Frames sent in one write and not yet read: (when, [(bytes, fault), ...]).
+    _burst: tuple[float, Sequence[tuple[bytes, str | None]]] | None = field(
+        default=None, repr=False, init=False
+    )
 
     @property
     def body_json(self) -> Any:
@@ -228,23 +232,48 @@ class ServeEvent:
         return round((time.perf_counter() - self.started) * 1000, 3)
 
     def add_frame(self, data: bytes, fault: str | None = None) -> None:
-        self.add_frames(((data, fault),))
-
-    def add_frames(self, sent: Iterable[tuple[bytes, str | None]]) -> None:
-        """Frames that went out together (in one write): one time for all of them."""
         at = self.elapsed_ms()
         if self.first_byte_ms is None:
             self.first_byte_ms = at
+        self._keep(at, data, fault)
+
+    def add_frames(self, sent: Sequence[tuple[bytes, str | None]], size: int) -> None:
+        """Frames that went out together (in one write, `size` bytes in all): one time for all
+        of them. When they all fit, they are kept as they are and made into Frames only when
+        the entry is read (a 40-frame stream made 40 objects per request, mostly unread)."""
+        at = self.elapsed_ms()
+        if self.first_byte_ms is None:
+            self.first_byte_ms = at
+        fits = self.frame_bytes + size <= MAX_FRAME_BYTES
+        if self._burst is None and fits and len(self.frames) + len(sent) <= MAX_FRAMES:
+            self._burst = (at, sent)
+            self.frame_bytes += size
+            return
         for data, fault in sent:
-            if len(self.frames) < MAX_FRAMES and self.frame_bytes + len(data) <= MAX_FRAME_BYTES:
-                self.frames.append(Frame(at_ms=at, raw=data, fault=fault))
-                self.frame_bytes += len(data)
-            else:
-                self.frames_dropped += 1
+            self._keep(at, data, fault)
+
+    def _keep(self, at: float, data: bytes, fault: str | None) -> None:
+        frames = self.kept_frames()
+        if len(frames) < MAX_FRAMES and self.frame_bytes + len(data) <= MAX_FRAME_BYTES:
+            frames.append(Frame(at_ms=at, raw=data, fault=fault))
+            self.frame_bytes += len(data)
+        else:
+            self.frames_dropped += 1
+
+    def kept_frames(self) -> list[Frame]:
+        """The frames kept, in the order they were sent."""
+        if self._burst is not None:
+            at, sent = self._burst
+            self.frames.extend(Frame(at_ms=at, raw=data, fault=fault) for data, fault in sent)
+            self._burst = None
+        return self.frames
+
+    def _kept_count(self) -> int:
+        return len(self.frames) + (len(self._burst[1]) if self._burst is not None else 0)
 
     def cost(self) -> int:
         """Bytes this entry holds, about: what the journal's byte bound counts."""
-        size = EVENT_OVERHEAD + self.frame_bytes + FRAME_OVERHEAD * len(self.frames)
+        size = EVENT_OVERHEAD + self.frame_bytes + FRAME_OVERHEAD * self._kept_count()
         for part in (self.body, self.response):
             size += len(part) if isinstance(part, bytes) else 0
         if self.upstream is not None:  # a proxied exchange keeps its own copies and frames
@@ -276,13 +305,13 @@ class ServeEvent:
             "fault": self.fault,
             "duration_ms": self.duration_ms,
             "first_byte_ms": self.first_byte_ms,
-            "frame_count": len(self.frames) + self.frames_dropped,
+            "frame_count": self._kept_count() + self.frames_dropped,
             "frames_dropped": self.frames_dropped,
             "upstream": self.upstream.to_json() if self.upstream is not None else None,
         }
         if frames:
             data["frames"] = [
-                {"at_ms": f.at_ms, "data": f.data, "fault": f.fault} for f in self.frames
+                {"at_ms": f.at_ms, "data": f.data, "fault": f.fault} for f in self.kept_frames()
             ]
         return data
 

@@ -229,6 +229,14 @@ async def send_body(
     return response
 
 
+class _WholeStream(web.StreamResponse):
+    """A stream sent in one write: its headers go out with its body, not in a write (a system
+    call) of their own at prepare(). aiohttp's Response does the same; the flag is aiohttp's
+    (if a release renames it, the headers are sent separately again: slower, not wrong)."""
+
+    _send_headers_immediately = False
+
+
 async def _send_at_once(
     wire: Wire, response: web.StreamResponse, frames: Iterable[tuple[bytes, str | None]]
 ) -> None:
@@ -236,9 +244,10 @@ async def _send_at_once(
     body in one write, as they would all be there at once anyway. One send instead of one per
     frame: that was most of the CPU a stream cost (44 sends for a short reply)."""
     sent = list(frames)
-    await response.write_eof(b"".join(data for data, _ in sent))
+    body = b"".join([data for data, _ in sent])
+    await response.write_eof(body)
     if wire.record is not None:
-        wire.record.add_frames(sent)
+        wire.record.add_frames(sent, len(body))
 
 
 async def send_frames(
@@ -255,12 +264,14 @@ async def send_frames(
     without it the plan's ttft_ms, chunk_ms and jitter_ms decide.
     """
     plan = wire.plan
-    response = web.StreamResponse(status=status, headers={**STREAM_HEADERS, **headers})
+    at_once = gaps_ms is None and not plan.times_frames
+    kind = _WholeStream if at_once else web.StreamResponse
+    response = kind(status=status, headers={**STREAM_HEADERS, **headers})
     await response.prepare(wire.request)
     if wire.record is not None:
         wire.record.status = response.status  # sent, whatever happens next
     try:
-        if gaps_ms is None and not plan.times_frames:
+        if at_once:
             await _send_at_once(wire, response, frames)
             return response
         for index, (data, note) in enumerate(frames):

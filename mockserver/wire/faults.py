@@ -120,6 +120,7 @@ def _no_fault() -> FaultPlan:
 def _plan(fields: dict[str, Any]) -> FaultPlan:
     return FaultPlan(**fields)
 
+
 _INTS = {
     "status",
     "ttft_ms",
