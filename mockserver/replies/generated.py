@@ -65,12 +65,24 @@ def is_chinese(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
+class _Lorem:
+    """One language's sentence and words methods, looked up once: every attribute read on
+    Faker's proxy goes through its __getattribute__ (a few microseconds, several times per
+    generated sentence)."""
+
+    def __init__(self, fake: Faker) -> None:
+        self.fake = fake
+        self.sentence = fake.sentence
+        self.words = fake.words
+
+
 class TextGenerator:
     """Faker instances per language, built once: creating one costs tens of milliseconds."""
 
     def __init__(self, cache_size: int = 2048, cache_chars: int = CACHE_CHARS) -> None:
         self.en = Faker("en_US")
         self.zh = Faker("zh_CN")
+        self._en_lorem, self._zh_lorem = _Lorem(self.en), _Lorem(self.zh)
         # Replies are a pure function of their seed key: identical requests (CI retries, the
         # same prompt in many tests) reuse the work. Least recently used first out, bounded in
         # entries and in the characters they hold (a reply may carry up to MAX_CHARS).
@@ -97,17 +109,22 @@ class TextGenerator:
         return fake
 
     def sentence(self, chinese: bool, rng: Random) -> str:
-        fake = self.faker(chinese, rng)
+        lorem = self._lorem(chinese, rng)
         if not chinese:
-            sentence: str = fake.sentence(nb_words=rng.randint(7, 14))
+            sentence: str = lorem.sentence(nb_words=rng.randint(7, 14))
             return sentence
-        words: list[str] = fake.words(rng.randint(4, 9))
+        words: list[str] = lorem.words(rng.randint(4, 9))
         cut = rng.randint(1, len(words) - 1)
         return "".join(words[:cut]) + "，" + "".join(words[cut:]) + "。"
 
     def _title(self, chinese: bool, rng: Random) -> str:
-        words: list[str] = self.faker(chinese, rng).words(2)
+        words: list[str] = self._lorem(chinese, rng).words(2)
         return "".join(words) if chinese else " ".join(words).capitalize()
+
+    def _lorem(self, chinese: bool, rng: Random) -> _Lorem:
+        lorem = self._zh_lorem if chinese else self._en_lorem
+        lorem.fake.random = rng  # type: ignore[attr-defined]  # Faker's proxy forwards it
+        return lorem
 
     def answer(self, chinese: bool, rng: Random, lead: str = "") -> str:
         """A short Markdown answer: an opening line, a few numbered points, a closing line."""

@@ -10,7 +10,8 @@ on the full path: a fault or fixture header, a fixture with `times` that would m
 its uses (a reset of its counter would bring it back), or a change of fixtures or contract
 since (the entry is dropped).
 
-Bounded: MAX_ENTRIES entries, bodies of at most MAX_BODY bytes, MAX_BYTES in all.
+A request is kept the second time it comes. Bounded: MAX_ENTRIES entries, bodies of at most
+MAX_BODY bytes, MAX_BYTES in all, and MAX_SEEN hashes of requests seen once.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from mockserver.wire.ratelimit import RateLimiter
 MAX_ENTRIES = 1024
 MAX_BODY = 64 * 1024  # the journal keeps bodies up to this size as they came
 MAX_BYTES = 16 * 1024 * 1024  # request bodies and prepared replies, in all
+MAX_SEEN = 4096  # hashes of requests seen once (8 bytes each, and the dict's own)
 ENTRY_OVERHEAD = 512  # the entry, its key and the reply's objects, about
 
 Key = bytes | tuple[bytes, tuple[str | None, ...]]
@@ -89,6 +91,9 @@ class Repeats:
         self._state = state
         self._entries: OrderedDict[Key, _Entry] = OrderedDict()
         self.bytes = 0
+        # Hashes of requests seen once: a request is kept the second time it comes, so traffic
+        # that never repeats pays a hash, not the preparing of bytes it will never reuse.
+        self._seen: OrderedDict[int, None] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -128,12 +133,13 @@ class Repeats:
         faults: FaultLayers,
         contract: Contract,
     ) -> None:
-        """Keep a generated reply that nothing but the request decided."""
+        """Keep a generated reply that nothing but the request decided, once it came twice."""
         key = self._key(raw, headers)
         payload = reply.payload
+        if key is None or not self._seen_before(key):
+            return
         if (
-            key is None
-            or not isinstance(payload, Completed)
+            not isinstance(payload, Completed)
             or not reply.generated
             or payload.recorded is not None
             or reply.status != 200
@@ -166,6 +172,15 @@ class Repeats:
         while len(self._entries) > MAX_ENTRIES or self.bytes > MAX_BYTES:
             _, old = self._entries.popitem(last=False)
             self.bytes -= old.size
+
+    def _seen_before(self, key: Key) -> bool:
+        digest = hash(key)
+        if digest in self._seen:
+            return True
+        self._seen[digest] = None
+        if len(self._seen) > MAX_SEEN:
+            self._seen.popitem(last=False)
+        return False
 
     def _drop(self, key: Key) -> None:
         old = self._entries.pop(key, None)

@@ -173,17 +173,35 @@ async def test_an_invalid_request_is_refused_every_time(client: Client) -> None:
 async def test_the_answers_kept_are_bounded(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    kept = client.app[REPEATS]
+    await raw_reply(client, chat("only once"))
+    assert len(kept) == 0, "a request is kept the second time it comes"
     monkeypatch.setattr(repeats, "MAX_ENTRIES", 3)
     for i in range(5):
         await raw_reply(client, chat(f"question {i}"))
-    kept = client.app[REPEATS]
+        await raw_reply(client, chat(f"question {i}"))
     assert len(kept) == 3, "the oldest went first"
     monkeypatch.setattr(repeats, "MAX_ENTRIES", 10)
     big = chat("x" * (repeats.MAX_BODY + 1))
-    await raw_reply(client, big)
-    await raw_reply(client, big)
+    for _ in range(3):
+        await raw_reply(client, big)
     assert len(kept) == 3, "a body past MAX_BODY is not kept"
     monkeypatch.setattr(repeats, "MAX_BYTES", kept.bytes // 2)
     await raw_reply(client, chat("one more"))
+    await raw_reply(client, chat("one more"))
     assert kept.bytes <= repeats.MAX_BYTES
     assert 1 <= len(kept) < 3
+
+
+async def test_requests_seen_once_are_remembered_as_hashes_and_bounded(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repeats, "MAX_SEEN", 4)
+    kept = client.app[REPEATS]
+    await raw_reply(client, chat("first"))
+    for i in range(4):
+        await raw_reply(client, chat(f"filler {i}"))
+    await raw_reply(client, chat("first"))
+    assert len(kept) == 0, "forgotten: five others came after it"
+    await raw_reply(client, chat("filler 3"))
+    assert len(kept) == 1
