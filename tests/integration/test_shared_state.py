@@ -140,6 +140,8 @@ def test_journal_is_one_across_workers(mock: Mock) -> None:
     listed = mock.call("GET", "/__admin/requests?limit=100")[2]["requests"]
     assert len(listed) == 9
     assert {e["body"]["messages"][0]["content"] for e in listed} == {f"note {k[-6:]}" for k in keys}
+    # No fault was asked for: a worker's settings arrive pickled, and used to journal `""` here.
+    assert {e["fault"] for e in listed} == {None}
     assert all(
         e["headers"]["Authorization"].endswith("****") or "*" in e["headers"]["Authorization"]
         for e in listed
