@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import json
 import logging
 import signal
@@ -264,6 +265,15 @@ async def listen(settings: Settings) -> tuple[web.AppRunner, int]:
     return runner, runner.addresses[0][1]
 
 
+def _settle_garbage_collector() -> None:
+    """What start-up built (compiled schemas, fixtures, Faker's word lists, the app) lives as
+    long as the server: moved out of the collector's sight (gc.freeze), so the full collections
+    that a growing journal sets off do not walk it again and again. Measured here: 3-8% less CPU
+    per request (bench/README.md)."""
+    gc.collect()
+    gc.freeze()
+
+
 @contextlib.asynccontextmanager
 async def serving(
     settings: Settings, now: asyncio.Event | None = None
@@ -290,6 +300,7 @@ async def serve(settings: Settings, announce: Announce = announce_ready) -> None
     undo = signals.install(asyncio.get_running_loop())  # before READY: a signal right after counts
     try:
         async with serving(settings, signals.now) as (runner, port):
+            _settle_garbage_collector()  # this process is the server's (not a test's)
             host = runner.addresses[0][0]
             url = usable_url(host, port)
             announce(url, port, banner(settings, runner.app, url, bound=host))

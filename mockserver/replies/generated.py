@@ -171,8 +171,10 @@ def limit(content: str, stop: tuple[str, ...], max_tokens: int | None) -> tuple[
     cuts = [i for i in (content.find(s) for s in stop) if i >= 0]
     if cuts:
         content = content[: min(cuts)]
+    if max_tokens is None:  # nothing to count against
+        return content, "stop"
     pieces = tokens.split(content)
-    if max_tokens is not None and len(pieces) > max_tokens:
+    if len(pieces) > max_tokens:
         return "".join(pieces[:max_tokens]), "length"
     return content, "stop"
 
