@@ -41,6 +41,7 @@ MAX_BODY = 64 * 1024  # the journal keeps bodies up to this size as they came
 MAX_BYTES = 16 * 1024 * 1024  # request bodies and prepared replies, in all
 MAX_SEEN = 4096  # hashes of requests seen once (8 bytes each, and the dict's own)
 ENTRY_OVERHEAD = 512  # the entry, its key and the reply's objects, about
+PIECE_OVERHEAD = 40  # each bytes or str object an entry holds, beyond its contents
 
 Key = bytes | tuple[bytes, tuple[str | None, ...]]
 
@@ -57,8 +58,6 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    contract: Contract
-    generation: int
     model: str
     stream: bool
     include_usage: bool
@@ -91,6 +90,10 @@ class Repeats:
         self._state = state
         self._entries: OrderedDict[Key, _Entry] = OrderedDict()
         self.bytes = 0
+        # What every entry was answered under: the contract and the fixture set's generation.
+        # When either changes, every entry is stale at once, and all are dropped (an entry
+        # kept the contract alive before: ~150 KB each, past the byte bound).
+        self._under: tuple[Contract, int] | None = None
         # Hashes of requests seen once: a request is kept the second time it comes, so traffic
         # that never repeats pays a hash, not the preparing of bytes it will never reuse.
         self._seen: OrderedDict[int, None] = OrderedDict()
@@ -111,15 +114,13 @@ class Repeats:
         """The answer to a request with these bytes, when nothing could make it differ now."""
         key = self._key(raw, headers)
         entry = self._entries.get(key) if key is not None else None
-        if entry is None:
+        if key is None or entry is None:
             return None
         if self._state.backend != "memory":  # another worker may have changed the fixtures
             await self._state.fresh()
-        fixtures = self._fixtures
-        if entry.generation != fixtures.generation or entry.contract is not self._contract.current:
-            self._drop(key)  # type: ignore[arg-type]  # not None: an entry was found
+        if not self._still_valid():
             return None
-        self._entries.move_to_end(key)  # type: ignore[arg-type]
+        self._entries.move_to_end(key)
         frames = entry.prepared.frames(new_id("chatcmpl-"), int(time.time()))
         reply = Reply(payload=Encoded(tuple(frames)))
         return Answer(reply, entry.model, entry.stream, entry.include_usage)
@@ -156,22 +157,36 @@ class Repeats:
         )
         if prepared is None:
             return
-        size = ENTRY_OVERHEAD + len(raw) + sum(map(len, prepared.tails))
-        self._drop(key)
-        entry = _Entry(
-            contract,
-            self._fixtures.generation,
-            chat.model,
-            chat.stream,
-            chat.include_usage,
-            prepared,
-            size,
+        if contract is not self._contract.current:
+            return  # swapped while this request was answered
+        self._still_valid()
+        self._under = (contract, self._fixtures.generation)
+        size = (
+            ENTRY_OVERHEAD + len(raw) + sum(len(tail) + PIECE_OVERHEAD for tail in prepared.tails)
         )
+        if isinstance(key, tuple):  # the values of the headers fixtures read
+            size += sum(len(value or "") + PIECE_OVERHEAD for value in key[1])
+        self._drop(key)
+        entry = _Entry(chat.model, chat.stream, chat.include_usage, prepared, size)
         self._entries[key] = entry
         self.bytes += size
         while len(self._entries) > MAX_ENTRIES or self.bytes > MAX_BYTES:
             _, old = self._entries.popitem(last=False)
             self.bytes -= old.size
+
+    def _still_valid(self) -> bool:
+        """Whether the entries were answered under the contract and fixtures in force now;
+        if not, they are all dropped."""
+        under = self._under
+        if under is None:
+            return True
+        if under[0] is self._contract.current and under[1] == self._fixtures.generation:
+            return True
+        self._entries.clear()
+        self._seen.clear()
+        self.bytes = 0
+        self._under = None
+        return False
 
     def _seen_before(self, key: Key) -> bool:
         digest = hash(key)

@@ -4,6 +4,7 @@ request on the full path, and the memory of answers stays bounded."""
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from pathlib import Path
@@ -13,9 +14,11 @@ import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient
 
-from mockserver.app.state import REPEATS
+from mockserver.app.state import CONTRACT, REPEATS
+from mockserver.contract.schemas import Contract
 from mockserver.replies import repeats
 from tests.conftest import AUTH, sse_chunks
+from tests.spec_documents import openapi_31, write_json
 from tests.support import CHAT, MakeClient, chat, serve_yaml
 
 Client = TestClient[Any, Any]
@@ -205,3 +208,35 @@ async def test_requests_seen_once_are_remembered_as_hashes_and_bounded(
     assert len(kept) == 0, "forgotten: five others came after it"
     await raw_reply(client, chat("filler 3"))
     assert len(kept) == 1
+
+
+async def test_a_contract_reload_drops_every_answer_kept_under_the_old_one(
+    make_client: MakeClient, tmp_path: Path
+) -> None:
+    """Each answer kept pinned the contract it was validated under (~150 KB, outside the byte
+    bound) until that very request came again (found by review)."""
+    client = await make_client(spec=write_json(tmp_path / "spec.json", openapi_31()))
+    kept = client.app[REPEATS]
+    for i in range(5):
+        assert (await client.post("/__admin/reload")).status == 200
+        for _ in range(2):
+            await raw_reply(client, chat(f"question {i}"))
+        assert len(kept) == 1, "what was kept under the contract before is gone"
+    live = client.app[CONTRACT].current
+    assert gc.get_referrers(live), "the current contract is in force"
+    old = [o for o in gc.get_objects() if isinstance(o, Contract) and o is not live]
+    assert not [o for o in old if any(r is kept for r in gc.get_referrers(o))]
+
+
+async def test_the_header_values_in_keys_count_against_the_bound(
+    make_client: MakeClient, tmp_path: Path
+) -> None:
+    fixtures = "- name: t\n  match: {headers: {x-a: never, x-b: never}}\n  reply: {content: x}\n"
+    client = await serve_yaml(make_client, tmp_path, fixtures)
+    for i in range(20):
+        value = f"{i:04d}" + "v" * 8000
+        for _ in range(2):
+            await raw_reply(client, chat("same body"), {"x-a": value, "x-b": value})
+    kept = client.app[REPEATS]
+    assert len(kept) == 20
+    assert kept.bytes >= 20 * 2 * 8004
