@@ -334,8 +334,12 @@ class RedisState:
                 result, error = None, exc
             taken = _taken(fixtures)
             if taken is not None:
+                name, step = taken
+                alike = fixtures.by_name[name].answers_alike  # no race to lose: only counted
                 async with self._guard():
-                    claimed = await self._claim(keys=[self._k["calls"]], args=list(taken))
+                    claimed = await self._claim(
+                        keys=[self._k["calls"]], args=[name, step, 1 if alike else 0]
+                    )
                 if not claimed:
                     continue  # another worker took that step first: answer again
             if error is not None:

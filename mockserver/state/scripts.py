@@ -26,11 +26,14 @@ end
 return count
 """
 
-# KEYS: counters hash. ARGV: fixture, the step this worker took.
-# The step is claimed only if nobody took it meanwhile (compare and set).
+# KEYS: counters hash. ARGV: fixture, the step this worker took, 1 if any step will do.
+# The step is claimed only if nobody took it meanwhile (compare and set), unless the fixture
+# answers every use alike (one reply, no `times`): then the use is only counted.
 CLAIM_STEP = """
-local now = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if now ~= tonumber(ARGV[2]) then return 0 end
+if ARGV[3] ~= '1' then
+  local now = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+  if now ~= tonumber(ARGV[2]) then return 0 end
+end
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 return 1
 """

@@ -53,6 +53,12 @@ class Fixture:
         return "sequence" in (self.spec.get("reply") or {})
 
     @property
+    def answers_alike(self) -> bool:
+        """Every use gets the same step and none is refused: one reply, no `times`, no error
+        after it. How many uses came before does not matter, only that they are counted."""
+        return self.times is None and len(self.replies) == 1 and self.after_last != "error"
+
+    @property
     def models(self) -> tuple[str, ...]:
         """Model names the fixture matches exactly (they join GET /v1/models)."""
         return tuple(value for kind, value in self.match.keys if kind == "model")
