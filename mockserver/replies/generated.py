@@ -66,14 +66,31 @@ def is_chinese(text: str) -> bool:
 
 
 class _Lorem:
-    """One language's sentence and words methods, looked up once: every attribute read on
-    Faker's proxy goes through its __getattribute__ (a few microseconds, several times per
-    generated sentence)."""
+    """One language's lorem words, drawn exactly as Faker's lorem provider draws them (the same
+    calls on the same Random over its word list: tests/unit/test_lorem.py checks the two agree)
+    without what Faker spends per call: lookups through its proxy, and a copy of the whole word
+    list (get_words_list) for every sentence. About half of a generated reply's CPU was that."""
 
     def __init__(self, fake: Faker) -> None:
-        self.fake = fake
-        self.sentence = fake.sentence
-        self.words = fake.words
+        words: Any = fake.words  # a method of the locale's lorem provider
+        provider = words.__self__
+        self._words: tuple[str, ...] = tuple(provider.word_list)
+        self._connector: str = provider.word_connector
+        self._end: str = provider.sentence_punctuation
+
+    def words(self, rng: Random, count: int) -> list[str]:
+        """Faker's words(count): with replacement, one draw per word."""
+        if count == 1:
+            return [rng.choice(self._words)]
+        return rng.choices(self._words, k=count)
+
+    def sentence(self, rng: Random, words: int) -> str:
+        """Faker's sentence(nb_words=words): 60-140% of that many words, at least one, the
+        first capitalised, then the locale's full stop."""
+        count = max(int(words * rng.randint(60, 140) / 100), 1)
+        chosen = self.words(rng, count)
+        chosen[0] = chosen[0].title()
+        return self._connector.join(chosen) + self._end
 
 
 class TextGenerator:
@@ -109,22 +126,15 @@ class TextGenerator:
         return fake
 
     def sentence(self, chinese: bool, rng: Random) -> str:
-        lorem = self._lorem(chinese, rng)
         if not chinese:
-            sentence: str = lorem.sentence(nb_words=rng.randint(7, 14))
-            return sentence
-        words: list[str] = lorem.words(rng.randint(4, 9))
+            return self._en_lorem.sentence(rng, rng.randint(7, 14))
+        words = self._zh_lorem.words(rng, rng.randint(4, 9))
         cut = rng.randint(1, len(words) - 1)
         return "".join(words[:cut]) + "，" + "".join(words[cut:]) + "。"
 
     def _title(self, chinese: bool, rng: Random) -> str:
-        words: list[str] = self._lorem(chinese, rng).words(2)
+        words = (self._zh_lorem if chinese else self._en_lorem).words(rng, 2)
         return "".join(words) if chinese else " ".join(words).capitalize()
-
-    def _lorem(self, chinese: bool, rng: Random) -> _Lorem:
-        lorem = self._zh_lorem if chinese else self._en_lorem
-        lorem.fake.random = rng  # type: ignore[attr-defined]  # Faker's proxy forwards it
-        return lorem
 
     def answer(self, chinese: bool, rng: Random, lead: str = "") -> str:
         """A short Markdown answer: an opening line, a few numbered points, a closing line."""
