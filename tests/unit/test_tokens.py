@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -113,3 +115,16 @@ def test_prompt_tokens_count_names_images_and_tools() -> None:
     assert tokens.prompt_tokens(low) - tokens.prompt_tokens(text) == tokens.IMAGE_LOW_TOKENS
     tool = [{"type": "function", "function": {"name": "get_weather"}}]
     assert tokens.prompt_tokens(text, tool) > tokens.prompt_tokens(text)
+
+
+def test_the_ascii_rule_is_the_unicode_rule_on_ascii_text() -> None:
+    """split() takes a pattern without Unicode classes for ASCII text (faster): it must cut
+    every ASCII text exactly where the general pattern does."""
+    rng = random.Random(7)
+    alphabet = [chr(i) for i in range(128)]
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        assert tokens._ASCII_TOKEN.findall(text) == tokens._TOKEN.findall(text), repr(text)
+    prose = "Sure! Here is a short answer:\n\n1. **Home run**: the 3rd item, x_y-z.\x1c\x1f end"
+    assert tokens.split(prose) == tokens._TOKEN.findall(prose)
+    assert "".join(tokens.split(prose)) == prose
