@@ -18,7 +18,7 @@ def test_words_and_sentences_are_fakers_own(locale: str) -> None:
     lorem = _Lorem(fake)
     for seed in range(500):
         count = 1 + seed % 9
-        fake.random = Random(seed)
+        fake.random = Random(seed)  # type: ignore[attr-defined]  # the proxy forwards it
         expected_words = fake.words(count)
         expected_sentence = fake.sentence(nb_words=7 + seed % 8)
         rng = Random(seed)
