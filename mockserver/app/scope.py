@@ -48,9 +48,11 @@ async def request_scope(request: web.Request, handler: Handler) -> web.StreamRes
                 event.client_hung_up = True
         raise
     finally:
-        if event is not None:
-            await _closed(request.app, event, response)
-        in_flight.leave()
+        try:
+            if event is not None:
+                await _closed(request.app, event, response)
+        finally:
+            in_flight.leave()  # whatever happened: graceful shutdown waits for this count
 
 
 def _opened(request: web.Request, request_id: str) -> ServeEvent | None:
@@ -81,6 +83,8 @@ async def _closed(
         await app[STATE].record(event)
     except StateUnavailable:
         log.warning("request %s not journaled: the shared state is unavailable", event.id)
+    except Exception:  # e.g. the journal file's disk is full: the reply still goes out
+        log.exception("request %s not journaled", event.id)
     if log.isEnabledFor(logging.INFO):
         _log(event)
 

@@ -325,6 +325,7 @@ class RedisState:
                 if version != self._version:
                     await self._apply()
             # From here to the claim nothing is awaited: no other request sees this snapshot.
+            answered_under = self._version or b""  # what the fixture set now is
             fixtures.calls = {k.decode(): int(v) for k, v in calls.items()}
             fixtures.last_taken = None
             error: MockError | None = None
@@ -336,10 +337,10 @@ class RedisState:
             if taken is not None:
                 name, step = taken
                 alike = fixtures.by_name[name].answers_alike  # no race to lose: only counted
+                keys = [self._k["calls"], self._k["fixtures:version"]]
+                args: list[str | int | bytes] = [name, step, 1 if alike else 0, answered_under]
                 async with self._guard():
-                    claimed = await self._claim(
-                        keys=[self._k["calls"]], args=[name, step, 1 if alike else 0]
-                    )
+                    claimed = await self._claim(keys=keys, args=args)
                 if not claimed:
                     continue  # another worker took that step first: answer again
             if error is not None:

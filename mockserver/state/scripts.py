@@ -26,10 +26,14 @@ end
 return count
 """
 
-# KEYS: counters hash. ARGV: fixture, the step this worker took, 1 if any step will do.
-# The step is claimed only if nobody took it meanwhile (compare and set), unless the fixture
-# answers every use alike (one reply, no `times`): then the use is only counted.
+# KEYS: counters hash, fixture-set version. ARGV: fixture, the step this worker took, 1 if any
+# step will do, the fixture-set version the worker answered under.
+# Nothing is claimed if the fixtures changed since (the worker answers again under the new
+# ones: a replaced fixture's counter is not the old one's). The step is claimed only if nobody
+# took it meanwhile (compare and set), unless the fixture answers every use alike (one reply,
+# no `times`): then the use is only counted.
 CLAIM_STEP = """
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[4] then return 0 end
 if ARGV[3] ~= '1' then
   local now = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
   if now ~= tonumber(ARGV[2]) then return 0 end

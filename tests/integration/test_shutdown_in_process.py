@@ -13,16 +13,21 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 from click.testing import CliRunner
 
 from mockserver.app.factory import create_app
 from mockserver.app.serving import CannotListen, Signals, banner, serve, usable_url
+from mockserver.app.state import IN_FLIGHT, STATE
 from mockserver.cli.console import run
 from mockserver.cli.main import main
 from mockserver.settings import Settings
 from mockserver.testing.runner import MockServer
+from tests.conftest import AUTH
+from tests.support import CHAT, VALID_BODY
 
 pytestmark = pytest.mark.timeout(30)
 BODY = json.dumps(
@@ -187,3 +192,22 @@ def test_an_unwritable_journal_file_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--journal-file", str(blocker / "j.jsonl")])
     assert result.exit_code == 2
     assert "cannot write the journal file" in result.output
+
+
+async def test_a_journal_that_fails_loses_the_entry_not_the_reply_nor_the_count(
+    client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A journal write that fails (the journal file's disk full) left the request counted as
+    in flight for good, so graceful shutdown waited out its whole timeout (found by review)."""
+    app = client.app
+    assert app is not None
+
+    async def failing(event: Any) -> None:
+        raise OSError("journal file: disk full")
+
+    app[STATE].record = failing
+    response = await client.post(CHAT, json=VALID_BODY, headers=AUTH)
+    assert response.status == 200, await response.text()
+    assert app[IN_FLIGHT].count == 0
+    assert app[IN_FLIGHT].idle.is_set()
+    assert "not journaled" in caplog.text

@@ -268,3 +268,32 @@ async def test_the_live_feed_skips_a_stream_entry_it_cannot_read(
     notice = await asyncio.wait_for(feed.content.readuntil(b"\n\n"), 5)
     assert headers["x-request-id"].encode() in notice
     feed.close()
+
+
+async def test_a_fixture_replaced_between_answer_and_claim_is_answered_again(
+    aiohttp_client: ClientFactory, redis: RedisServer
+) -> None:
+    """A worker answered under a fixture another worker replaced before the claim: the claim
+    must not count the old answer against the new fixture (its first step was skipped, found
+    by review). The claim compares the fixture-set version, and the request is answered again."""
+    a, b = await pair(aiohttp_client, redis.url)
+    plain = {"name": "f", "match": {"last_user": "go"}, "reply": {"content": "old"}}
+    assert (await a.post("/__admin/fixtures", json=plain, headers=AUTH)).status == 201
+    assert (await chat(a, "go"))[2]["choices"][0]["message"]["content"] == "old"
+    state: Any = a.app[STATE]
+    claim = state._claim
+    steps = {
+        "name": "f",
+        "match": {"last_user": "go"},
+        "reply": {"sequence": [{"content": "one"}, {"content": "two"}], "after_last": "error"},
+    }
+
+    async def replaced_first(**kwargs: Any) -> Any:
+        state._claim = claim  # once
+        assert (await b.put("/__admin/fixtures/f", json=steps, headers=AUTH)).status == 200
+        return await claim(**kwargs)
+
+    state._claim = replaced_first
+    first = (await chat(a, "go"))[2]["choices"][0]["message"]["content"]
+    second = (await chat(b, "go"))[2]["choices"][0]["message"]["content"]
+    assert (first, second) == ("one", "two")
