@@ -16,7 +16,7 @@ from random import Random
 
 from aiohttp import web
 
-from mockserver.app.state import IN_FLIGHT, SETTINGS
+from mockserver.app.state import IN_FLIGHT, SETTINGS, STATE
 from mockserver.app.tracing import ShuttingDown
 from mockserver.contract.errors import MockError
 from mockserver.journal.store import ServeEvent
@@ -57,6 +57,11 @@ class Wire:
         self.record = record
         # Its sleep() ends early when shutdown cuts (an app without one: a plain sleep).
         self.in_flight = request.app.get(IN_FLIGHT)
+        # A journal in Redis is written after the handler (a round trip): the stream's end is
+        # then left to aiohttp, which sends it once the request scope has recorded the entry,
+        # so a client that read the whole stream finds it journaled on any worker.
+        state = request.app.get(STATE)
+        self.ends_after_journal = state is not None and state.backend != "memory"
         if self.record is not None and plan is not NO_FAULT:
             self.record.fault = plan.describe()
 
@@ -245,7 +250,10 @@ async def _send_at_once(
     frame: that was most of the CPU a stream cost (44 sends for a short reply)."""
     sent = list(frames)
     body = b"".join([data for data, _ in sent])
-    await response.write_eof(body)
+    if wire.ends_after_journal:
+        await response.write(body)
+    else:
+        await response.write_eof(body)
     if wire.record is not None:
         wire.record.add_frames(sent, len(body))
 
@@ -291,7 +299,8 @@ async def send_frames(
         if plan.disconnect_after is not None and plan.disconnect_after >= 0:
             wire.drop()  # asked to drop after more frames than there were: drop at the end
             return response
-        await response.write_eof()
+        if not wire.ends_after_journal:
+            await response.write_eof()
     except ConnectionError:
         log.info("client closed the stream early")
         if wire.record is not None:

@@ -297,3 +297,24 @@ async def test_a_fixture_replaced_between_answer_and_claim_is_answered_again(
     first = (await chat(a, "go"))[2]["choices"][0]["message"]["content"]
     second = (await chat(b, "go"))[2]["choices"][0]["message"]["content"]
     assert (first, second) == ("one", "two")
+
+
+async def test_a_stream_read_to_its_end_is_journaled_on_every_worker(
+    aiohttp_client: ClientFactory, redis: RedisServer
+) -> None:
+    """The entry was appended to Redis after the stream's end had gone out, so a test that
+    read a stream and asked another worker's journal for it at once sometimes got a 404
+    (about 1 in 3, found by review). The end now goes out once the entry is in Redis."""
+    a, b = await pair(aiohttp_client, redis.url)
+    body = {
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": "stream me"}],
+        "stream": True,
+    }
+    for _ in range(12):
+        response = await a.post("/v1/chat/completions", json=body, headers=AUTH)
+        raw = await response.read()
+        assert raw.endswith(b"data: [DONE]\n\n")
+        entry = await b.get(f"/__admin/requests/{response.headers['x-request-id']}")
+        assert entry.status == 200, await entry.text()
+        assert (await entry.json())["frame_count"] > 2
