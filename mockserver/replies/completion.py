@@ -25,9 +25,8 @@ from mockserver.replies.logprobs import TokenLogprob, content_json
 _ALPHABET = string.ascii_letters + string.digits
 
 
-_LETTERS_ONLY = bytes.maketrans(
-    b"+/", b"xZ"
-)  # base64's two symbols (b64encode built this per call)
+# base64's two symbols as letters, made once (b64encode's altchars made this table per call)
+_LETTERS_ONLY = bytes.maketrans(b"+/", b"xZ")
 _IDS = random.Random(os.urandom(16))  # ids must be unique, not secret: a fast generator
 
 
