@@ -80,8 +80,9 @@ def create_app(settings: Settings) -> web.Application:
         if settings.record_dir is not None:
             app[RECORDER] = Recorder(settings.record_dir, settings.record_match or DEFAULT_MATCH)
     app[STARTED] = time.monotonic()
-    limited = app[LIMITER].active  # without a budget, no request carries its headers
-    app.on_response_prepare.append(_response_headers_and_budget if limited else _response_headers)
+    app.on_response_prepare.append(_response_headers)
+    if app[LIMITER].active:  # without a budget, no request carries its headers
+        app.on_response_prepare.append(_budget_headers)
     app.router.add_post("/v1/chat/completions", chat.create_chat_completion)
     app.router.add_get("/v1/models", models.list_models)
     app.router.add_get("/v1/models/{model}", models.get_model)
@@ -139,8 +140,6 @@ async def _response_headers(request: web.Request, response: web.StreamResponse) 
     add_cors_headers(request, response)
 
 
-async def _response_headers_and_budget(request: web.Request, response: web.StreamResponse) -> None:
-    """The same, and the rate budget's headers (--rpm/--tpm)."""
-    add_trace_headers(request, response)
-    add_cors_headers(request, response)
+async def _budget_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The rate budget's headers (--rpm/--tpm), set as late and as surely as the others."""
     add_rate_headers(request, response)
