@@ -63,9 +63,3 @@ class Budget:
             self._deadline = now + self.seconds
         elif now > self._deadline:
             raise OverBudget(f"more than {self.seconds:g} s of CPU time")
-
-    def remaining_seconds(self) -> float:
-        now = time.thread_time()
-        if self._deadline is None:
-            self._deadline = now + self.seconds
-        return max(self._deadline - now, 0.0)
