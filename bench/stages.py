@@ -35,7 +35,8 @@ from mockserver.app.tracing import new_request_id  # noqa: E402
 from mockserver.contract.auth import authenticate  # noqa: E402
 from mockserver.contract.request import ChatRequest, parse_json_object  # noqa: E402
 from mockserver.contract.rules import RULES  # noqa: E402
-from mockserver.journal.store import ServeEvent, redact_headers  # noqa: E402
+from mockserver.journal.headers import ReceivedHeaders  # noqa: E402
+from mockserver.journal.store import ServeEvent  # noqa: E402
 from mockserver.replies.respond import respond  # noqa: E402
 from mockserver.resources import bundled  # noqa: E402
 from mockserver.settings import Settings  # noqa: E402
@@ -83,7 +84,7 @@ def stage_rows(
     def journal_stage() -> None:
         event = ServeEvent(
             id="req_0", at=0.0, method="POST", path="/v1/chat/completions",
-            headers=redact_headers(HEADERS),
+            headers=ReceivedHeaders(HEADERS),
         )  # fmt: skip
         event.received(raw)
         event.parsed(raw, parsed)

@@ -7,6 +7,7 @@ import logging
 
 from aiohttp import web
 
+from mockserver.app.stamp import prepare
 from mockserver.contract.errors import (
     CLIENT_CLOSED,
     InvalidRequest,
@@ -68,6 +69,6 @@ async def error_response(
 async def _send_and_close(request: web.Request, response: web.StreamResponse) -> None:
     """Send the answer now, then close: after a handler, aiohttp lingers up to 10 s reading
     the rest of a body that stopped arriving (Connection: close alone does not end that)."""
-    await response.prepare(request)
+    await prepare(request, response)
     await response.write_eof()
     request.protocol.force_close()  # the transport closes once what was written is sent

@@ -7,7 +7,7 @@ import time
 
 from aiohttp import web
 
-from mockserver.app.cors import add_cors_headers, preflight
+from mockserver.app.cors import preflight
 from mockserver.app.routes import admin, chat, models, ui
 from mockserver.app.scope import request_scope
 from mockserver.app.sources import contract_in_force, load_fixtures, swap_contract
@@ -26,7 +26,7 @@ from mockserver.app.state import (
     STATE,
     TEXT,
 )
-from mockserver.app.tracing import InFlight, add_trace_headers
+from mockserver.app.tracing import InFlight
 from mockserver.contract.live import LiveContract
 from mockserver.journal.live import Feed
 from mockserver.journal.store import Journal
@@ -40,7 +40,7 @@ from mockserver.upstream import client
 from mockserver.upstream.gate import RECORDER
 from mockserver.upstream.record import DEFAULT_MATCH, Recorder
 from mockserver.wire.faults import Chaos
-from mockserver.wire.ratelimit import RateLimiter, add_rate_headers
+from mockserver.wire.ratelimit import RateLimiter
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -80,9 +80,6 @@ def create_app(settings: Settings) -> web.Application:
         if settings.record_dir is not None:
             app[RECORDER] = Recorder(settings.record_dir, settings.record_match or DEFAULT_MATCH)
     app[STARTED] = time.monotonic()
-    app.on_response_prepare.append(_response_headers)
-    if app[LIMITER].active:  # without a budget, no request carries its headers
-        app.on_response_prepare.append(_budget_headers)
     app.router.add_post("/v1/chat/completions", chat.create_chat_completion)
     app.router.add_get("/v1/models", models.list_models)
     app.router.add_get("/v1/models/{model}", models.get_model)
@@ -132,14 +129,3 @@ def admin_token(settings: Settings) -> str | None:
 
 async def _close_feeds(app: web.Application) -> None:
     app[FEED].close()
-
-
-async def _response_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """Set before any header is sent, so streams get them too (a middleware would be late)."""
-    add_trace_headers(request, response)
-    add_cors_headers(request, response)
-
-
-async def _budget_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """The rate budget's headers (--rpm/--tpm), set as late and as surely as the others."""
-    add_rate_headers(request, response)

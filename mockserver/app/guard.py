@@ -19,7 +19,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from mockserver.contract.auth import redact_query
-from mockserver.journal.store import utf8_safe
+from mockserver.journal.text import utf8_safe
 
 log = logging.getLogger("mockserver")
 

@@ -1,9 +1,10 @@
 """The one middleware: what every request gets around its handler, in order.
 
 Its id and clock (the trace headers read them), the in-flight count that graceful shutdown
-waits on, a journal entry for each API request (recorded however the request ends), and errors
-turned into OpenAI's shape. One layer, not three: each aiohttp middleware costs a call, a
-coroutine and a frame per request (bench/README.md has the figures).
+waits on, a journal entry for each API request (recorded however the request ends), errors
+turned into OpenAI's shape, and the headers every reply carries (app/stamp.py). One layer, not
+three: each aiohttp middleware costs a call, a coroutine and a frame per request
+(bench/README.md has the figures).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from mockserver.app.errors import error_response
+from mockserver.app.stamp import stamp
 from mockserver.app.state import EVENT, IN_FLIGHT, REQUEST_ID, STARTED_AT, STATE
 from mockserver.app.tracing import new_request_id
 from mockserver.contract.auth import redact_query
 from mockserver.contract.errors import CLIENT_CLOSED
-from mockserver.journal.store import ServeEvent, redact_headers, utf8_safe
+from mockserver.journal.headers import ReceivedHeaders
+from mockserver.journal.store import ServeEvent
+from mockserver.journal.text import utf8_safe
 from mockserver.state.base import StateUnavailable
 
 log = logging.getLogger("mockserver.requests")
@@ -39,6 +43,8 @@ async def request_scope(request: web.Request, handler: Handler) -> web.StreamRes
             response = await handler(request)
         except Exception as exc:
             response = await error_response(request, exc, event)
+        if not response.prepared:  # a stream, or a reply that closed its connection, was
+            stamp(request, response)  # stamped as it was sent
         return response
     except asyncio.CancelledError:  # the client hung up, or shutdown cancelled the handler
         if event is not None:
@@ -64,7 +70,7 @@ def _opened(request: web.Request, request_id: str) -> ServeEvent | None:
         at=time.time(),
         method=request.method,
         path=utf8_safe(redact_query(request.path_qs)),
-        headers=redact_headers(request.headers),
+        headers=ReceivedHeaders(request.headers),
     )
     request[EVENT] = event
     return event

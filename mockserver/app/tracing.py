@@ -1,8 +1,7 @@
 """The request id and timing headers that clients read, on every reply including streams.
 
-openai-python and openai-node surface `x-request-id` as `_request_id` / `error.request_id`. The
-headers are set in on_response_prepare, which runs before a StreamResponse sends its headers: a
-middleware that adds headers after the handler returns is too late for a stream.
+openai-python and openai-node surface `x-request-id` as `_request_id` / `error.request_id`.
+app/stamp.py sets them on every reply, streams included, before its headers are sent.
 """
 
 from __future__ import annotations

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import orjson
 
-from mockserver.contract.auth import is_secret_header, redact
+from mockserver.journal.headers import ReceivedHeaders, header_dict, header_size
 from mockserver.journal.sink import JournalFile
+from mockserver.journal.text import utf8_safe
 from mockserver.settings import DEFAULT_JOURNAL_LIMIT, DEFAULT_JOURNAL_MAX_BYTES
 from mockserver.wire import json_bytes
 
@@ -94,22 +95,6 @@ def _cut_before(value: str) -> bool:
     )
 
 
-def utf8_safe(text: str) -> str:
-    """`text` as valid Unicode: surrogates (a header's non-UTF-8 bytes, a lone JSON
-    surrogate escape) become U+FFFD, so it can be encoded, written and served."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raw = text.encode("utf-8", "surrogateescape" if _only_escapes(text) else "surrogatepass")
-        return raw.decode("utf-8", "replace")
-    return text
-
-
-def _only_escapes(text: str) -> bool:
-    """Whether every surrogate is one of surrogateescape's (U+DC80..U+DCFF: raw bytes)."""
-    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
-
-
 def _as_json(value: Any) -> Any:
     """Bodies are kept as bytes (no object trees for the garbage collector to walk on every
     pass over a full journal) and parsed only when someone reads them."""
@@ -147,20 +132,6 @@ def _kept(raw: Any) -> Any:
     return orjson.dumps(summarized(parsed))
 
 
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers with every credential (any name that looks like a key, token, secret or auth)
-    reduced to its first and last characters, and every value made valid UTF-8. Names become
-    plain str: orjson refuses aiohttp's istr keys, and every encoder would fall back to json."""
-    safe = {}
-    for name, value in headers.items():
-        name, value = utf8_safe(str(name)), utf8_safe(value)
-        if is_secret_header(name):
-            scheme, _, secret = value.partition(" ")
-            value = f"{scheme} {redact(secret)}" if secret else redact(value)
-        safe[name] = value
-    return safe
-
-
 @dataclass(slots=True, kw_only=True)
 class Frame:
     at_ms: float
@@ -172,6 +143,23 @@ class Frame:
         return self.raw.decode("utf-8", "replace")
 
 
+class Burst(NamedTuple):
+    """Frames sent in one write. A tuple of bytes and numbers: the garbage collector stops
+    tracking it after one look, where a list of pairs stayed tracked for good."""
+
+    at_ms: float
+    body: bytes
+    sizes: tuple[int, ...]
+    faults: tuple[str | None, ...]
+
+
+def _cut(body: bytes, sizes: Sequence[int]) -> Iterator[bytes]:
+    start = 0
+    for size in sizes:
+        yield body[start : start + size]
+        start += size
+
+
 @dataclass(slots=True, kw_only=True)
 class ServeEvent:
     """One request and its answer, as it happened."""
@@ -180,18 +168,20 @@ class ServeEvent:
     at: float
     method: str
     path: str
-    headers: dict[str, str]
+    headers: ReceivedHeaders | dict[str, str]  # as received (redacted), or as read back
     body: Any = None  # bytes as received (JSON, parsed when read), or a JSON value
     model: str | None = None
     stream: bool = False
     status: int | None = None
     fixture: str | None = None
     generated: bool = False
-    violations: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    # Tuples until there is something to keep: a journal of 10,000 entries held 30,000 empty
+    # lists that every full pass of the garbage collector walked.
+    violations: Sequence[dict[str, Any]] = ()
+    warnings: Sequence[str] = ()
     error: dict[str, Any] | None = None
     response: Any = None  # the JSON body sent (non-stream replies): bytes, or a JSON value
-    frames: list[Frame] = field(default_factory=list)
+    frames: Sequence[Frame] = ()  # a list once a frame is kept one by one
     frames_dropped: int = 0
     frame_bytes: int = 0  # of the frames kept
     client_hung_up: bool = False
@@ -201,10 +191,8 @@ class ServeEvent:
     first_byte_ms: float | None = None
     upstream: Exchange | None = None  # forwarded to the gateway: what went and came back
     started: float = field(default_factory=time.perf_counter, repr=False)
-    # Frames sent in one write and not yet read: (when, [(bytes, fault), ...]).
-    _burst: tuple[float, Sequence[tuple[bytes, str | None]]] | None = field(
-        default=None, repr=False, init=False
-    )
+    # Frames sent in one write, not yet made into Frames (that happens when the entry is read).
+    _burst: Burst | None = field(default=None, repr=False, init=False)
 
     @property
     def body_json(self) -> Any:
@@ -226,7 +214,7 @@ class ServeEvent:
         """What the respond stage chose: the fixture (or generation), drift warnings."""
         self.model, self.stream = model, stream
         self.fixture, self.generated = reply.fixture, reply.generated
-        self.warnings = list(reply.warnings)
+        self.warnings = reply.warnings
 
     def elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 3)
@@ -237,19 +225,23 @@ class ServeEvent:
             self.first_byte_ms = at
         self._keep(at, data, fault)
 
-    def add_frames(self, sent: Sequence[tuple[bytes, str | None]], size: int) -> None:
-        """Frames that went out together (in one write, `size` bytes in all): one time for all
-        of them. When they all fit, they are kept as they are and made into Frames only when
-        the entry is read (a 40-frame stream made 40 objects per request, mostly unread)."""
+    def add_burst(
+        self, body: bytes, sizes: tuple[int, ...], faults: tuple[str | None, ...]
+    ) -> None:
+        """Frames that went out together, in one write: `body` is all of them, `sizes` their
+        lengths. When they all fit they are kept as that one piece, one time for all, and made
+        into Frames only when the entry is read: a 40-frame stream kept 40 objects per entry,
+        which every full pass of the garbage collector walked again (its pauses were the
+        streams' p99 latency; bench/README.md)."""
         at = self.elapsed_ms()
         if self.first_byte_ms is None:
             self.first_byte_ms = at
-        fits = self.frame_bytes + size <= MAX_FRAME_BYTES
-        if self._burst is None and fits and len(self.frames) + len(sent) <= MAX_FRAMES:
-            self._burst = (at, sent)
-            self.frame_bytes += size
+        fits = self.frame_bytes + len(body) <= MAX_FRAME_BYTES
+        if self._burst is None and fits and len(self.frames) + len(sizes) <= MAX_FRAMES:
+            self._burst = Burst(at, body, sizes, faults)
+            self.frame_bytes += len(body)
             return
-        for data, fault in sent:
+        for data, fault in zip(_cut(body, sizes), faults, strict=True):
             self._keep(at, data, fault)
 
     def _keep(self, at: float, data: bytes, fault: str | None) -> None:
@@ -262,14 +254,19 @@ class ServeEvent:
 
     def kept_frames(self) -> list[Frame]:
         """The frames kept, in the order they were sent."""
+        frames = self.frames if isinstance(self.frames, list) else list(self.frames)
         if self._burst is not None:
-            at, sent = self._burst
-            self.frames.extend(Frame(at_ms=at, raw=data, fault=fault) for data, fault in sent)
+            at, body, sizes, faults = self._burst
+            frames.extend(
+                Frame(at_ms=at, raw=data, fault=fault)
+                for data, fault in zip(_cut(body, sizes), faults, strict=True)
+            )
             self._burst = None
-        return self.frames
+        self.frames = frames
+        return frames
 
     def _kept_count(self) -> int:
-        return len(self.frames) + (len(self._burst[1]) if self._burst is not None else 0)
+        return len(self.frames) + (len(self._burst.sizes) if self._burst is not None else 0)
 
     def cost(self) -> int:
         """Bytes this entry holds, about: what the journal's byte bound counts."""
@@ -281,7 +278,7 @@ class ServeEvent:
             size += exchange.kept_bytes + FRAME_OVERHEAD * len(exchange.frames)
             size += len(exchange.request_body) + len(exchange.body or b"")
             size += len(exchange.journal_body or b"")
-        return size + sum(len(k) + len(v) for k, v in self.headers.items())
+        return size + header_size(self.headers)
 
     def to_json(self, *, frames: bool = True) -> dict[str, Any]:
         data = {
@@ -289,15 +286,15 @@ class ServeEvent:
             "at": self.at,
             "method": self.method,
             "path": self.path,
-            "headers": self.headers,
+            "headers": header_dict(self.headers),
             "body": summary(self.body),
             "model": self.model,
             "stream": self.stream,
             "status": self.status,
             "fixture": self.fixture,
             "generated": self.generated,
-            "violations": self.violations,
-            "warnings": self.warnings,
+            "violations": list(self.violations),
+            "warnings": list(self.warnings),
             "error": self.error,
             "response": summary(self.response),
             "client_hung_up": self.client_hung_up,

@@ -15,7 +15,7 @@ from random import Random
 
 from mockserver.contract.errors import InvalidRequest, MockError, NotFound
 from mockserver.contract.request import ChatRequest
-from mockserver.journal.store import redact_headers
+from mockserver.journal.headers import redact_headers
 from mockserver.replies.completion import replayable
 from mockserver.replies.drift import drift
 from mockserver.replies.error_catalog import fault_error, scripted_error

@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
+from mockserver.app.stamp import prepare
 from mockserver.contract.errors import MockError
 from mockserver.journal.store import ServeEvent
 from mockserver.upstream.client import UpstreamClient
@@ -196,7 +197,7 @@ class Forwarding:
         content_type = reply.headers.get("Content-Type", "text/event-stream")
         headers = {**STREAM_HEADERS, **kept_headers(reply.headers), "Content-Type": content_type}
         response = web.StreamResponse(status=reply.status, headers=headers)
-        await response.prepare(self.request)
+        await prepare(self.request, response)
         if self.record is not None:
             self.record.status = response.status
         buffer = bytearray()  # an event still arriving: appended to, never copied whole

@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from random import Random
 
 from aiohttp import web
 
+from mockserver.app.stamp import prepare
 from mockserver.app.state import IN_FLIGHT, SETTINGS, STATE
 from mockserver.app.tracing import ShuttingDown
 from mockserver.contract.errors import MockError
@@ -222,7 +224,7 @@ async def send_body(
     response.content_type = "application/json"
     if plan.disconnect_after is None:
         response.content_length = len(data)
-    await response.prepare(wire.request)
+    await prepare(wire.request, response)
     if wire.record is not None:
         wire.record.status = response.status  # sent, whatever happens next
     if plan.disconnect_after is not None:
@@ -249,13 +251,14 @@ async def _send_at_once(
     body in one write, as they would all be there at once anyway. One send instead of one per
     frame: that was most of the CPU a stream cost (44 sends for a short reply)."""
     sent = list(frames)
-    body = b"".join([data for data, _ in sent])
+    pieces = list(map(itemgetter(0), sent))
+    body = b"".join(pieces)
     if wire.ends_after_journal:
         await response.write(body)
     else:
         await response.write_eof(body)
     if wire.record is not None:
-        wire.record.add_frames(sent, len(body))
+        wire.record.add_burst(body, tuple(map(len, pieces)), tuple(map(itemgetter(1), sent)))
 
 
 async def send_frames(
@@ -275,7 +278,7 @@ async def send_frames(
     at_once = gaps_ms is None and not plan.times_frames
     kind = _WholeStream if at_once else web.StreamResponse
     response = kind(status=status, headers={**STREAM_HEADERS, **headers})
-    await response.prepare(wire.request)
+    await prepare(wire.request, response)
     if wire.record is not None:
         wire.record.status = response.status  # sent, whatever happens next
     try:

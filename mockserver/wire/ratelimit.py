@@ -10,9 +10,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from aiohttp import web
-
-from mockserver.app.state import RATE_HEADERS
 from mockserver.contract.errors import MockError
 from mockserver.contract.request import ChatRequest
 from mockserver.replies import tokens
@@ -101,9 +98,3 @@ class RateLimiter:
                 headers[f"x-ratelimit-remaining-{kind}"] = str(max(limit - used, 0))
                 headers[f"x-ratelimit-reset-{kind}"] = duration(reset)
         return headers
-
-
-def add_rate_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """The budget headers go on every reply to a charged request, errors included."""
-    for name, value in request.get(RATE_HEADERS, {}).items():
-        response.headers.setdefault(name, value)

@@ -13,7 +13,8 @@ from multidict import CIMultiDict
 
 from mockserver.journal import sink
 from mockserver.journal import store as journal_module
-from mockserver.journal.store import Journal, ServeEvent, encode_entry, redact_headers
+from mockserver.journal.headers import redact_headers
+from mockserver.journal.store import Journal, ServeEvent, encode_entry
 from mockserver.state.codec import decode
 from mockserver.upstream.exchange import Exchange
 

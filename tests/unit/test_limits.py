@@ -12,7 +12,8 @@ import pytest
 
 from mockserver.bounded_yaml import MAX_NESTING, AliasBomb, TooDeep, safe_yaml
 from mockserver.contract.auth import is_secret_header, redact_query
-from mockserver.journal.store import Journal, ServeEvent, redact_headers, summarized
+from mockserver.journal.headers import redact_headers
+from mockserver.journal.store import Journal, ServeEvent, summarized
 from mockserver.linear_regex import RegexError, compile_linear, finder, glob_to_regex
 from mockserver.replies.schema_values import Budget, OverBudget, value_for
 from mockserver.stubs.context import MatchContext

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from mockserver.app.stamp import prepare
 from mockserver.app.state import FEED
 from mockserver.contract.errors import InvalidRequest
 from mockserver.journal.live import Cleared, FixturesChanged, Notice, Recorded, TooManyWatchers
@@ -53,7 +54,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                 "X-Accel-Buffering": "no",
             }
         )
-        await response.prepare(request)
+        await prepare(request, response)
         try:
             await response.write(f"retry: {RETRY_MS}\n".encode() + _frame("hello", {}))
             while True:
