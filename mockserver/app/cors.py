@@ -8,6 +8,7 @@ the local mock (MockServer's CVE-2021-32827).
 from __future__ import annotations
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from mockserver.app.tracing import EXPOSED
 
@@ -30,10 +31,10 @@ async def preflight(request: web.Request) -> web.Response:
     return web.Response(status=204, headers=headers)
 
 
-def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+def add_cors_headers(request: web.Request, headers: CIMultiDict[str]) -> None:
     origin = request.headers.get("Origin")
     if origin is None or not _is_api(request):
         return
-    response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Access-Control-Expose-Headers"] = ", ".join(EXPOSED)
-    response.headers.add("Vary", "Origin")
+    headers["Access-Control-Allow-Origin"] = origin
+    headers["Access-Control-Expose-Headers"] = ", ".join(EXPOSED)
+    headers.add("Vary", "Origin")

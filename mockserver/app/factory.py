@@ -1,4 +1,4 @@
-"""create_app(settings): the middlewares, routes and app state of one mock server."""
+"""create_app(settings): the routes and app state of one mock server."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import secrets
 import time
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from mockserver.app.cors import preflight
 from mockserver.app.routes import admin, chat, models, ui
-from mockserver.app.scope import request_scope
+from mockserver.app.scope import AddRoute, scoped
 from mockserver.app.sources import contract_in_force, load_fixtures, swap_contract
 from mockserver.app.state import (
     ADMIN_TOKEN,
@@ -49,10 +50,7 @@ def create_app(settings: Settings) -> web.Application:
     Raises FixtureLoadError (every problem of every file) when a fixture is broken, SpecError
     when the --spec document cannot serve as the contract.
     """
-    app = web.Application(
-        middlewares=[request_scope],
-        client_max_size=settings.max_body_bytes,
-    )
+    app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     contract = contract_in_force(settings)
     app[CONTRACT] = LiveContract(contract)
@@ -80,14 +78,43 @@ def create_app(settings: Settings) -> web.Application:
         if settings.record_dir is not None:
             app[RECORDER] = Recorder(settings.record_dir, settings.record_match or DEFAULT_MATCH)
     app[STARTED] = time.monotonic()
-    app.router.add_post("/v1/chat/completions", chat.create_chat_completion)
-    app.router.add_get("/v1/models", models.list_models)
-    app.router.add_get("/v1/models/{model}", models.get_model)
+    add = _adder(app)
+    add("POST", "/v1/chat/completions", chat.create_chat_completion)
+    add("GET", "/v1/models", models.list_models)
+    add("GET", "/v1/models/{model}", models.get_model)
     for path in ("/v1/chat/completions", "/v1/models", "/v1/models/{model}"):
-        app.router.add_route("OPTIONS", path, preflight)  # CORS preflights
-    admin.add_routes(app)
-    ui.add_routes(app)
+        add("OPTIONS", path, preflight)  # CORS preflights
+    admin.add_routes(add)
+    ui.add_routes(add)
+    add("*", "/{path:.*}", unrouted)  # last: what no route above takes
     return app
+
+
+def _adder(app: web.Application) -> AddRoute:
+    """Routes go in through here, each handler inside the request scope (a GET answers HEAD
+    too, as aiohttp's add_get does)."""
+
+    def add(method: str, path: str, handler: Handler) -> None:
+        if method == "GET":
+            app.router.add_get(path, scoped(handler))
+        else:
+            app.router.add_route(method, path, scoped(handler))
+
+    return add
+
+
+async def unrouted(request: web.Request) -> web.StreamResponse:
+    """No route took this request: 405 with the methods its path has, or 404 (in OpenAI's
+    shape, from the request scope). Asked of every other route as aiohttp's router asks."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        match, methods = await resource.resolve(request)
+        if match is None:
+            allowed |= methods
+    allowed.discard("*")
+    if allowed:
+        raise web.HTTPMethodNotAllowed(request.method, allowed)
+    raise web.HTTPNotFound
 
 
 def _state(app: web.Application) -> SharedState:

@@ -20,7 +20,7 @@ from mockserver._version import __version__
 from mockserver.app.factory import create_app
 from mockserver.app.guard import RedactingAccessLogger, guard
 from mockserver.app.sources import EXAMPLES_SOURCE, watch_sources
-from mockserver.app.state import ADMIN_TOKEN, CONTRACT, EVENT, FEED, FIXTURES, IN_FLIGHT
+from mockserver.app.state import ADMIN_TOKEN, CONTRACT, FEED, FIXTURES, IN_FLIGHT, SCOPE
 from mockserver.settings import Settings
 
 log = logging.getLogger("mockserver")
@@ -32,7 +32,8 @@ class AccessLogger(RedactingAccessLogger):
     and the model): one line per request, whatever the --log-format."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        if request.get(EVENT) is None:
+        scope = request.get(SCOPE)
+        if scope is None or scope.event is None:
             super().log(request, response, time)
 
 

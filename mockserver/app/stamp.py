@@ -13,17 +13,18 @@ from __future__ import annotations
 from aiohttp import web
 
 from mockserver.app.cors import add_cors_headers
-from mockserver.app.state import RATE_HEADERS
+from mockserver.app.state import SCOPE
 from mockserver.app.tracing import add_trace_headers
 
 
 def stamp(request: web.Request, response: web.StreamResponse) -> None:
-    add_trace_headers(request, response)
-    add_cors_headers(request, response)
-    rate = request.get(RATE_HEADERS)
-    if rate:  # --rpm/--tpm: every reply to a charged request, errors included
-        for name, value in rate.items():
-            response.headers.setdefault(name, value)
+    scope, headers = request[SCOPE], response.headers
+    add_trace_headers(scope, headers)
+    if "Origin" in request.headers:
+        add_cors_headers(request, headers)
+    if scope.rate_headers:  # --rpm/--tpm: every reply to a charged request, errors included
+        for name, value in scope.rate_headers.items():
+            headers.setdefault(name, value)
 
 
 async def prepare(request: web.Request, response: web.StreamResponse) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -33,7 +34,16 @@ IN_FLIGHT: web.AppKey[InFlight] = web.AppKey("in_flight")
 STARTED: web.AppKey[float] = web.AppKey("started")
 ADMIN_TOKEN: web.AppKey[str | None] = web.AppKey("admin_token")  # given, generated, or none
 
-REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
-STARTED_AT: web.RequestKey[float] = web.RequestKey("started_at")
-EVENT: web.RequestKey[ServeEvent] = web.RequestKey("event")
-RATE_HEADERS: web.RequestKey[dict[str, str]] = web.RequestKey("rate_headers")
+
+@dataclass(slots=True)
+class Scope:
+    """What one request carries from its scope (app/scope.py) to its stages and its reply's
+    headers: one object, not four request keys (each a Python-level mapping call)."""
+
+    id: str
+    started: float  # time.perf_counter() when it came
+    event: ServeEvent | None  # its journal entry: API requests only
+    rate_headers: dict[str, str] | None = None  # --rpm/--tpm: the budget it left
+
+
+SCOPE: web.RequestKey[Scope] = web.RequestKey("scope")

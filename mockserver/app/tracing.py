@@ -11,9 +11,9 @@ import os
 import random
 import time
 
-from aiohttp import web
+from multidict import CIMultiDict
 
-from mockserver.app.state import REQUEST_ID, STARTED_AT
+from mockserver.app.state import Scope
 from mockserver.contract.errors import MockError
 
 EXPOSED = (
@@ -79,14 +79,11 @@ class InFlight:
             self.idle.set()
 
 
-def add_trace_headers(request: web.Request, response: web.StreamResponse) -> None:
-    request_id = request.get(REQUEST_ID)
-    if request_id is None:  # answered before the middleware ran (e.g. a malformed request line)
-        return
-    elapsed_ms = (time.perf_counter() - request[STARTED_AT]) * 1000
-    if "x-request-id" in response.headers:  # the gateway's (--upstream): clients quote it
-        response.headers["x-mock-request-id"] = request_id
+def add_trace_headers(scope: Scope, headers: CIMultiDict[str]) -> None:
+    elapsed_ms = (time.perf_counter() - scope.started) * 1000
+    if "x-request-id" in headers:  # the gateway's (--upstream): clients quote it
+        headers["x-mock-request-id"] = scope.id
     else:
-        response.headers["x-request-id"] = request_id
-    response.headers.setdefault("openai-processing-ms", str(round(elapsed_ms)))
-    response.headers.setdefault("openai-version", "2020-10-01")
+        headers["x-request-id"] = scope.id
+    headers.setdefault("openai-processing-ms", str(round(elapsed_ms)))
+    headers.setdefault("openai-version", "2020-10-01")

@@ -101,3 +101,35 @@ async def test_health_reports_the_contract_in_force(make_client: MakeClient) -> 
         assert health["status"] == "ok"
         assert health["uptime_s"] >= 0
         assert all((name in health["contract"]) != strict for name in relaxations), health
+
+
+def test_every_route_runs_inside_the_request_scope(client: TestClient[Any, Any]) -> None:
+    """Routes are not behind a middleware: a route added without scoped() would answer without
+    an id, a journal entry or OpenAI-shaped errors."""
+    routes = list(client.server.app.router.routes())  # type: ignore[attr-defined]
+    assert len(routes) > 20
+    unscoped = [r for r in routes if r.handler.__qualname__ != "scoped.<locals>.in_scope"]
+    assert not unscoped, [(r.method, r.resource.canonical if r.resource else "") for r in unscoped]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PATCH", CHAT, {"POST", "OPTIONS"}),
+        ("DELETE", "/v1/models/gpt-4o", {"GET", "HEAD", "OPTIONS"}),
+        ("HEAD", CHAT, {"POST", "OPTIONS"}),
+    ],
+)
+async def test_405_names_every_method_the_path_has(
+    client: TestClient[Any, Any], method: str, path: str, allowed: set[str]
+) -> None:
+    response = await client.request(method, path, headers=AUTH)
+    assert response.status == 405
+    assert set(response.headers["Allow"].split(", ")) == allowed
+    assert response.headers["x-request-id"].startswith("req_")
+
+
+async def test_head_of_a_get_route_is_answered(client: TestClient[Any, Any]) -> None:
+    response = await client.head("/v1/models", headers=AUTH)
+    assert response.status == 200
+    assert response.headers["x-request-id"].startswith("req_")

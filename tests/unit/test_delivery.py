@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from mockserver.app.state import SCOPE, Scope
 from mockserver.journal.store import ServeEvent
 from mockserver.replies.completion import Choice, Completion, ToolCall, Usage, latency_checkpoint
 from mockserver.replies.reply import Completed, ErrorBody, HtmlPage, RawBody, RawEvents, Reply
@@ -60,6 +61,7 @@ async def serve(
     event: ServeEvent | None = None,
 ) -> Client:
     async def handler(request: web.Request) -> web.StreamResponse:
+        request[SCOPE] = Scope("req_1", time.perf_counter(), event)  # what the scope would set
         return await deliver(
             request, reply, stream=stream, include_usage=include_usage, record=event
         )

@@ -24,6 +24,7 @@ from aiohttp.typedefs import Handler
 
 from mockserver._version import __version__
 from mockserver.app.routes import live
+from mockserver.app.scope import AddRoute
 from mockserver.app.sources import contract_in_force, load_fixtures
 from mockserver.app.state import (
     ADMIN_TOKEN,
@@ -431,7 +432,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
 ]
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get(f"{ADMIN}/health", health)  # open: CI polls it before it has a token
+def add_routes(add: AddRoute) -> None:
+    add("GET", f"{ADMIN}/health", health)  # open: CI polls it before it has a token
     for method, path, handler in ROUTES:
-        app.router.add_route(method, f"{ADMIN}{path}", guarded(handler))
+        add(method, f"{ADMIN}{path}", guarded(handler))

@@ -12,11 +12,10 @@ from aiohttp import web
 from mockserver.app.routes.models import check_served
 from mockserver.app.state import (
     CONTRACT,
-    EVENT,
     FIXTURES,
     LIMITER,
-    RATE_HEADERS,
     REPEATS,
+    SCOPE,
     SETTINGS,
     STATE,
     TEXT,
@@ -25,6 +24,7 @@ from mockserver.contract.auth import authenticate
 from mockserver.contract.errors import InvalidRequest
 from mockserver.contract.request import ChatRequest, parse_json_object, read_body
 from mockserver.contract.validation import ValidationFailed, validate
+from mockserver.journal.store import ServeEvent
 from mockserver.replies.repeats import Answer
 from mockserver.replies.respond import respond
 from mockserver.wire.delivery import deliver
@@ -32,11 +32,15 @@ from mockserver.wire.faults import HEADER, FaultLayers, FaultPlan, FaultSyntaxEr
 
 
 async def create_chat_completion(request: web.Request) -> web.StreamResponse:
-    app, record, settings = request.app, request[EVENT], request.app[SETTINGS]
+    app, record = request.app, request[SCOPE].event
+    assert record is not None  # every /v1/ request is journaled
+    settings = app[SETTINGS]
     key = authenticate(request.headers, settings.api_keys)
     raw = await read_body(request, settings.body_timeout)
     record.received(raw)
-    answer = await app[REPEATS].recall(raw, request.headers) or await _decide(request, raw, key)
+    answer = await app[REPEATS].recall(raw, request.headers) or await _decide(
+        request, app, record, raw, key
+    )
     record.decided(answer.reply, answer.model, answer.stream)
     return await deliver(
         request,
@@ -47,10 +51,12 @@ async def create_chat_completion(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _decide(request: web.Request, raw: bytes, key: str) -> Answer:
+async def _decide(
+    request: web.Request, app: web.Application, record: ServeEvent, raw: bytes, key: str
+) -> Answer:
     """The full path: parse, validate, and decide what to answer (then keep it if it can be
     repeated)."""
-    app, record, settings = request.app, request[EVENT], request.app[SETTINGS]
+    settings = app[SETTINGS]
     body = parse_json_object(raw)
     record.parsed(raw, body)
     contract = app[CONTRACT].current
@@ -64,7 +70,7 @@ async def _decide(request: web.Request, raw: bytes, key: str) -> Answer:
     state = app[STATE]
     limiter = app[LIMITER]
     if limiter.active:  # the common case skips the token count
-        request[RATE_HEADERS] = await state.charge(key, limiter.cost(chat))
+        request[SCOPE].rate_headers = await state.charge(key, limiter.cost(chat))
     faults = _fault_layers(request.headers, settings.fault, await state.chaos())
     fixtures, text = app[FIXTURES], app[TEXT]
     reply = await state.respond(lambda: respond(chat, fixtures, settings, text, faults))

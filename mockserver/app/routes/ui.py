@@ -14,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from mockserver.app.routes.admin import ADMIN, refuse_browsers
+from mockserver.app.scope import AddRoute
 from mockserver.contract.errors import NotFound
 from mockserver.resources import bundled
 
@@ -83,7 +84,7 @@ async def asset(request: web.Request) -> web.Response:
     return _send(name)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get(UI, page)
-    app.router.add_get(f"{UI}/", page)
-    app.router.add_get(UI + "/{name:.+}", asset)
+def add_routes(add: AddRoute) -> None:
+    add("GET", UI, page)
+    add("GET", f"{UI}/", page)
+    add("GET", UI + "/{name:.+}", asset)
