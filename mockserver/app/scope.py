@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -71,6 +72,19 @@ def scoped(handler: Handler) -> Handler:
     return in_scope
 
 
+# A request target with no query, escape or dot segment: journaled as it came.
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9/_-]*")
+
+
+def _journal_path(request: web.Request) -> str:
+    """The path and query as the journal shows them: credentials in the query redacted, valid
+    UTF-8."""
+    raw = request.raw_path
+    if _PLAIN_PATH.fullmatch(raw):  # the usual /v1/chat/completions: no yarl URL to build
+        return raw
+    return utf8_safe(redact_query(request.path_qs))
+
+
 def _opened(request: web.Request, request_id: str, started: float) -> ServeEvent | None:
     """A journal entry for an API request (not for a CORS preflight, the admin API or the UI)."""
     if not request.path.startswith("/v1/") or request.method == "OPTIONS":
@@ -79,7 +93,7 @@ def _opened(request: web.Request, request_id: str, started: float) -> ServeEvent
         id=request_id,
         at=time.time(),
         method=request.method,
-        path=utf8_safe(redact_query(request.path_qs)),
+        path=_journal_path(request),
         headers=ReceivedHeaders(request.headers),
         started=started,
     )

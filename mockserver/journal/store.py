@@ -335,7 +335,7 @@ class Journal:
         self.listeners: list[JournalListener] = []
         self._events: deque[ServeEvent] = deque()
         self._by_id: dict[str, ServeEvent] = {}
-        self._costs: dict[str, int] = {}
+        self._costs: deque[int] = deque()  # each entry's cost, in step with _events
         self.limit = limit
         self.max_bytes = max_bytes
         self.bytes = 0
@@ -347,14 +347,14 @@ class Journal:
         cost = event.cost()
         self._events.append(event)
         self._by_id[event.id] = event
-        self._costs[event.id] = cost
+        self._costs.append(cost)
         self.bytes += cost
         while len(self._events) > self.limit or (
             self.bytes > self.max_bytes and len(self._events) > 1
         ):
             old = self._events.popleft()
             self._by_id.pop(old.id, None)
-            self.bytes -= self._costs.pop(old.id, 0)
+            self.bytes -= self._costs.popleft()
         if self._sink is not None:
             self._sink.write(encode_entry(event) + b"\n")
         for listener in self.listeners:

@@ -88,6 +88,7 @@ class Repeats:
         self._contract = contract
         self._fixtures = fixtures
         self._state = state
+        self._shared = state.backend != "memory"
         self._entries: OrderedDict[Key, _Entry] = OrderedDict()
         self.bytes = 0
         # What every entry was answered under: the contract and the fixture set's generation.
@@ -108,7 +109,7 @@ class Repeats:
         if FAULT_HEADER in headers or FORCE_HEADER in headers:
             return None
         read = self._fixtures.headers_read
-        return (raw, tuple(headers.get(name) for name in read)) if read else raw
+        return (raw, tuple(map(headers.get, read))) if read else raw
 
     async def recall(self, raw: bytes, headers: Mapping[str, str]) -> Answer | None:
         """The answer to a request with these bytes, when nothing could make it differ now."""
@@ -116,7 +117,7 @@ class Repeats:
         entry = self._entries.get(key) if key is not None else None
         if key is None or entry is None:
             return None
-        if self._state.backend != "memory":  # another worker may have changed the fixtures
+        if self._shared:  # another worker may have changed the fixtures
             await self._state.fresh()
         if not self._still_valid():
             return None

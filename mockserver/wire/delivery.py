@@ -57,13 +57,16 @@ class Wire:
         self.plan = plan
         self._rng: Random | None = None
         self.record = record
+        app = request.app
         # Its sleep() ends early when shutdown cuts (an app without one: a plain sleep).
-        self.in_flight = request.app.get(IN_FLIGHT)
+        self.in_flight = app.get(IN_FLIGHT)
         # A journal in Redis is written after the handler (a round trip): the stream's end is
         # then left to aiohttp, which sends it once the request scope has recorded the entry,
         # so a client that read the whole stream finds it journaled on any worker.
-        state = request.app.get(STATE)
+        state = app.get(STATE)
         self.ends_after_journal = state is not None and state.backend != "memory"
+        settings = app.get(SETTINGS)
+        self.realistic = settings is not None and settings.pace == "realistic"
         if self.record is not None and plan is not NO_FAULT:
             self.record.fault = plan.describe()
 
@@ -151,9 +154,7 @@ async def deliver(
     """Send `reply` the way the request asked (JSON, or SSE for stream: true), faults applied."""
     wire = Wire(request, reply.plan, record)
     payload = reply.payload
-    settings = request.app.get(SETTINGS)
-    realistic = settings is not None and settings.pace == "realistic"
-    if realistic and isinstance(payload, Completed) and not (stream and payload.recorded):
+    if wire.realistic and isinstance(payload, Completed) and not (stream and payload.recorded):
         # not a fault, so not journaled as one; a recorded stream keeps its own timing
         wire.plan = paced(reply.plan, payload.completion, stream=stream)
     plan = wire.plan

@@ -896,3 +896,21 @@ async def test_no_admin_route_sends_cors_headers(
 
 def test_the_default_bind_address_is_loopback() -> None:
     assert Settings().host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("target", "journaled"),
+    [
+        ("/v1/models", "/v1/models"),
+        ("/v1/models/my%20model", "/v1/models/my%20model"),
+        ("/v1/models?api_key=sk-query-secret-1234", "/v1/models?api_key=sk-*************1234"),
+        ("/v1/models?limit=2", "/v1/models?limit=2"),
+    ],
+    ids=["plain", "encoded", "query-credential", "query"],
+)
+async def test_the_journal_keeps_the_path_with_its_query_credentials_redacted(
+    served: Client, target: str, journaled: str
+) -> None:
+    sent = await served.get(target, headers=AUTH)
+    entry = await call(served, "GET", f"/requests/{sent.headers['x-request-id']}")
+    assert entry["path"] == journaled
