@@ -44,7 +44,8 @@ class GuardedRequestHandler(RequestHandler):
         before = self._request_count
         super().data_received(data)
         if self._request_count > before:  # headers complete: the body has its own timeout
-            self._disarm()
+            if self._header_timer is not None:
+                self._disarm()
             self._body = self._messages[-1][1] if self._messages else None
         elif data and self._header_timer is None and (self._body is None or self._body.is_eof()):
             self._arm()  # the first bytes of the next request on a kept-alive connection

@@ -271,8 +271,10 @@ class ServeEvent:
     def cost(self) -> int:
         """Bytes this entry holds, about: what the journal's byte bound counts."""
         size = EVENT_OVERHEAD + self.frame_bytes + FRAME_OVERHEAD * self._kept_count()
-        for part in (self.body, self.response):
-            size += len(part) if isinstance(part, bytes) else 0
+        if isinstance(self.body, bytes):
+            size += len(self.body)
+        if isinstance(self.response, bytes):
+            size += len(self.response)
         if self.upstream is not None:  # a proxied exchange keeps its own copies and frames
             exchange = self.upstream
             size += exchange.kept_bytes + FRAME_OVERHEAD * len(exchange.frames)
@@ -342,8 +344,11 @@ class Journal:
         self._sink = JournalFile(file) if file else None
 
     def record(self, event: ServeEvent) -> None:
-        event.body = _kept(event.body)
-        event.response = _kept(event.response)
+        body, response = event.body, event.response
+        if isinstance(body, bytes) and len(body) > MAX_KEPT_BYTES:
+            event.body = _kept(body)
+        if isinstance(response, bytes) and len(response) > MAX_KEPT_BYTES:
+            event.response = _kept(response)
         cost = event.cost()
         self._events.append(event)
         self._by_id[event.id] = event
