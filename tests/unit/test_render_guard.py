@@ -1,4 +1,7 @@
-"""stubs/render_guard.py: a render past its limit is stopped, however the watchdog slept."""
+"""stubs/render_guard.py: a render past its limit is stopped, however the watchdog slept.
+
+A watchdog that does not wake spins the test forever: the timeout mark turns that into a failure.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import pytest
 
 from mockserver.stubs import render_guard
 from mockserver.stubs.render_guard import RenderTimeout, within_limit
+
+pytestmark = pytest.mark.timeout(10)
 
 
 def spin() -> None:
