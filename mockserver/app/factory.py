@@ -28,6 +28,7 @@ from mockserver.app.state import (
     TEXT,
 )
 from mockserver.app.tracing import InFlight
+from mockserver.app.unrouted import Unrouted, unrouted
 from mockserver.contract.live import LiveContract
 from mockserver.journal.live import Feed
 from mockserver.journal.store import Journal
@@ -86,35 +87,22 @@ def create_app(settings: Settings) -> web.Application:
         add("OPTIONS", path, preflight)  # CORS preflights
     admin.add_routes(add)
     ui.add_routes(add)
-    add("*", "/{path:.*}", unrouted)  # last: what no route above takes
+    app.router.register_resource(Unrouted(scoped(unrouted)))  # last: what no route takes
     return app
 
 
 def _adder(app: web.Application) -> AddRoute:
-    """Routes go in through here, each handler inside the request scope (a GET answers HEAD
-    too, as aiohttp's add_get does)."""
+    """Routes go in through here, each handler inside the request scope. A GET answers HEAD
+    too, as aiohttp's add_get does, unless `head=False` (the admin API: a HEAD of its live
+    feed would hold a feed open for a reply with no body)."""
 
-    def add(method: str, path: str, handler: Handler) -> None:
+    def add(method: str, path: str, handler: Handler, *, head: bool = True) -> None:
         if method == "GET":
-            app.router.add_get(path, scoped(handler))
+            app.router.add_get(path, scoped(handler), allow_head=head)
         else:
             app.router.add_route(method, path, scoped(handler))
 
     return add
-
-
-async def unrouted(request: web.Request) -> web.StreamResponse:
-    """No route took this request: 405 with the methods its path has, or 404 (in OpenAI's
-    shape, from the request scope). Asked of every other route as aiohttp's router asks."""
-    allowed: set[str] = set()
-    for resource in request.app.router.resources():
-        match, methods = await resource.resolve(request)
-        if match is None:
-            allowed |= methods
-    allowed.discard("*")
-    if allowed:
-        raise web.HTTPMethodNotAllowed(request.method, allowed)
-    raise web.HTTPNotFound
 
 
 def _state(app: web.Application) -> SharedState:

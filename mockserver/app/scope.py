@@ -13,7 +13,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
+from typing import Protocol
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -31,7 +31,11 @@ from mockserver.state.base import StateUnavailable
 
 log = logging.getLogger("mockserver.requests")
 
-AddRoute = Callable[[str, str, Handler], None]  # (method, path, handler): a route, scoped
+
+class AddRoute(Protocol):
+    """Adds a route, its handler inside the request scope (factory._adder)."""
+
+    def __call__(self, method: str, path: str, handler: Handler, *, head: bool = True) -> None: ...
 
 
 def scoped(handler: Handler) -> Handler:

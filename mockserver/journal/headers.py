@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
+from operator import itemgetter
 
 from mockserver.contract.auth import is_secret_header, redact
 from mockserver.journal.text import utf8_safe
@@ -69,8 +70,9 @@ class ReceivedHeaders(Mapping[str, str]):
         # Names and values apart: the values are plain str, so the garbage collector stops
         # tracking their tuple after one look; aiohttp's names (istr) would keep a tuple of
         # pairs tracked for good, in every entry.
-        self._names, secrets = _shape(tuple(headers))
-        values = tuple(headers.values())
+        pairs = tuple(headers.items())  # a repeated name comes once per value, in order
+        self._names, secrets = _shape(tuple(map(itemgetter(0), pairs)))
+        values = tuple(map(itemgetter(1), pairs))
         if secrets:
             redacted = list(values)
             for index in secrets:

@@ -547,3 +547,48 @@ def test_a_server_bound_beyond_loopback_generates_an_admin_token() -> None:
         assert status(rebound) == 403  # DNS rebinding: a name nobody allowed
     finally:
         server.close()
+
+
+@pytest.mark.parametrize(
+    "target",
+    [b"/v1/%0a", b"*", b"/%0d%0a/x"],
+    ids=["escaped-newline", "asterisk", "escaped-crlf"],
+)
+def test_targets_no_route_takes_get_openai_shaped_404s(mock: Mock, target: bytes) -> None:
+    """Answered from inside the request scope like any other route: an id, CORS, the shape."""
+    answer = raw_request(
+        mock,
+        b"OPTIONS " + target + b" HTTP/1.1\r\nHost: x\r\nOrigin: http://app.test\r\n"
+        b"Connection: close\r\n\r\n",
+    )
+    assert answer.status == 404, answer.body
+    assert answer.body["error"]["code"] == "unknown_url"
+    assert answer.headers["x-request-id"].startswith("req_")
+
+
+def test_repeated_headers_leave_the_journal_readable_and_redacted(mock: Mock) -> None:
+    secret = "sk-live-repeated-0123456789"
+    answer = raw_request(
+        mock,
+        b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Trace: a\r\nX-Trace: b\r\n"
+        b"Accept: a\r\nAccept: b\r\nAuthorization: Bearer " + secret.encode() + b"\r\n"
+        b"Connection: close\r\n\r\n",
+    )
+    assert answer.status == 200
+    entry = mock.call("GET", f"/__admin/requests/{answer.headers['x-request-id']}", admin=True)
+    assert entry.status == 200, entry.body
+    headers = entry.body["headers"]
+    assert (headers["X-Trace"], headers["Accept"]) == ("b", "b"), "the last value, as before"
+    assert secret[3:-4] not in json.dumps(entry.body)
+    assert headers["Authorization"].startswith("Bearer sk-")
+    listed = mock.call("GET", "/__admin/requests", admin=True)
+    assert listed.status == 200
+    assert secret[3:-4] not in mock.journal_file.read_text(encoding="utf-8")
+
+
+def test_admin_routes_do_not_answer_head(mock: Mock) -> None:
+    """A HEAD of the live feed opened a feed for a reply with no body, holding a slot."""
+    answer = mock.call("HEAD", "/__admin/events", admin=True)
+    assert answer.status == 405
+    assert "HEAD" not in answer.headers["Allow"].split(", ")
+    assert mock.call("HEAD", "/__admin/health").status == 200

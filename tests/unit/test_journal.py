@@ -13,7 +13,7 @@ from multidict import CIMultiDict
 
 from mockserver.journal import sink
 from mockserver.journal import store as journal_module
-from mockserver.journal.headers import redact_headers
+from mockserver.journal.headers import ReceivedHeaders, redact_headers
 from mockserver.journal.store import Journal, ServeEvent, encode_entry
 from mockserver.state.codec import decode
 from mockserver.upstream.exchange import Exchange
@@ -248,3 +248,19 @@ def test_an_entry_read_back_from_the_shared_store_is_the_same_entry(stream: bool
     entry.parsed(json.dumps(body).encode(), body)
     entry.add_frame(b"data: [DONE]\n\n")
     assert decode(encode_entry(entry)).to_json() == entry.to_json()
+
+
+def test_repeated_header_names_keep_each_value_beside_its_name() -> None:
+    """A credential after a repeated name is the one redacted (names and values stay paired)."""
+    headers = CIMultiDict(
+        [("Accept", "a"), ("Accept", "b"), ("Authorization", f"Bearer {SECRET}"), ("X", "c")]
+    )
+    received = ReceivedHeaders(headers)
+    assert SECRET_MIDDLE not in repr(received._values), "no raw secret kept, even unread"
+    safe = received.decoded()
+    assert (safe["Accept"], safe["X"]) == ("b", "c")
+    assert safe["Authorization"].startswith("Bearer sk-")
+    assert SECRET_MIDDLE not in safe["Authorization"]
+    assert received.size() == sum(len(k) + len(v) for k, v in headers.items()) - len(
+        headers["Authorization"]
+    ) + len(safe["Authorization"])

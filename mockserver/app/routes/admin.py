@@ -435,4 +435,4 @@ ROUTES: list[tuple[str, str, Handler]] = [
 def add_routes(add: AddRoute) -> None:
     add("GET", f"{ADMIN}/health", health)  # open: CI polls it before it has a token
     for method, path, handler in ROUTES:
-        add(method, f"{ADMIN}{path}", guarded(handler))
+        add(method, f"{ADMIN}{path}", guarded(handler), head=False)
