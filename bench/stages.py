@@ -109,7 +109,7 @@ def stage_rows(
     prepared = Prepared.of(completion, stream=stream, include_usage=stream)
     assert prepared is not None
     rows.append(
-        ("encode again (prepared bytes, a repeat)", lambda: prepared.frames("chatcmpl-0", 0))
+        ("encode again (prepared bytes, a repeat)", lambda: prepared.encoded("chatcmpl-0", 0))
     )
     rows.append(("journal (event + record)", journal_stage))
     return [(name, timed(fn, iterations)) for name, fn in rows]

@@ -153,7 +153,8 @@ class Burst(NamedTuple):
     faults: tuple[str | None, ...]
 
 
-def _cut(body: bytes, sizes: Sequence[int]) -> Iterator[bytes]:
+def cut(body: bytes, sizes: Sequence[int]) -> Iterator[bytes]:
+    """The frames of a stream sent joined, by their sizes."""
     start = 0
     for size in sizes:
         yield body[start : start + size]
@@ -241,7 +242,7 @@ class ServeEvent:
             self._burst = Burst(at, body, sizes, faults)
             self.frame_bytes += len(body)
             return
-        for data, fault in zip(_cut(body, sizes), faults, strict=True):
+        for data, fault in zip(cut(body, sizes), faults, strict=True):
             self._keep(at, data, fault)
 
     def _keep(self, at: float, data: bytes, fault: str | None) -> None:
@@ -259,7 +260,7 @@ class ServeEvent:
             at, body, sizes, faults = self._burst
             frames.extend(
                 Frame(at_ms=at, raw=data, fault=fault)
-                for data, fault in zip(_cut(body, sizes), faults, strict=True)
+                for data, fault in zip(cut(body, sizes), faults, strict=True)
             )
             self._burst = None
         self.frames = frames

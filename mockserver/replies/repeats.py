@@ -25,7 +25,7 @@ from mockserver.contract.live import LiveContract
 from mockserver.contract.request import ChatRequest
 from mockserver.contract.schemas import Contract
 from mockserver.replies.completion import new_id
-from mockserver.replies.reply import Completed, Encoded, Reply
+from mockserver.replies.reply import Completed, Reply
 from mockserver.replies.respond import FORCE_HEADER
 from mockserver.settings import Settings
 from mockserver.state.base import SharedState
@@ -122,8 +122,7 @@ class Repeats:
         if not self._still_valid():
             return None
         self._entries.move_to_end(key)
-        frames = entry.prepared.frames(new_id("chatcmpl-"), int(time.time()))
-        reply = Reply(payload=Encoded(tuple(frames)))
+        reply = Reply(payload=entry.prepared.encoded(new_id("chatcmpl-"), int(time.time())))
         return Answer(reply, entry.model, entry.stream, entry.include_usage)
 
     def remember(

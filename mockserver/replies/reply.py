@@ -28,9 +28,10 @@ class Completed:
 class Encoded:
     """A generated completion sent again for the same request, as bytes made from the first
     reply's (wire/prepared.py) with this reply's id and created: the JSON body, or the
-    stream's frames ending with [DONE]."""
+    stream's frames ending with [DONE], joined (one write, one journal piece)."""
 
-    frames: tuple[bytes, ...]
+    body: bytes
+    sizes: tuple[int, ...]  # each frame's length, in order (a JSON body: one)
 
 
 @dataclass(frozen=True, slots=True)

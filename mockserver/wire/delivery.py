@@ -21,7 +21,7 @@ from mockserver.app.stamp import prepare
 from mockserver.app.state import IN_FLIGHT, SETTINGS, STATE
 from mockserver.app.tracing import ShuttingDown
 from mockserver.contract.errors import MockError
-from mockserver.journal.store import ServeEvent
+from mockserver.journal.store import ServeEvent, cut
 from mockserver.replies.reply import (
     Completed,
     Encoded,
@@ -168,7 +168,11 @@ async def deliver(
             gaps = [gap for _, gap in timed]
             return await send_frames(wire, frames, headers, reply.status, gaps_ms=gaps)
         case Completed(completion) if stream and not plan.reshapes_frames:
-            sent = [(data, None) for data in sse_frames(completion, include_usage=include_usage)]
+            pieces = sse_frames(completion, include_usage=include_usage)
+            if not plan.times_frames:
+                body, sizes = b"".join(pieces), tuple(map(len, pieces))
+                return await send_whole_stream(wire, body, sizes, headers, reply.status)
+            sent = [(data, None) for data in pieces]
             return await send_frames(wire, sent, headers, reply.status)
         case Completed(completion) if stream:
             events = list(chunks(completion, include_usage=include_usage))
@@ -178,11 +182,13 @@ async def deliver(
         case Completed(completion):
             body = json_bytes.dumps(completion.to_json())
             return await send_body(wire, body, headers, reply.status)
-        case Encoded(frames) if stream:
-            sent = [(data, None) for data in frames]
-            return await send_frames(wire, sent, headers, reply.status)
-        case Encoded(frames):  # a JSON body is one piece
-            return await send_body(wire, b"".join(frames), headers, reply.status)
+        case Encoded(body, sizes) if stream and not plan.times_frames:
+            return await send_whole_stream(wire, body, sizes, headers, reply.status)
+        case Encoded(body, sizes) if stream:  # paced by a fault (repeats have none): per frame
+            unjoined = [(data, None) for data in cut(body, sizes)]
+            return await send_frames(wire, unjoined, headers, reply.status)
+        case Encoded(body):  # a JSON body is one piece
+            return await send_body(wire, body, headers, reply.status)
         case RawEvents(events):
             frames = [(event.encode(), None) for event in events]
             return await send_frames(wire, frames, headers, reply.status)
@@ -254,12 +260,32 @@ async def _send_at_once(
     sent = list(frames)
     pieces = list(map(itemgetter(0), sent))
     body = b"".join(pieces)
+    await _write_whole(wire, response, body)
+    if wire.record is not None:
+        wire.record.add_burst(body, tuple(map(len, pieces)), tuple(map(itemgetter(1), sent)))
+
+
+async def _write_whole(wire: Wire, response: web.StreamResponse, body: bytes) -> None:
     if wire.ends_after_journal:
         await response.write(body)
     else:
         await response.write_eof(body)
+
+
+async def send_whole_stream(
+    wire: Wire, body: bytes, sizes: tuple[int, ...], headers: Mapping[str, str], status: int
+) -> web.StreamResponse:
+    """A stream whose frames are all there and that nothing paces (an unfaulted generated
+    reply, a repeat), already joined: one write, journaled as one piece with the frames'
+    sizes. No (frame, note) pair per frame, as the general path makes."""
+    response = _WholeStream(status=status, headers={**STREAM_HEADERS, **headers})
+    await prepare(wire.request, response)
     if wire.record is not None:
-        wire.record.add_burst(body, tuple(map(len, pieces)), tuple(map(itemgetter(1), sent)))
+        wire.record.status = response.status  # sent, whatever happens next
+    await _write_whole(wire, response, body)
+    if wire.record is not None:
+        wire.record.add_burst(body, sizes, (None,) * len(sizes))
+    return response
 
 
 async def send_frames(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mockserver.replies.completion import Completion
+from mockserver.replies.reply import Encoded
 from mockserver.wire import json_bytes, sse
 from mockserver.wire.chunks import sse_frames
 
@@ -26,6 +27,7 @@ class Prepared:
 
     stream: bool
     tails: tuple[bytes, ...]
+    tail_sizes: tuple[int, ...]
 
     @classmethod
     def of(cls, completion: Completion, *, stream: bool, include_usage: bool) -> Prepared | None:
@@ -41,12 +43,16 @@ class Prepared:
             chunks = [json_bytes.dumps(completion.to_json())]
         if not all(chunk.startswith(head) for chunk in chunks):
             return None
-        return cls(stream, tuple(chunk[len(head) :] for chunk in chunks))
+        tails = tuple(chunk[len(head) :] for chunk in chunks)
+        return cls(stream, tails, tuple(map(len, tails)))
 
-    def frames(self, completion_id: str, created: int) -> list[bytes]:
-        """This reply's bytes: the JSON body alone, or every frame of the stream."""
+    def encoded(self, completion_id: str, created: int) -> Encoded:
+        """This reply's bytes: the JSON body, or every frame of the stream, joined. A frame is
+        its head and its tail, so the stream is the head joined with the tails."""
         head = (_CHUNK_HEAD if self.stream else _BODY_HEAD) % (completion_id.encode(), created)
-        sent = [head + tail for tail in self.tails]
-        if self.stream:
-            sent.append(sse.DONE)
-        return sent
+        if not self.stream:
+            body = head + self.tails[0]
+            return Encoded(body, (len(body),))
+        body = b"".join((head, head.join(self.tails), sse.DONE))
+        sizes = (*map(len(head).__add__, self.tail_sizes), len(sse.DONE))
+        return Encoded(body, sizes)
