@@ -190,7 +190,13 @@ def tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-def spawn(name: str, command: list[str], workdir: Path, cpus: frozenset[int] | None) -> Server:
+def spawn(
+    name: str,
+    command: list[str],
+    workdir: Path,
+    cpus: frozenset[int] | None,
+    timeout_s: float = SERVER_START_TIMEOUT_S,
+) -> Server:
     """Start a server; return once its READY line is out and its health check answers 200.
 
     `startup_s` runs from just before the spawn to the first 200 from the health check.
@@ -207,7 +213,7 @@ def spawn(name: str, command: list[str], workdir: Path, cpus: frozenset[int] | N
             stderr=err,
             preexec_fn=pinned(cpus),
         )
-    deadline = started + SERVER_START_TIMEOUT_S
+    deadline = started + timeout_s
     url = ""
     banner: list[str] = []
     try:
@@ -224,7 +230,7 @@ def spawn(name: str, command: list[str], workdir: Path, cpus: frozenset[int] | N
                     + tail(err_path)
                 )
             if time.perf_counter() > deadline:
-                raise BenchError(f"{name} printed no READY line in {SERVER_START_TIMEOUT_S} s")
+                raise BenchError(f"{name} printed no READY line in {timeout_s} s")
             time.sleep(0.002)
         check_loopback(url)
         while True:
@@ -255,9 +261,13 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def running(
-    name: str, command: list[str], workdir: Path, cpus: frozenset[int] | None
+    name: str,
+    command: list[str],
+    workdir: Path,
+    cpus: frozenset[int] | None,
+    timeout_s: float = SERVER_START_TIMEOUT_S,
 ) -> Iterator[Server]:
-    server = spawn(name, command, workdir, cpus)
+    server = spawn(name, command, workdir, cpus, timeout_s)
     try:
         yield server
     finally:
