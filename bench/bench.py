@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import ipaddress
+import itertools
 import json
 import math
 import os
@@ -52,6 +53,9 @@ STARTUP_TARGET_S = 1.0
 # Issue #14's targets, on the request wrk sends by default (the same body every time).
 RATIO_TARGETS = {"non-stream": 0.6, "stream": 0.85}
 UNIQUE = "@N@"  # in a case body with unique=True: a counter, different in every request
+# Each load run's own number, before the counter: wrk and pyload count from 1 every time they
+# start, so without it a run re-sent the bodies of the run before (to the mock, repeats).
+_RUNS = itertools.count(int(time.time()))
 SERVER_START_TIMEOUT_S = 30.0
 BUSY = 0.9  # a process using this much of a core over a run is taken as the bottleneck
 
@@ -444,6 +448,8 @@ def drive(
     """Load `url` for `duration_s` seconds; the figures, and the generator's CPU seconds."""
     check_loopback(url)
     body = json.dumps(case.body, separators=(",", ":")).encode()
+    if case.unique:  # generators count from 1 in every run: a run of its own keeps them unseen
+        body = body.replace(UNIQUE.encode(), f"{next(_RUNS)}-{UNIQUE}".encode())
     body_file = files / "body.json"
     body_file.write_bytes(body)
     if settings.tool == "wrk":
