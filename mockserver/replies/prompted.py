@@ -118,9 +118,12 @@ def _texts(messages: Sequence[Mapping[str, Any]]) -> tuple[list[str], str]:
     return system, text_of(user.get("content"))[:SCAN_CHARS] if user is not None else ""
 
 
+_DECODER = json.JSONDecoder()  # holds no state between calls: made once, not per request
+
+
 def _objects(text: str) -> list[dict[str, Any]]:
     """The JSON objects written in `text`, outermost only, at most MAX_DECODES tries."""
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     found: list[dict[str, Any]] = []
     position, tries = text.find("{"), 0
     while position >= 0 and tries < MAX_DECODES:
