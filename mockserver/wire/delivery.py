@@ -282,7 +282,11 @@ async def send_whole_stream(
     await prepare(wire.request, response)
     if wire.record is not None:
         wire.record.status = response.status  # sent, whatever happens next
-    await _write_whole(wire, response, body)
+    try:
+        await _write_whole(wire, response, body)
+    except BaseException as exc:  # a cancel is re-raised there
+        await _stream_failed(wire, response, exc)
+        return response
     if wire.record is not None:
         wire.record.add_burst(body, sizes, (None,) * len(sizes))
     return response
@@ -331,24 +335,33 @@ async def send_frames(
             return response
         if not wire.ends_after_journal:
             await response.write_eof()
-    except ConnectionError:
+    except BaseException as exc:  # a cancel is re-raised there
+        await _stream_failed(wire, response, exc)
+    return response
+
+
+async def _stream_failed(wire: Wire, response: web.StreamResponse, exc: BaseException) -> None:
+    """A started stream that could not finish: its status is sent, so the request scope cannot
+    answer any more; what is noted, and how the stream ends, depends on why."""
+    if isinstance(exc, ConnectionError):
         log.info("client closed the stream early")
         if wire.record is not None:
             wire.record.client_hung_up = True
-    except ShuttingDown as exc:  # --shutdown-timeout ran out: end the stream as the gateway would
+    elif isinstance(exc, ShuttingDown):  # --shutdown-timeout ran out: end it as the gateway would
         if wire.record is not None:
             wire.record.cut_by_shutdown = True
         await response.write(sse.frame({"error": exc.error_object()}) + sse.DONE)
         await response.write_eof()
-    except asyncio.CancelledError:  # a server with handler_cancellation (aiohttp's TestServer)
-        if wire.record is not None:  # cancels the handler when the client hangs up
+    elif isinstance(exc, asyncio.CancelledError):  # a server with handler_cancellation (aiohttp's
+        if wire.record is not None:  # TestServer) cancels the handler when the client hangs up
             if wire.in_flight is not None and wire.in_flight.cut.is_set():  # or a stopping server
                 wire.record.cut_by_shutdown = True
             else:
                 wire.record.client_hung_up = True
-        raise
-    except Exception as exc:  # after prepare() the middleware cannot answer any more
-        log.exception("error while streaming")
+        raise exc
+    elif isinstance(exc, Exception):
+        log.exception("error while streaming", exc_info=exc)
         error = exc if isinstance(exc, MockError) else MockError("The stream failed.")
         await response.write(sse.frame({"error": error.error_object()}) + sse.DONE)
-    return response
+    else:  # KeyboardInterrupt, SystemExit: not the stream's to handle
+        raise exc

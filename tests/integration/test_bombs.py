@@ -592,3 +592,35 @@ def test_admin_routes_do_not_answer_head(mock: Mock) -> None:
     assert answer.status == 405
     assert "HEAD" not in answer.headers["Allow"].split(", ")
     assert mock.call("HEAD", "/__admin/health").status == 200
+
+
+def test_a_client_leaving_a_stream_sent_whole_is_journaled_as_a_hang_up(mock: Mock) -> None:
+    """An unpaced stream is one write; a client that reads its start and leaves while the rest
+    waits on the socket is a hang-up (200, client_hung_up), not a server error (500)."""
+    body = {
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": "a big stream to leave early"}],
+        "stream": True,
+        "n": 40,
+        "logprobs": True,
+        "top_logprobs": 20,
+    }
+    data = json.dumps(body).encode()
+    with socket.create_connection(("127.0.0.1", mock.port), timeout=10) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(data) + data
+        )
+        head = sock.recv(4096)
+        assert head.startswith(b"HTTP/1.1 200")
+        request_id = head.split(b"x-request-id: ")[1].split(b"\r\n")[0].decode()
+    deadline = time.monotonic() + 10
+    while True:  # journaled once the server has noticed
+        entry = mock.call("GET", f"/__admin/requests/{request_id}", admin=True)
+        if entry.status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert entry.status == 200, entry.body
+    assert (entry.body["status"], entry.body["client_hung_up"]) == (200, True)
+    assert entry.body["error"] is None
