@@ -8,7 +8,7 @@ with a request id, CORS headers and a journal entry; aiohttp's router would answ
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sized
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -33,7 +33,7 @@ async def unrouted(request: web.Request) -> web.StreamResponse:
     raise web.HTTPNotFound
 
 
-class Unrouted(web.AbstractResource, Sized):
+class Unrouted(web.AbstractResource):
     """A resource that takes every request: aiohttp's resolver asks it last, at "/", the
     last part of every path it walks."""
 

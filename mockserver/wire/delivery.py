@@ -251,20 +251,6 @@ class _WholeStream(web.StreamResponse):
     _send_headers_immediately = False
 
 
-async def _send_at_once(
-    wire: Wire, response: web.StreamResponse, frames: Iterable[tuple[bytes, str | None]]
-) -> None:
-    """A stream nothing paces (--pace instant, no timing fault): the frames and the end of the
-    body in one write, as they would all be there at once anyway. One send instead of one per
-    frame: that was most of the CPU a stream cost (44 sends for a short reply)."""
-    sent = list(frames)
-    pieces = list(map(itemgetter(0), sent))
-    body = b"".join(pieces)
-    await _write_whole(wire, response, body)
-    if wire.record is not None:
-        wire.record.add_burst(body, tuple(map(len, pieces)), tuple(map(itemgetter(1), sent)))
-
-
 async def _write_whole(wire: Wire, response: web.StreamResponse, body: bytes) -> None:
     if wire.ends_after_journal:
         await response.write(body)
@@ -273,11 +259,17 @@ async def _write_whole(wire: Wire, response: web.StreamResponse, body: bytes) ->
 
 
 async def send_whole_stream(
-    wire: Wire, body: bytes, sizes: tuple[int, ...], headers: Mapping[str, str], status: int
+    wire: Wire,
+    body: bytes,
+    sizes: tuple[int, ...],
+    headers: Mapping[str, str],
+    status: int,
+    faults: tuple[str | None, ...] | None = None,
 ) -> web.StreamResponse:
-    """A stream whose frames are all there and that nothing paces (an unfaulted generated
-    reply, a repeat), already joined: one write, journaled as one piece with the frames'
-    sizes. No (frame, note) pair per frame, as the general path makes."""
+    """A stream whose frames are all there and that nothing paces (--pace instant, no timing
+    fault), joined: the frames and the end of the body in one write, as they would all be
+    there at once anyway, journaled as one piece with the frames' sizes (and their faults).
+    One send instead of one per frame: that was most of the CPU a stream cost."""
     response = _WholeStream(status=status, headers={**STREAM_HEADERS, **headers})
     await prepare(wire.request, response)
     if wire.record is not None:
@@ -288,7 +280,7 @@ async def send_whole_stream(
         await _stream_failed(wire, response, exc)
         return response
     if wire.record is not None:
-        wire.record.add_burst(body, sizes, (None,) * len(sizes))
+        wire.record.add_burst(body, sizes, faults or (None,) * len(sizes))
     return response
 
 
@@ -306,16 +298,17 @@ async def send_frames(
     without it the plan's ttft_ms, chunk_ms and jitter_ms decide.
     """
     plan = wire.plan
-    at_once = gaps_ms is None and not plan.times_frames
-    kind = _WholeStream if at_once else web.StreamResponse
-    response = kind(status=status, headers={**STREAM_HEADERS, **headers})
+    if gaps_ms is None and not plan.times_frames:  # nothing paces it: sent whole
+        sent = list(frames)
+        pieces = list(map(itemgetter(0), sent))
+        body, sizes = b"".join(pieces), tuple(map(len, pieces))
+        faults = tuple(map(itemgetter(1), sent))
+        return await send_whole_stream(wire, body, sizes, headers, status, faults)
+    response = web.StreamResponse(status=status, headers={**STREAM_HEADERS, **headers})
     await prepare(wire.request, response)
     if wire.record is not None:
         wire.record.status = response.status  # sent, whatever happens next
     try:
-        if at_once:
-            await _send_at_once(wire, response, frames)
-            return response
         for index, (data, note) in enumerate(frames):
             if index == plan.disconnect_after:
                 wire.drop()
