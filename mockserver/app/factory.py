@@ -80,14 +80,14 @@ def create_app(settings: Settings) -> web.Application:
             app[RECORDER] = Recorder(settings.record_dir, settings.record_match or DEFAULT_MATCH)
     app[STARTED] = time.monotonic()
     add = _adder(app)
-    add("POST", "/v1/chat/completions", chat.create_chat_completion)
+    add("POST", "/v1/chat/completions", chat.chat_completions(app))
     add("GET", "/v1/models", models.list_models)
     add("GET", "/v1/models/{model}", models.get_model)
     for path in ("/v1/chat/completions", "/v1/models", "/v1/models/{model}"):
         add("OPTIONS", path, preflight)  # CORS preflights
     admin.add_routes(add)
     ui.add_routes(add)
-    app.router.register_resource(Unrouted(scoped(unrouted)))  # last: what no route takes
+    app.router.register_resource(Unrouted(scoped(app, unrouted)))  # last: what no route takes
     return app
 
 
@@ -98,9 +98,9 @@ def _adder(app: web.Application) -> AddRoute:
 
     def add(method: str, path: str, handler: Handler, *, head: bool = True) -> None:
         if method == "GET":
-            app.router.add_get(path, scoped(handler), allow_head=head)
+            app.router.add_get(path, scoped(app, handler), allow_head=head)
         else:
-            app.router.add_route(method, path, scoped(handler))
+            app.router.add_route(method, path, scoped(app, handler))
 
     return add
 

@@ -26,7 +26,8 @@ def redact_value(value: str) -> str:
     return f"{scheme} {redact(secret)}" if secret else redact(value)
 
 
-Shape = tuple[tuple[str, ...], tuple[int, ...]]  # the names, and where the credentials are
+# The names, where the credentials are among them, and the names' length in characters.
+Shape = tuple[tuple[str, ...], tuple[int, ...], int]
 
 # Lists of names kept: at most this many, each of at most this many names and characters
 # (a hostile client's thousand long names are looked at, not kept).
@@ -43,7 +44,8 @@ def _shape(names: tuple[str, ...]) -> Shape:
 
 
 def _shape_of(names: tuple[str, ...]) -> Shape:
-    return names, tuple(index for index, name in enumerate(names) if is_secret_header(name))
+    secrets = tuple(index for index, name in enumerate(names) if is_secret_header(name))
+    return names, secrets, sum(map(len, names))
 
 
 _cached_shape = functools.lru_cache(maxsize=CACHED_LISTS)(_shape_of)
@@ -64,14 +66,14 @@ class ReceivedHeaders(Mapping[str, str]):
     other as the client sent it.
     """
 
-    __slots__ = ("_decoded", "_names", "_values")
+    __slots__ = ("_decoded", "_names", "_values", "chars")
 
     def __init__(self, headers: Mapping[str, str]) -> None:
         # Names and values apart: the values are plain str, so the garbage collector stops
         # tracking their tuple after one look; aiohttp's names (istr) would keep a tuple of
         # pairs tracked for good, in every entry.
         pairs = tuple(headers.items())  # a repeated name comes once per value, in order
-        self._names, secrets = _shape(tuple(map(itemgetter(0), pairs)))
+        self._names, secrets, names_chars = _shape(tuple(map(itemgetter(0), pairs)))
         values = tuple(map(itemgetter(1), pairs))
         if secrets:
             redacted = list(values)
@@ -80,6 +82,8 @@ class ReceivedHeaders(Mapping[str, str]):
             values = tuple(redacted)
         self._values = values
         self._decoded: dict[str, str] | None = None
+        # Characters kept, names and values: what the journal's byte bound counts.
+        self.chars = names_chars + sum(map(len, values))
 
     def decoded(self) -> dict[str, str]:
         """The headers as a plain dict of valid UTF-8 `str` (what the journal shows)."""
@@ -89,10 +93,6 @@ class ReceivedHeaders(Mapping[str, str]):
                 for name, value in zip(self._names, self._values, strict=True)
             }
         return self._decoded
-
-    def size(self) -> int:
-        """Characters kept, names and values: what the journal's byte bound counts."""
-        return sum(map(len, self._names)) + sum(map(len, self._values))
 
     def __getitem__(self, name: str) -> str:
         return self.decoded()[name]
@@ -111,5 +111,5 @@ def header_dict(headers: ReceivedHeaders | Mapping[str, str]) -> dict[str, str]:
 
 def header_size(headers: ReceivedHeaders | Mapping[str, str]) -> int:
     if isinstance(headers, ReceivedHeaders):
-        return headers.size()
+        return headers.chars
     return sum(len(name) + len(value) for name, value in headers.items())

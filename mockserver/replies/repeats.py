@@ -161,9 +161,7 @@ class Repeats:
             return  # swapped while this request was answered
         self._still_valid()
         self._under = (contract, self._fixtures.generation)
-        size = (
-            ENTRY_OVERHEAD + len(raw) + sum(len(tail) + PIECE_OVERHEAD for tail in prepared.tails)
-        )
+        size = ENTRY_OVERHEAD + len(raw) + prepared.size + PIECE_OVERHEAD * len(prepared.pieces)
         if isinstance(key, tuple):  # the values of the headers fixtures read
             size += sum(len(value or "") + PIECE_OVERHEAD for value in key[1])
         self._drop(key)

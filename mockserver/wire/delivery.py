@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from operator import itemgetter
 from random import Random
 
@@ -19,7 +20,7 @@ from aiohttp import web
 
 from mockserver.app.stamp import prepare
 from mockserver.app.state import IN_FLIGHT, SETTINGS, STATE
-from mockserver.app.tracing import ShuttingDown
+from mockserver.app.tracing import InFlight, ShuttingDown
 from mockserver.contract.errors import MockError
 from mockserver.journal.store import ServeEvent, cut
 from mockserver.replies.reply import (
@@ -49,24 +50,42 @@ STREAM_HEADERS = {
 MAX_STALL_S = 300.0
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """What every reply of one app is sent under, looked up in the app once (each
+    `request.app[...]` is three Python calls, per reply)."""
+
+    # Its sleep() ends early when shutdown cuts (an app without one: a plain sleep).
+    in_flight: InFlight | None = None
+    # A journal in Redis is written after the handler (a round trip): the stream's end is then
+    # left to aiohttp, which sends it once the request scope has recorded the entry, so a
+    # client that read the whole stream finds it journaled on any worker.
+    ends_after_journal: bool = False
+    realistic: bool = False  # --pace realistic
+
+    @classmethod
+    def of(cls, app: web.Application) -> Line:
+        state, settings = app.get(STATE), app.get(SETTINGS)
+        return cls(
+            in_flight=app.get(IN_FLIGHT),
+            ends_after_journal=state is not None and state.backend != "memory",
+            realistic=settings is not None and settings.pace == "realistic",
+        )
+
+
 class Wire:
     """One reply's writer: timing and transport faults, and the journal's record of frames."""
 
-    def __init__(self, request: web.Request, plan: FaultPlan, record: ServeEvent | None) -> None:
+    def __init__(
+        self, request: web.Request, plan: FaultPlan, record: ServeEvent | None, line: Line
+    ) -> None:
         self.request = request
         self.plan = plan
         self._rng: Random | None = None
         self.record = record
-        app = request.app
-        # Its sleep() ends early when shutdown cuts (an app without one: a plain sleep).
-        self.in_flight = app.get(IN_FLIGHT)
-        # A journal in Redis is written after the handler (a round trip): the stream's end is
-        # then left to aiohttp, which sends it once the request scope has recorded the entry,
-        # so a client that read the whole stream finds it journaled on any worker.
-        state = app.get(STATE)
-        self.ends_after_journal = state is not None and state.backend != "memory"
-        settings = app.get(SETTINGS)
-        self.realistic = settings is not None and settings.pace == "realistic"
+        self.in_flight = line.in_flight
+        self.ends_after_journal = line.ends_after_journal
+        self.realistic = line.realistic
         if self.record is not None and plan is not NO_FAULT:
             self.record.fault = plan.describe()
 
@@ -150,9 +169,11 @@ async def deliver(
     stream: bool,
     include_usage: bool,
     record: ServeEvent | None = None,
+    line: Line | None = None,
 ) -> web.StreamResponse:
-    """Send `reply` the way the request asked (JSON, or SSE for stream: true), faults applied."""
-    wire = Wire(request, reply.plan, record)
+    """Send `reply` the way the request asked (JSON, or SSE for stream: true), faults applied;
+    `line`: the app's, when the caller holds it (else looked up)."""
+    wire = Wire(request, reply.plan, record, line or Line.of(request.app))
     payload = reply.payload
     if wire.realistic and isinstance(payload, Completed) and not (stream and payload.recorded):
         # not a fault, so not journaled as one; a recorded stream keeps its own timing

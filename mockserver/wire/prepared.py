@@ -22,12 +22,13 @@ _CHUNK_HEAD = b'data: {"id":"%s","object":"chat.completion.chunk","created":%d'
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """The bytes after each head: one tail for a JSON body; for a stream, one per chunk
-    ([DONE], which has no head, is added when sent)."""
+    """The bytes after each head: one tail for a JSON body; for a stream, one per chunk, the
+    last one followed by [DONE] (which has no head), and an empty piece first, so that the
+    stream is the head joined with the pieces: one join, one copy of the bytes."""
 
     stream: bool
-    tails: tuple[bytes, ...]
-    tail_sizes: tuple[int, ...]
+    pieces: tuple[bytes, ...]  # a stream's: b"", then the tails ([DONE] after the last)
+    tail_sizes: tuple[int, ...]  # of the tails alone, each frame being a head and its tail
 
     @classmethod
     def of(cls, completion: Completion, *, stream: bool, include_usage: bool) -> Prepared | None:
@@ -43,16 +44,24 @@ class Prepared:
             chunks = [json_bytes.dumps(completion.to_json())]
         if not all(chunk.startswith(head) for chunk in chunks):
             return None
-        tails = tuple(chunk[len(head) :] for chunk in chunks)
-        return cls(stream, tails, tuple(map(len, tails)))
+        tails = [chunk[len(head) :] for chunk in chunks]
+        sizes = tuple(map(len, tails))
+        if not stream:
+            return cls(stream, tuple(tails), sizes)
+        tails[-1] += sse.DONE
+        return cls(stream, (b"", *tails), sizes)
+
+    @property
+    def size(self) -> int:
+        """Bytes kept."""
+        return sum(map(len, self.pieces))
 
     def encoded(self, completion_id: str, created: int) -> Encoded:
         """This reply's bytes: the JSON body, or every frame of the stream, joined. A frame is
-        its head and its tail, so the stream is the head joined with the tails."""
+        its head and its tail, so the stream is the head joined with the pieces."""
         head = (_CHUNK_HEAD if self.stream else _BODY_HEAD) % (completion_id.encode(), created)
         if not self.stream:
-            body = head + self.tails[0]
+            body = head + self.pieces[0]
             return Encoded(body, (len(body),))
-        body = b"".join((head, head.join(self.tails), sse.DONE))
         sizes = (*map(len(head).__add__, self.tail_sizes), len(sse.DONE))
-        return Encoded(body, sizes)
+        return Encoded(head.join(self.pieces), sizes)

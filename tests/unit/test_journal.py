@@ -261,6 +261,6 @@ def test_repeated_header_names_keep_each_value_beside_its_name() -> None:
     assert (safe["Accept"], safe["X"]) == ("b", "c")
     assert safe["Authorization"].startswith("Bearer sk-")
     assert SECRET_MIDDLE not in safe["Authorization"]
-    assert received.size() == sum(len(k) + len(v) for k, v in headers.items()) - len(
+    assert received.chars == sum(len(k) + len(v) for k, v in headers.items()) - len(
         headers["Authorization"]
     ) + len(safe["Authorization"])

@@ -1,6 +1,6 @@
 """POST /v1/chat/completions: the pipeline's stages, in order.
 
-The journal middleware opened this request's record; it is handed to the stages that fill it in.
+The request scope opened this request's journal entry; it is handed to the stages that fill it in.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from mockserver.app.routes.models import check_served
 from mockserver.app.state import (
@@ -27,28 +28,35 @@ from mockserver.contract.validation import ValidationFailed, validate
 from mockserver.journal.store import ServeEvent
 from mockserver.replies.repeats import Answer
 from mockserver.replies.respond import respond
-from mockserver.wire.delivery import deliver
+from mockserver.wire.delivery import Line, deliver
 from mockserver.wire.faults import HEADER, FaultLayers, FaultPlan, FaultSyntaxError, layered
 
 
-async def create_chat_completion(request: web.Request) -> web.StreamResponse:
-    app, record = request.app, request[SCOPE].event
-    assert record is not None  # every /v1/ request is journaled
-    settings = app[SETTINGS]
-    key = authenticate(request.headers, settings.api_keys)
-    raw = await read_body(request, settings.body_timeout)
-    record.received(raw)
-    answer = await app[REPEATS].recall(raw, request.headers) or await _decide(
-        request, app, record, raw, key
-    )
-    record.decided(answer.reply, answer.model, answer.stream)
-    return await deliver(
-        request,
-        answer.reply,
-        stream=answer.stream,
-        include_usage=answer.include_usage,
-        record=record,
-    )
+def chat_completions(app: web.Application) -> Handler:
+    """The handler, with what every request uses of `app` looked up once, here (each
+    `request.app[...]` is three Python calls)."""
+    settings, repeats, line = app[SETTINGS], app[REPEATS], Line.of(app)
+
+    async def create_chat_completion(request: web.Request) -> web.StreamResponse:
+        record = request[SCOPE].event
+        assert record is not None  # every /v1/ request is journaled
+        key = authenticate(request.headers, settings.api_keys)
+        raw = await read_body(request, settings.body_timeout)
+        record.received(raw)
+        answer = await repeats.recall(raw, request.headers) or await _decide(
+            request, request.app, record, raw, key
+        )
+        record.decided(answer.reply, answer.model, answer.stream)
+        return await deliver(
+            request,
+            answer.reply,
+            stream=answer.stream,
+            include_usage=answer.include_usage,
+            record=record,
+            line=line,
+        )
+
+    return create_chat_completion
 
 
 async def _decide(
