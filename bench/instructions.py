@@ -15,6 +15,11 @@ Instructions of the whole server process, divided by the replies wrk counted.
 
     apt-get install -y valgrind wrk
     .venv/bin/python bench/instructions.py [--case non-stream] [--seconds 10] [--concurrency 16]
+                                           [--floor]
+
+--floor adds two servers: the mock's scaffolding answering the bare server's fixed reply, with
+and without journal entries (bench/floor_server.py). No change to the chat path can take the
+mock below the first; the gap between the two is what journaling every request costs.
 
 About a minute per case and server: the servers run ~50x slower under valgrind.
 """
@@ -31,6 +36,7 @@ import tempfile
 from pathlib import Path
 
 from bench import (
+    BENCH_DIR,
     CASES,
     BenchError,
     Case,
@@ -85,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", action="append", choices=names, help="repeatable; default all")
     parser.add_argument("--seconds", type=int, default=10, help="instrumented load per server")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also the mock's scaffolding answering bare's fixed reply, with and without its "
+        "journal (bench/floor_server.py): the floor no chat-path change can go below",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     for tool in ("valgrind", "callgrind_control", "callgrind_annotate", "wrk"):
@@ -102,22 +114,29 @@ def main(argv: list[str] | None = None) -> int:
                 reply, _ = capture(mock.url, body, case.stream)
             reply_file = workdir / "reply.json"
             reply_file.write_text(json.dumps(reply, ensure_ascii=False))
+            servers = [("bare", bare_command(reply_file)), ("mock", mock_command(()))]
+            if args.floor:
+                floor = [sys.executable, str(BENCH_DIR / "floor_server.py"), "--reply"]
+                floor += [str(reply_file), "--port", "0", "--quiet"]
+                servers += [
+                    ("mock scaffolding", floor),
+                    ("... no journal", [*floor, "--no-journal"]),
+                ]
             figures = {}
-            for name, command in (("bare", bare_command(reply_file)), ("mock", mock_command(()))):
+            for name, command in servers:
                 log(f"[{case.name}] {name} under callgrind")
-                per, count = instructions_per_request(name, command, case, settings, workdir)
+                tag = re.sub(r"[^a-z]+", "-", name)
+                per, count = instructions_per_request(tag, command, case, settings, workdir)
                 figures[name] = {"instructions_per_request": round(per), "requests": count}
-            ratio = (
-                figures["bare"]["instructions_per_request"]
-                / figures["mock"]["instructions_per_request"]
-            )
-            results.append({"case": case.name, **figures, "bare_over_mock": round(ratio, 3)})
-            print(
-                f"{case.name:28s} bare {figures['bare']['instructions_per_request'] / 1e6:.3f} M"
-                f"  mock {figures['mock']['instructions_per_request'] / 1e6:.3f} M"
-                f"  bare/mock {ratio:.2f}",
-                flush=True,
-            )
+            bare = figures["bare"]["instructions_per_request"]
+            ratios = {
+                name: round(bare / f["instructions_per_request"], 3) for name, f in figures.items()
+            }
+            results.append({"case": case.name, **figures, "bare_over": ratios})
+            print(case.name, flush=True)
+            for name, f in figures.items():
+                per = f["instructions_per_request"]
+                print(f"  {name:18s} {per / 1e6:.3f} M  bare/this {ratios[name]:.2f}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
