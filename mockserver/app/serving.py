@@ -159,12 +159,12 @@ async def shut_down(
         await site.stop()
     app[FEED].close()  # open dashboards would otherwise count as requests in flight
     in_flight = app[IN_FLIGHT]
-    waits = [in_flight.idle.wait()] + ([now.wait()] if now is not None else [])
+    waits = [in_flight.idle()] + ([now.wait()] if now is not None else [])
     await _first_of(waits, grace_s)
-    if not in_flight.idle.is_set():
+    if in_flight.count:
         in_flight.cut.set()
         cut_grace = 0.1 if now is not None and now.is_set() else CUT_GRACE_S
-        await _first_of([in_flight.idle.wait()], cut_grace)
+        await _first_of([in_flight.idle()], cut_grace)
     await runner.cleanup()
 
 

@@ -52,9 +52,10 @@ class InFlight:
 
     def __init__(self) -> None:
         self.count = 0
-        self.idle = asyncio.Event()
-        self.idle.set()
         self.cut = asyncio.Event()
+        # Who waits for the count to reach 0 (shutdown): futures made only then, so a request
+        # entering and leaving touches nothing but the count (an Event here cost two calls).
+        self._waiting: list[asyncio.Future[None]] = []
 
     async def sleep(self, seconds: float) -> None:
         """Sleep, unless shutdown cuts replies meanwhile: then raise ShuttingDown at once."""
@@ -71,12 +72,21 @@ class InFlight:
 
     def enter(self) -> None:
         self.count += 1
-        self.idle.clear()
 
     def leave(self) -> None:
         self.count -= 1
-        if not self.count:
-            self.idle.set()
+        if not self.count and self._waiting:
+            for waiter in self._waiting:
+                if not waiter.done():  # one that gave up waiting is cancelled
+                    waiter.set_result(None)
+            self._waiting.clear()
+
+    async def idle(self) -> None:
+        """Return once no request is in flight."""
+        if self.count:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            await waiter
 
 
 def add_trace_headers(scope: Scope, headers: CIMultiDict[str]) -> None:
