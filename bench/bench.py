@@ -17,6 +17,7 @@ an incomplete stream or a socket error), 2 on bad arguments.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import ipaddress
 import itertools
@@ -52,6 +53,8 @@ SSE_DONE = b"data: [DONE]\n\n"
 STARTUP_TARGET_S = 1.0
 # Issue #14's targets, on the request wrk sends by default (the same body every time).
 RATIO_TARGETS = {"non-stream": 0.6, "stream": 0.85}
+# --floor: the servers beside bare and mock (name: with its journal)
+FLOORS = {"floor": True, "floor, no journal": False}
 UNIQUE = "@N@"  # in a case body with unique=True: a counter, different in every request
 # Each load run's own number, before the counter: wrk and pyload count from 1 every time they
 # start, so without it a run re-sent the bodies of the run before (to the mock, repeats).
@@ -107,6 +110,12 @@ CASES: tuple[Case, ...] = (
 
 def mock_command(args: Sequence[str]) -> list[str]:
     return [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--quiet", *args]
+
+
+def floor_command(reply_file: Path, *, journal: bool) -> list[str]:
+    """The mock's scaffolding answering bare's fixed reply (bench/floor_server.py)."""
+    command = [sys.executable, str(BENCH_DIR / "floor_server.py"), "--reply", str(reply_file)]
+    return [*command, *([] if journal else ["--no-journal"]), "--port", "0", "--quiet"]
 
 
 def bare_command(reply_file: Path | None) -> list[str]:
@@ -533,7 +542,7 @@ def wrk_version() -> str | None:
 
 @dataclass
 class Run:
-    server: str  # "bare" or "mock"
+    server: str  # "bare" or "mock" (or, with --floor, "floor" and "floor, no journal")
     round: int
     requests: int
     duration_s: float
@@ -589,6 +598,8 @@ class CaseResult:
     mock_non200: int = 0
     mock_incomplete: int = 0
     mock_socket_errors: int = 0
+    # --floor: the scaffolding's req/s over bare's, with its journal and without (medians)
+    floor_ratios: dict[str, float | None] = field(default_factory=dict)
     ratio_target: float | None = None  # None: reported, not judged
     ratio_target_met: bool | None = None
     error: str | None = None
@@ -625,6 +636,10 @@ def measure(server: Server, settings: LoadSettings, case: Case, files: Path, rou
     )
 
 
+def ratio_of(result: CaseResult) -> str:
+    return fmt(result.rps_ratio_median, ".2f")
+
+
 def median_of(values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return statistics.median(present) if present else None
@@ -654,6 +669,10 @@ def summarize(result: CaseResult) -> None:
     result.mock_non200 = sum(r.non200 for r in mock)
     result.mock_incomplete = sum(r.incomplete for r in mock)
     result.mock_socket_errors = sum(r.socket_errors for r in mock)
+    for name in FLOORS:
+        floor = [r for r in result.runs if r.server == name]
+        floor_pairs = zip(bare, floor, strict=False)
+        result.floor_ratios[name] = median_of([f.rps / b.rps for b, f in floor_pairs if b.rps])
     failed = sum(r.non200 + r.incomplete + r.socket_errors for r in result.runs)
     if failed:
         # Error replies are cheap and fast: a ratio measured on them says nothing.
@@ -669,6 +688,7 @@ def run_case(
     rounds: int,
     warmup_s: int,
     workdir: Path,
+    floors: bool = False,
 ) -> CaseResult:
     case_dir = workdir / re.sub(r"[^a-zA-Z0-9]+", "-", case.name).strip("-")
     (case_dir / "prepared").mkdir(parents=True)
@@ -684,18 +704,25 @@ def run_case(
         result.reply_mock = asdict(shape)
         reply_file = case_dir / "reply.json"
         reply_file.write_text(json.dumps(reply, ensure_ascii=False))
-        with running("bare", bare_command(reply_file), case_dir, server_cpus) as bare:
+        with contextlib.ExitStack() as stack:
+            bare = stack.enter_context(
+                running("bare", bare_command(reply_file), case_dir, server_cpus)
+            )
             _, bare_shape = capture(bare.url, body, case.stream)
             result.reply_bare = asdict(bare_shape)
             if bare_shape != shape:
                 raise BenchError(f"the baseline's reply {bare_shape} differs from {shape}")
+            servers = [bare, mock]
+            for name, journal in FLOORS.items() if floors else ():
+                command = floor_command(reply_file, journal=journal)
+                servers.append(stack.enter_context(running(name, command, case_dir, server_cpus)))
             if warmup_s:
                 warm = replace(settings, requests=0)
-                for server in (bare, mock):
+                for server in servers:
                     log(f"[{case.name}] warming up {server.name} for {warmup_s} s")
                     drive(warm, server.url, case, case_dir, warmup_s)
             for round_no in range(1, rounds + 1):
-                for server in (bare, mock):
+                for server in servers:
                     run = measure(server, settings, case, case_dir, round_no)
                     result.runs.append(run)
                     cpu = "?" if run.server_cpu is None else f"{run.server_cpu:.2f}"
@@ -868,6 +895,10 @@ def report(doc: dict[str, Any], results: list[CaseResult]) -> str:
             )
     out.append("")
     for result in results:
+        if any(value is not None for value in result.floor_ratios.values()):
+            floors = ", ".join(f"{n} {fmt(v, '.2f')}" for n, v in result.floor_ratios.items())
+            out.append(f"Floors over bare req/s ({result.name}): {floors}; mock {ratio_of(result)}")
+    for result in results:
         ratio = fmt(result.rps_ratio_median, ".2f")
         met = {None: "not measured", True: "met", False: "NOT met"}[result.ratio_target_met]
         met = f"not judged ({result.error})" if result.error else met
@@ -922,6 +953,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[],
         choices=[c.name for c in CASES],
         help="run only this case (repeatable); default: all",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run the mock's scaffolding answering bare's fixed reply, with and without "
+        "its journal (bench/floor_server.py): what the mock costs before doing any work",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
@@ -992,7 +1029,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 errors.append(f"start-up: {exc}")
         for case in cases:
             try:
-                result = run_case(case, settings, server_cpus, args.rounds, args.warmup, workdir)
+                result = run_case(
+                    case, settings, server_cpus, args.rounds, args.warmup, workdir, args.floor
+                )
             except BenchError as exc:
                 result = CaseResult(case.name, case.stream, [], case.body, error=str(exc))
                 errors.append(f"{case.name}: {exc}")
