@@ -35,9 +35,9 @@ CACHED_LISTS, CACHED_NAMES, CACHED_CHARS = 256, 64, 2048
 
 
 def _shape(names: tuple[str, ...]) -> Shape:
-    """These names, and where the credentials are among them. A client sends the same headers
-    in the same order every time: the shape is cached, and its names tuple is one object that
-    every entry of that client shares."""
+    """These names, where the credentials are among them, and their length in characters. A
+    client sends the same headers in the same order every time: the shape is cached, and its
+    names tuple is one object that every entry of that client shares."""
     if len(names) <= CACHED_NAMES and sum(map(len, names)) <= CACHED_CHARS:
         return _cached_shape(names)
     return _shape_of(names)

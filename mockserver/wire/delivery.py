@@ -173,7 +173,7 @@ async def deliver(
 ) -> web.StreamResponse:
     """Send `reply` the way the request asked (JSON, or SSE for stream: true), faults applied;
     `line`: the app's, when the caller holds it (else looked up)."""
-    wire = Wire(request, reply.plan, record, line or Line.of(request.app))
+    wire = Wire(request, reply.plan, record, line if line is not None else Line.of(request.app))
     payload = reply.payload
     if wire.realistic and isinstance(payload, Completed) and not (stream and payload.recorded):
         # not a fault, so not journaled as one; a recorded stream keeps its own timing

@@ -44,7 +44,7 @@ def chat_completions(app: web.Application) -> Handler:
         raw = await read_body(request, settings.body_timeout)
         record.received(raw)
         answer = await repeats.recall(raw, request.headers) or await _decide(
-            request, request.app, record, raw, key
+            request, app, record, raw, key
         )
         record.decided(answer.reply, answer.model, answer.stream)
         return await deliver(
