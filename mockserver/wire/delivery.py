@@ -83,9 +83,7 @@ class Wire:
         self.plan = plan
         self._rng: Random | None = None
         self.record = record
-        self.in_flight = line.in_flight
-        self.ends_after_journal = line.ends_after_journal
-        self.realistic = line.realistic
+        self.line = line
         if self.record is not None and plan is not NO_FAULT:
             self.record.fault = plan.describe()
 
@@ -110,10 +108,10 @@ class Wire:
     async def _sleep(self, seconds: float) -> None:
         """Sleep, unless shutdown cuts the reply: then ShuttingDown, noted in the journal."""
         try:
-            if self.in_flight is None:
+            if self.line.in_flight is None:
                 await asyncio.sleep(seconds)
             else:
-                await self.in_flight.sleep(seconds)
+                await self.line.in_flight.sleep(seconds)
         except ShuttingDown:
             if self.record is not None:
                 self.record.cut_by_shutdown = True
@@ -175,7 +173,7 @@ async def deliver(
     `line`: the app's, when the caller holds it (else looked up)."""
     wire = Wire(request, reply.plan, record, line if line is not None else Line.of(request.app))
     payload = reply.payload
-    if wire.realistic and isinstance(payload, Completed) and not (stream and payload.recorded):
+    if wire.line.realistic and isinstance(payload, Completed) and not (stream and payload.recorded):
         # not a fault, so not journaled as one; a recorded stream keeps its own timing
         wire.plan = paced(reply.plan, payload.completion, stream=stream)
     plan = wire.plan
@@ -273,7 +271,7 @@ class _WholeStream(web.StreamResponse):
 
 
 async def _write_whole(wire: Wire, response: web.StreamResponse, body: bytes) -> None:
-    if wire.ends_after_journal:
+    if wire.line.ends_after_journal:
         await response.write(body)
     else:
         await response.write_eof(body)
@@ -347,7 +345,7 @@ async def send_frames(
         if plan.disconnect_after is not None and plan.disconnect_after >= 0:
             wire.drop()  # asked to drop after more frames than there were: drop at the end
             return response
-        if not wire.ends_after_journal:
+        if not wire.line.ends_after_journal:
             await response.write_eof()
     except BaseException as exc:  # a cancel is re-raised there
         await _stream_failed(wire, response, exc)
@@ -368,7 +366,8 @@ async def _stream_failed(wire: Wire, response: web.StreamResponse, exc: BaseExce
         await response.write_eof()
     elif isinstance(exc, asyncio.CancelledError):  # a server with handler_cancellation (aiohttp's
         if wire.record is not None:  # TestServer) cancels the handler when the client hangs up
-            if wire.in_flight is not None and wire.in_flight.cut.is_set():  # or a stopping server
+            in_flight = wire.line.in_flight
+            if in_flight is not None and in_flight.cut.is_set():  # or a stopping server
                 wire.record.cut_by_shutdown = True
             else:
                 wire.record.client_hung_up = True
